@@ -1,0 +1,62 @@
+//! The crate's one error type.
+
+use thiserror::Error;
+
+/// Everything that can go wrong in `weight-init`.
+///
+/// Bad input is always reported through this type, never by a panic, and a
+/// call that returns an error has written nothing.
+///
+/// ```
+/// use weight_init::{Error, Normal};
+/// let err = Normal::new(0.0, -1.0).unwrap_err();
+/// assert!(matches!(err, Error::InvalidParameter { .. }));
+/// println!("{err}"); // "invalid parameter `std` = -1: must be finite and > 0"
+/// ```
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A distribution or scheme parameter is out of its domain.
+    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    InvalidParameter {
+        /// The parameter's name, as in the constructor's signature.
+        name: &'static str,
+        /// The offending value.
+        value: f64,
+        /// What the value must satisfy.
+        reason: &'static str,
+    },
+    /// The requested element range is empty-inverted or runs past the tensor.
+    #[error("element range {start}..{end} is invalid for a tensor of {len} elements")]
+    RangeOutOfBounds {
+        /// First element requested.
+        start: u64,
+        /// One past the last element requested.
+        end: u64,
+        /// The tensor's element count.
+        len: u64,
+    },
+    /// The output slice does not hold exactly the requested elements.
+    #[error("output holds {got} {unit}, but the range needs {expected}")]
+    OutputLength {
+        /// Length the range needs.
+        expected: u64,
+        /// Length of the slice that was passed.
+        got: u64,
+        /// `"elements"` or `"bytes"`.
+        unit: &'static str,
+    },
+    /// The distribution's values cannot be represented in the output dtype.
+    #[error("{what} cannot be represented in {dtype}: {reason}")]
+    Unrepresentable {
+        /// A short description of the distribution.
+        what: String,
+        /// The output dtype's name.
+        dtype: &'static str,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// Shorthand for `Result<T, weight_init::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,39 @@
+//! # weight-init
+//!
+//! Reproducible neural-network weight initialization. Every random element
+//! is a pure function of `(seed, stream, index, distribution, dtype)`:
+//! a counter-based Philox4x32-10 generator feeds exact, shader-friendly
+//! transforms (uniform, Box–Muller normal, one-pass inverse-CDF truncated
+//! normal) and integer round-to-nearest-even to f32, f16 or bf16. The same
+//! value comes out whatever range, shard or thread fills it.
+//!
+//! ```
+//! use weight_init::{cpu, Normal, TensorKey};
+//! let dist = Normal::new(0.0, 0.02).unwrap().into();
+//! let key = TensorKey::new(/* seed */ 1234, /* stream */ 0, /* numel */ 4096);
+//! let mut w = vec![0.0f32; 4096];
+//! cpu::fill_f32(&dist, &key, 0..4096, &mut w).unwrap();
+//! // Any sub-range gives the same values.
+//! let mut shard = vec![0.0f32; 100];
+//! cpu::fill_f32(&dist, &key, 1000..1100, &mut shard).unwrap();
+//! assert_eq!(shard, w[1000..1100]);
+//! ```
+//!
+//! The contract is in `DESIGN.md` of the project; the modules:
+//! - [`philox`]: the generator and the (seed, stream, index) mapping;
+//! - [`sample`]: unit transforms, distributions and dtype rounding;
+//! - [`cpu`]: the multi-threaded CPU backend;
+//! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools.
+
+#![warn(missing_docs)]
+
+pub mod cpu;
+pub mod error;
+pub mod philox;
+pub mod sample;
+pub mod stats;
+
+pub use cpu::TensorKey;
+pub use error::{Error, Result};
+pub use sample::{DType, Distribution, Normal, Sampler, TruncatedNormal, Uniform};
+
