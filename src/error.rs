@@ -56,6 +56,35 @@ pub enum Error {
         /// Why.
         reason: &'static str,
     },
+    /// A tensor shape does not suit the requested scheme.
+    #[error("invalid shape {shape:?}: {reason}")]
+    InvalidShape {
+        /// The shape as given.
+        shape: Vec<u64>,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A scheme's text form could not be parsed.
+    #[error("cannot parse `{input}` at byte {position}: {message}")]
+    Parse {
+        /// The whole input text.
+        input: String,
+        /// Byte offset of the bad part.
+        position: usize,
+        /// What was expected there.
+        message: String,
+    },
+    /// A named option (a fan mode, a distribution name, ...) that the
+    /// scheme does not accept.
+    #[error("invalid choice `{name}` = {value}: {reason}")]
+    InvalidChoice {
+        /// The parameter's name, as in the constructor's signature.
+        name: &'static str,
+        /// The offending choice, as text.
+        value: String,
+        /// What the parameter accepts.
+        reason: &'static str,
+    },
 }
 
 /// Shorthand for `Result<T, weight_init::Error>`.

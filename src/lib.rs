@@ -31,9 +31,15 @@ pub mod cpu;
 pub mod error;
 pub mod philox;
 pub mod sample;
+pub mod scheme;
 pub mod stats;
 
 pub use cpu::TensorKey;
 pub use error::{Error, Result};
 pub use sample::{DType, Distribution, Normal, Sampler, TruncatedNormal, Uniform};
+pub use scheme::{FanMode, Fans, Init, Layout, Nonlinearity, Plan, ResolveOptions, Structured};
 
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
