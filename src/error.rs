@@ -85,6 +85,44 @@ pub enum Error {
         /// What the parameter accepts.
         reason: &'static str,
     },
+    /// No GPU adapter could be found or opened.
+    #[error("no GPU adapter available: {reason}. On a machine without a GPU, install Mesa's software drivers (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers` for lavapipe, `libegl-mesa0 libgl1-mesa-dri` for llvmpipe GL)")]
+    NoAdapter {
+        /// What the lookup said.
+        reason: String,
+    },
+    /// A buffer lacks a usage the operation needs.
+    #[error("buffer usage {have:?} lacks {missing}")]
+    BufferUsage {
+        /// The buffer's usages.
+        have: wgpu::BufferUsages,
+        /// The usage that is needed, e.g. `STORAGE`.
+        missing: &'static str,
+    },
+    /// A byte offset is not aligned for the element type.
+    #[error("byte offset {offset} is not a multiple of {align}")]
+    Misaligned {
+        /// The offset given.
+        offset: u64,
+        /// The alignment needed.
+        align: u64,
+    },
+    /// The bytes a fill would write run past the end of the buffer.
+    #[error("the fill needs bytes {start}..{end}, but the buffer has {size}")]
+    BufferTooSmall {
+        /// First byte written.
+        start: u64,
+        /// One past the last byte written.
+        end: u64,
+        /// The buffer's size.
+        size: u64,
+    },
+    /// The device reported an error (validation, out of memory, lost device).
+    #[error("GPU error: {message}")]
+    Gpu {
+        /// The device's message.
+        message: String,
+    },
 }
 
 /// Shorthand for `Result<T, weight_init::Error>`.

@@ -23,12 +23,15 @@
 //! - [`philox`]: the generator and the (seed, stream, index) mapping;
 //! - [`sample`]: unit transforms, distributions and dtype rounding;
 //! - [`cpu`]: the multi-threaded CPU backend;
+//! - [`gpu`]: the wgpu backend, bit-for-bit or ULP-close to `cpu`;
+//! - [`scheme`]: init schemes resolved to sampling plans;
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools.
 
 #![warn(missing_docs)]
 
 pub mod cpu;
 pub mod error;
+pub mod gpu;
 pub mod philox;
 pub mod sample;
 pub mod scheme;

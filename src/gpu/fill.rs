@@ -1,0 +1,279 @@
+//! Planning a fill: binding windows, grids and the kernel's uniform.
+
+use crate::cpu::TensorKey;
+use crate::error::{Error, Result};
+use crate::sample::{DType, Sampler, SamplerKind, TruncMode};
+
+/// Invocations per workgroup (`@workgroup_size` in the kernels).
+pub(crate) const WORKGROUP_SIZE: u64 = 256;
+/// Buffer positions (elements) one invocation owns.
+pub(crate) const POSITIONS_PER_INVOCATION: u64 = 4;
+
+/// One dispatch: a binding window of the buffer, the positions of it to
+/// write, and the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// Byte offset of the binding (a multiple of the offset alignment).
+    pub bind_offset: u64,
+    /// Byte size of the binding (a multiple of 4).
+    pub bind_size: u64,
+    /// First window position (element of the dtype) to write.
+    pub pos_begin: u64,
+    /// One past the last position to write.
+    pub pos_end: u64,
+    /// Element index of window position 0, mod 2^64.
+    pub first_index: u64,
+    /// Workgroups in x and y.
+    pub grid: [u32; 2],
+}
+
+/// The kernel's uniform block; the layout of `Params` in
+/// `shaders/philox.wgsl` (80 bytes).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct FillParams {
+    /// `(lo32(seed), hi32(seed))`.
+    pub seed: [u32; 2],
+    /// `(lo32(stream), hi32(stream))`.
+    pub stream: [u32; 2],
+    /// Element index of window position 0, as `(lo, hi)`.
+    pub first_index: [u32; 2],
+    /// First window position to write.
+    pub pos_begin: u32,
+    /// One past the last window position to write.
+    pub pos_end: u32,
+    /// Workgroups per row of the grid.
+    pub groups_x: u32,
+    /// 0 f32, 1 f16, 2 bf16.
+    pub dtype: u32,
+    /// Truncated normal: 0 central, 1 tail, 2 pinned.
+    pub mode: u32,
+    /// Padding.
+    pub pad0: u32,
+    /// [`Sampler::offset`].
+    pub offset: f32,
+    /// [`Sampler::scale`].
+    pub scale: f32,
+    /// [`Sampler::lo`].
+    pub lo: f32,
+    /// [`Sampler::hi`].
+    pub hi: f32,
+    /// Mode parameters: central `(h_lo, h_width, 0)`, tail
+    /// `(neg_ln_q_lo, c, sign)`.
+    pub m: [f32; 3],
+    /// Padding.
+    pub pad1: f32,
+}
+
+impl FillParams {
+    /// Size in bytes.
+    pub const SIZE: u64 = std::mem::size_of::<FillParams>() as u64;
+
+    pub(crate) fn new(s: &Sampler, key: &TensorKey, w: &Window) -> Self {
+        let (mode, m) = match s.kind {
+            SamplerKind::TruncatedNormal(TruncMode::Central { h_lo, h_width }) => {
+                (0, [h_lo, h_width, 0.0])
+            }
+            SamplerKind::TruncatedNormal(TruncMode::Tail {
+                neg_ln_q_lo,
+                c,
+                sign,
+            }) => (1, [neg_ln_q_lo, c, sign]),
+            SamplerKind::TruncatedNormal(TruncMode::Pinned) => (2, [0.0; 3]),
+            _ => (0, [0.0; 3]),
+        };
+        Self {
+            seed: [key.seed as u32, (key.seed >> 32) as u32],
+            stream: [key.stream as u32, (key.stream >> 32) as u32],
+            first_index: [w.first_index as u32, (w.first_index >> 32) as u32],
+            pos_begin: w.pos_begin as u32,
+            pos_end: w.pos_end as u32,
+            groups_x: w.grid[0],
+            dtype: match s.dtype {
+                DType::F32 => 0,
+                DType::F16 => 1,
+                DType::BF16 => 2,
+            },
+            mode,
+            pad0: 0,
+            offset: s.offset,
+            scale: s.scale,
+            lo: s.lo,
+            hi: s.hi,
+            m,
+            pad1: 0.0,
+        }
+    }
+}
+
+/// Checks a fill request and splits it into windows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn plan(
+    buffer_size: u64,
+    usage: wgpu::BufferUsages,
+    byte_offset: u64,
+    dtype: DType,
+    key: &TensorKey,
+    range: std::ops::Range<u64>,
+    max_window_bytes: u64,
+    max_workgroups: u32,
+    alignment: u64,
+) -> Result<Vec<Window>> {
+    if !usage.contains(wgpu::BufferUsages::STORAGE) {
+        return Err(Error::BufferUsage {
+            have: usage,
+            missing: "STORAGE",
+        });
+    }
+    if range.start > range.end || range.end > key.numel {
+        return Err(Error::RangeOutOfBounds {
+            start: range.start,
+            end: range.end,
+            len: key.numel,
+        });
+    }
+    let size = dtype.size_bytes() as u64;
+    if !byte_offset.is_multiple_of(size) {
+        return Err(Error::Misaligned {
+            offset: byte_offset,
+            align: size,
+        });
+    }
+    let n = range.end - range.start;
+    let start = byte_offset;
+    let end = n
+        .checked_mul(size)
+        .and_then(|b| b.checked_add(byte_offset))
+        .filter(|&e| e <= buffer_size)
+        .ok_or(Error::BufferTooSmall {
+            start,
+            end: byte_offset.saturating_add(n.saturating_mul(size)),
+            size: buffer_size,
+        })?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    // Bindings cover whole 4-byte words, so the word holding the last byte
+    // must exist.
+    if end.div_ceil(4) * 4 > buffer_size {
+        return Err(Error::BufferTooSmall {
+            start,
+            end: end.div_ceil(4) * 4,
+            size: buffer_size,
+        });
+    }
+    // A window's positions are also bounded by what one grid can cover.
+    let max_dim = max_workgroups as u64;
+    let grid_positions = max_dim * max_dim * WORKGROUP_SIZE * POSITIONS_PER_INVOCATION;
+    // 2^31 bytes keeps every position index of the kernel inside a u32.
+    let window_cap =
+        max_window_bytes.min(grid_positions * size).min(1 << 31) / alignment * alignment;
+    let window_cap = window_cap.max(alignment);
+    let mut out = Vec::new();
+    let mut w = start / alignment * alignment;
+    while w < end {
+        // Bindings are whole words and never pass the buffer's end.
+        let bind_end = (w + window_cap)
+            .min(end.div_ceil(4) * 4)
+            .min(buffer_size / 4 * 4);
+        let bind_size = bind_end - w;
+        let pos_begin = (start.max(w) - w) / size;
+        let pos_end = (end.min(bind_end) - w) / size;
+        // Index of position 0: range.start at position (start - w) / size.
+        let first_index = range
+            .start
+            .wrapping_add((w / size).wrapping_sub(start / size));
+        let invocations = pos_end.div_ceil(POSITIONS_PER_INVOCATION);
+        let workgroups = invocations.div_ceil(WORKGROUP_SIZE);
+        let x = workgroups.min(max_dim);
+        let y = workgroups.div_ceil(x);
+        debug_assert!(y <= max_dim);
+        out.push(Window {
+            bind_offset: w,
+            bind_size,
+            pos_begin,
+            pos_end,
+            first_index,
+            grid: [x as u32, y as u32],
+        });
+        w = bind_end;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u64) -> TensorKey {
+        TensorKey::new(1, 2, n)
+    }
+
+    #[test]
+    fn windows_tile_the_range_exactly() {
+        let usage = wgpu::BufferUsages::STORAGE;
+        for (dtype, off, n, win, wg) in [
+            (DType::F32, 0u64, 1000u64, 1024u64, 65535u32),
+            (DType::F16, 6, 999, 512, 65535),
+            (DType::BF16, 258, 5000, 256, 2),
+            (DType::F32, 512, 100_000, 1 << 20, 3),
+        ] {
+            let buf = off + n * dtype.size_bytes() as u64 + 64;
+            let ws = plan(buf, usage, off, dtype, &key(n + 10), 7..7 + n, win, wg, 256).unwrap();
+            let size = dtype.size_bytes() as u64;
+            let mut next_index = 7u64;
+            for w in &ws {
+                assert_eq!(w.bind_offset % 256, 0);
+                assert_eq!(w.bind_size % 4, 0);
+                assert!(w.bind_offset + w.bind_size <= buf);
+                assert!(w.grid[0] <= wg && w.grid[1] <= wg);
+                let cover =
+                    w.grid[0] as u64 * w.grid[1] as u64 * WORKGROUP_SIZE * POSITIONS_PER_INVOCATION;
+                assert!(cover >= w.pos_end);
+                assert!(w.pos_end * size <= w.bind_size);
+                // Positions carry consecutive indices across windows.
+                assert_eq!(w.first_index.wrapping_add(w.pos_begin), next_index);
+                next_index = w.first_index.wrapping_add(w.pos_end);
+            }
+            assert_eq!(next_index, 7 + n);
+        }
+    }
+
+    #[test]
+    fn bad_requests() {
+        let s = wgpu::BufferUsages::STORAGE;
+        let k = key(100);
+        assert!(matches!(
+            plan(
+                400,
+                wgpu::BufferUsages::COPY_DST,
+                0,
+                DType::F32,
+                &k,
+                0..100,
+                1 << 20,
+                65535,
+                256
+            ),
+            Err(Error::BufferUsage { .. })
+        ));
+        assert!(matches!(
+            plan(400, s, 2, DType::F32, &k, 0..10, 1 << 20, 65535, 256),
+            Err(Error::Misaligned {
+                offset: 2,
+                align: 4
+            })
+        ));
+        assert!(matches!(
+            plan(400, s, 4, DType::F32, &k, 0..100, 1 << 20, 65535, 256),
+            Err(Error::BufferTooSmall { end: 404, .. })
+        ));
+        assert!(matches!(
+            plan(400, s, 0, DType::F32, &k, 90..101, 1 << 20, 65535, 256),
+            Err(Error::RangeOutOfBounds { .. })
+        ));
+        assert!(plan(400, s, 0, DType::F32, &k, 5..5, 1 << 20, 65535, 256)
+            .unwrap()
+            .is_empty());
+    }
+}

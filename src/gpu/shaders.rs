@@ -1,0 +1,91 @@
+//! The WGSL sources and how a pipeline's module is put together.
+
+use crate::sample::{Sampler, SamplerKind};
+
+/// A fill kernel: one WGSL file under `shaders/`, one pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kernel {
+    /// `fill_constant.wgsl`: no generator.
+    Constant,
+    /// `fill_uniform.wgsl`.
+    Uniform,
+    /// `fill_normal.wgsl`.
+    Normal,
+    /// `fill_truncated_normal.wgsl`.
+    TruncatedNormal,
+}
+
+impl Kernel {
+    /// Every kernel.
+    pub const ALL: [Kernel; 4] = [
+        Kernel::Constant,
+        Kernel::Uniform,
+        Kernel::Normal,
+        Kernel::TruncatedNormal,
+    ];
+
+    /// The kernel that runs a sampler.
+    pub fn for_sampler(s: &Sampler) -> Kernel {
+        match s.kind {
+            SamplerKind::Constant => Kernel::Constant,
+            SamplerKind::Uniform => Kernel::Uniform,
+            SamplerKind::Normal => Kernel::Normal,
+            SamplerKind::TruncatedNormal(_) => Kernel::TruncatedNormal,
+        }
+    }
+
+    /// The kernel's file name under `shaders/`.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Kernel::Constant => "fill_constant.wgsl",
+            Kernel::Uniform => "fill_uniform.wgsl",
+            Kernel::Normal => "fill_normal.wgsl",
+            Kernel::TruncatedNormal => "fill_truncated_normal.wgsl",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Kernel::Constant => include_str!("../../shaders/fill_constant.wgsl"),
+            Kernel::Uniform => include_str!("../../shaders/fill_uniform.wgsl"),
+            Kernel::Normal => include_str!("../../shaders/fill_normal.wgsl"),
+            Kernel::TruncatedNormal => include_str!("../../shaders/fill_truncated_normal.wgsl"),
+        }
+    }
+}
+
+/// How the kernels form the 64-bit product of two words. Both give the
+/// same words; the emulated one runs everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MulHiLo {
+    /// `shaders/mulhilo_int64.wgsl`: `u64` arithmetic (`SHADER_INT64`).
+    Int64,
+    /// `shaders/mulhilo_emulated.wgsl`: four 16x16-bit products.
+    Emulated,
+}
+
+impl MulHiLo {
+    fn source(self) -> &'static str {
+        match self {
+            MulHiLo::Int64 => include_str!("../../shaders/mulhilo_int64.wgsl"),
+            MulHiLo::Emulated => include_str!("../../shaders/mulhilo_emulated.wgsl"),
+        }
+    }
+}
+
+/// The WGSL module of a kernel: the multiply, the shared generator and
+/// transforms (`philox.wgsl`), then the kernel.
+///
+/// ```
+/// use weight_init::gpu::{shader_source, Kernel, MulHiLo};
+/// let src = shader_source(Kernel::Normal, MulHiLo::Emulated);
+/// assert!(src.contains("fn box_muller"));
+/// ```
+pub fn shader_source(kernel: Kernel, mulhilo: MulHiLo) -> String {
+    [
+        mulhilo.source(),
+        include_str!("../../shaders/philox.wgsl"),
+        kernel.source(),
+    ]
+    .join("\n")
+}
