@@ -1,0 +1,513 @@
+//! Tier 4 and 5 on the GPU: every adapter found (on a machine without a GPU:
+//! lavapipe through Vulkan and llvmpipe through GL) against the CPU backend.
+//!
+//! These tests never pass silently: with no adapter they fail and say how to
+//! install Mesa's software drivers.
+
+use std::sync::OnceLock;
+
+use weight_init::gpu::{GpuContext, GpuOptions, MulHiLo};
+use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
+use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
+
+/// Largest distance the GPU may be from the CPU for normal, truncated-normal
+/// and asymmetric uniform samples, in units in the last place (of the
+/// output dtype) of `max(|value|, scale)`. The shaders do the CPU's
+/// operations in the CPU's order, but WGSL lets a compiler fuse a multiply
+/// and an add, and gives `sqrt` and division a few ULP of freedom; the unit
+/// sample moves by a few ULP, more where a polynomial's terms cancel. Measured
+/// against the scale, because `mean + std * z` near zero (normal(0.5, 2) at
+/// -0.25 sigma) turns an absolute error of one ULP of `std * z` into many ULP
+/// of the tiny result. The tests print the largest distance seen (5 on
+/// llvmpipe, Vulkan and GL, on 2026-11-22).
+const ULP_BOUND: f64 = 16.0;
+
+struct Adapter {
+    name: String,
+    ctx: GpuContext,
+}
+
+fn adapters() -> &'static [Adapter] {
+    static ADAPTERS: OnceLock<Vec<Adapter>> = OnceLock::new();
+    ADAPTERS.get_or_init(|| {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::VULKAN | wgpu::Backends::GL,
+            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+        });
+        let found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN | wgpu::Backends::GL));
+        let mut out = Vec::new();
+        for a in found {
+            let info = a.get_info();
+            let name = format!("{} ({:?})", info.name, info.backend);
+            match GpuContext::from_adapter(&a, GpuOptions::default()) {
+                Ok(ctx) => {
+                    eprintln!(
+                        "adapter: {name}, mulhilo {:?}, window {} MiB",
+                        ctx.mulhilo(),
+                        ctx.max_window_bytes() >> 20
+                    );
+                    out.push(Adapter { name, ctx })
+                }
+                Err(e) => eprintln!("adapter {name} could not be opened: {e}"),
+            }
+        }
+        assert!(
+            !out.is_empty(),
+            "no GPU adapter found. These tests need one; on a machine without a GPU install \
+             Mesa's software drivers: `apt-get install mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri` \
+             (lavapipe through Vulkan, llvmpipe through GL)"
+        );
+        out
+    })
+}
+
+fn storage_buffer(ctx: &GpuContext, size: u64, fill_byte: u8) -> wgpu::Buffer {
+    let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("test"),
+        size,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    ctx.queue()
+        .write_buffer(&buf, 0, &vec![fill_byte; size as usize]);
+    buf
+}
+
+/// CPU bytes of elements `range` of `key`.
+fn cpu_bytes(
+    dist: &Distribution,
+    dtype: DType,
+    key: &TensorKey,
+    range: std::ops::Range<u64>,
+) -> Vec<u8> {
+    let mut out = vec![0u8; (range.end - range.start) as usize * dtype.size_bytes()];
+    cpu::fill_bytes(dist, dtype, key, range, &mut out).unwrap();
+    out
+}
+
+fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
+    match dtype {
+        DType::F32 => bytes
+            .chunks(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        DType::F16 => bytes
+            .chunks(2)
+            .map(|c| f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+        DType::BF16 => bytes
+            .chunks(2)
+            .map(|c| bf16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
+            .collect(),
+    }
+}
+
+/// |a - b| in units of the dtype's ULP at `max(|b|, scale)`.
+fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
+    let m = (b.abs().max(scale.abs()) as f64).max(f64::MIN_POSITIVE);
+    let (mant_bits, min_exp) = match dtype {
+        DType::F32 => (23, -126),
+        DType::F16 => (10, -14),
+        DType::BF16 => (7, -126),
+    };
+    let e = (m.log2().floor() as i32).max(min_exp);
+    let ulp = 2f64.powi(e - mant_bits);
+    (a as f64 - b as f64).abs() / ulp
+}
+
+/// Fills `range` of `key` at `byte_offset` of a canary-filled buffer on the
+/// GPU; returns the whole buffer.
+fn gpu_fill(
+    ctx: &GpuContext,
+    dist: &Distribution,
+    dtype: DType,
+    key: &TensorKey,
+    range: std::ops::Range<u64>,
+    byte_offset: u64,
+    buf_size: u64,
+) -> Vec<u8> {
+    let buf = storage_buffer(ctx, buf_size, 0xA5);
+    ctx.fill(&buf, byte_offset, dist, dtype, key, range)
+        .unwrap();
+    ctx.read_buffer(&buf, 0, buf_size).unwrap()
+}
+
+const DTYPES: [DType; 3] = [DType::F32, DType::F16, DType::BF16];
+
+/// Where the contract says bit-exact: unit uniforms (they expose the top 24
+/// bits of every word), symmetric uniforms (a single multiply), constants,
+/// and the dtype rounding of all of them. Ranges start and end at odd
+/// element positions and odd byte offsets (mid-word for 16-bit types);
+/// everything outside the range keeps its canary bytes.
+#[test]
+fn bit_exact_where_the_contract_says_so() {
+    let dists: [Distribution; 4] = [
+        Uniform::new(0.0, 1.0).unwrap().into(),
+        Uniform::new(-0.125, 0.125).unwrap().into(),
+        Uniform::new(-3.0, 3.0).unwrap().into(),
+        Distribution::constant(-0.3).unwrap(),
+    ];
+    for a in adapters() {
+        for dist in &dists {
+            for dtype in DTYPES {
+                let size = dtype.size_bytes() as u64;
+                for (start, end, offset_elems) in [
+                    (3u64, 100_003u64, 1u64),
+                    (0, 4096, 0),
+                    (5, 6, 3),
+                    (1_000_001, 1_262_147, 7),
+                ] {
+                    let key = TensorKey::new(0xfeed, 9, 2_000_000);
+                    let byte_offset = offset_elems * size;
+                    let n = end - start;
+                    let buf_size = (byte_offset + n * size + 64).div_ceil(4) * 4;
+                    let got =
+                        gpu_fill(&a.ctx, dist, dtype, &key, start..end, byte_offset, buf_size);
+                    let want = cpu_bytes(dist, dtype, &key, start..end);
+                    let (lo, hi) = (byte_offset as usize, (byte_offset + n * size) as usize);
+                    assert!(
+                        got[..lo].iter().all(|&b| b == 0xA5),
+                        "{}: canary before {dist} {dtype}",
+                        a.name
+                    );
+                    assert!(
+                        got[hi..].iter().all(|&b| b == 0xA5),
+                        "{}: canary after {dist} {dtype}",
+                        a.name
+                    );
+                    if got[lo..hi] != want[..] {
+                        let g = values(&got[lo..hi], dtype);
+                        let w = values(&want, dtype);
+                        let i = g
+                            .iter()
+                            .zip(&w)
+                            .position(|(x, y)| x.to_bits() != y.to_bits())
+                            .unwrap();
+                        panic!("{}: {dist} {dtype} {start}..{end}: element {} is {} on the GPU, {} on the CPU", a.name, start + i as u64, g[i], w[i]);
+                    }
+                }
+            }
+        }
+        eprintln!("{}: bit-exact uniform, constant and rounding: ok", a.name);
+    }
+}
+
+/// Normal, truncated normal and asymmetric uniforms: every element within
+/// `ULP_BOUND` of the CPU, the largest distance printed per adapter.
+#[test]
+fn ulp_report_for_transcendental_samples() {
+    let dists: [(&str, f32, Distribution); 7] = [
+        (
+            "uniform[-0.3,0.7)",
+            0.5,
+            Uniform::new(-0.3, 0.7).unwrap().into(),
+        ),
+        ("normal(0,1)", 1.0, Normal::new(0.0, 1.0).unwrap().into()),
+        (
+            "normal(0.5,0.02)",
+            0.02,
+            Normal::new(0.5, 0.02).unwrap().into(),
+        ),
+        ("normal(0.5,2)", 2.0, Normal::new(0.5, 2.0).unwrap().into()),
+        (
+            "trunc(0,0.02,+-0.04)",
+            0.02,
+            TruncatedNormal::new(0.0, 0.02, -0.04, 0.04).unwrap().into(),
+        ),
+        (
+            "trunc std [0,inf)",
+            1.0,
+            TruncatedNormal::with_std_bounds(0.0, 1.0, 0.0, f32::INFINITY)
+                .unwrap()
+                .into(),
+        ),
+        (
+            "trunc std [10,11]",
+            1.0,
+            TruncatedNormal::with_std_bounds(0.0, 1.0, 10.0, 11.0)
+                .unwrap()
+                .into(),
+        ),
+    ];
+    let n = 1u64 << 20;
+    let key = TensorKey::new(0xabc, 3, n + 7);
+    for a in adapters() {
+        for (name, scale, dist) in &dists {
+            for dtype in DTYPES {
+                let size = dtype.size_bytes() as u64;
+                let got = gpu_fill(&a.ctx, dist, dtype, &key, 7..n + 7, 0, n * size);
+                let want = cpu_bytes(dist, dtype, &key, 7..n + 7);
+                let (g, w) = (values(&got, dtype), values(&want, dtype));
+                let mut worst = (0f64, 0usize);
+                let mut exact = 0usize;
+                for i in 0..g.len() {
+                    exact += (g[i].to_bits() == w[i].to_bits()) as usize;
+                    let d = scaled_ulp_distance(g[i], w[i], *scale, dtype);
+                    if d > worst.0 {
+                        worst = (d, i);
+                    }
+                }
+                eprintln!(
+                    "{}: {name} {dtype}: {:.4}% bit-exact, largest distance {} ULP (element {}: gpu {} cpu {})",
+                    a.name,
+                    100.0 * exact as f64 / g.len() as f64,
+                    worst.0,
+                    worst.1 + 7,
+                    g[worst.1],
+                    w[worst.1]
+                );
+                assert!(
+                    worst.0 <= ULP_BOUND,
+                    "{}: {name} {dtype}: {} ULP",
+                    a.name,
+                    worst.0
+                );
+            }
+        }
+    }
+}
+
+/// The same tensor on every adapter (Vulkan and GL on CI) is identical where
+/// the contract says bit-exact.
+#[test]
+fn adapters_agree() {
+    let all = adapters();
+    let dist: Distribution = Uniform::new(-1.0, 1.0).unwrap().into();
+    let key = TensorKey::new(5, 6, 300_000);
+    let results: Vec<Vec<u8>> = all
+        .iter()
+        .map(|a| gpu_fill(&a.ctx, &dist, DType::BF16, &key, 11..300_000, 2, 600_000))
+        .collect();
+    for (a, r) in all.iter().zip(&results).skip(1) {
+        assert!(r == &results[0], "{} differs from {}", a.name, all[0].name);
+    }
+    eprintln!("{} adapters agree", all.len());
+}
+
+/// Lowered window and grid limits split one fill into many bindings and
+/// 2-D grids; the bytes equal the unsplit fill's.
+#[test]
+fn split_windows_and_grids_match() {
+    for a in adapters() {
+        for dtype in DTYPES {
+            let dist: Distribution = Normal::new(0.0, 1.0).unwrap().into();
+            let key = TensorKey::new(1, 2, 1 << 20);
+            let size = dtype.size_bytes() as u64;
+            let (start, end) = (13u64, 200_013u64);
+            let buf_size = (2 * size + (end - start) * size + 256).div_ceil(4) * 4;
+            let whole = gpu_fill(&a.ctx, &dist, dtype, &key, start..end, 2 * size, buf_size);
+            let small = split_context(a);
+            let split = gpu_fill(&small, &dist, dtype, &key, start..end, 2 * size, buf_size);
+            assert!(whole == split, "{}: {dtype}: split fill differs", a.name);
+        }
+        eprintln!("{}: split fills match", a.name);
+    }
+}
+
+/// A context on the same adapter with a 4 KiB window and 2x2 grids.
+fn split_context(a: &Adapter) -> GpuContext {
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends: wgpu::Backends::VULKAN | wgpu::Backends::GL,
+        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+    });
+    let adapter = pollster::block_on(
+        instance.enumerate_adapters(wgpu::Backends::VULKAN | wgpu::Backends::GL),
+    )
+    .into_iter()
+    .find(|x| Some(&x.get_info()) == a.ctx.adapter_info())
+    .expect("adapter is still there");
+    GpuContext::from_adapter(
+        &adapter,
+        GpuOptions {
+            max_window_bytes: Some(4096),
+            max_workgroups_per_dimension: Some(2),
+            force_emulated_mulhilo: false,
+        },
+    )
+    .unwrap()
+}
+
+/// The 64-bit and the 16-bit-halves multiply give identical words.
+#[test]
+fn int64_and_emulated_multiply_agree() {
+    let mut compared = 0;
+    for a in adapters() {
+        if a.ctx.mulhilo() != MulHiLo::Int64 {
+            eprintln!(
+                "{}: no SHADER_INT64, only the emulated multiply runs here",
+                a.name
+            );
+            continue;
+        }
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+            .into_iter()
+            .find(|x| Some(&x.get_info()) == a.ctx.adapter_info())
+            .expect("adapter is still there");
+        let emulated = GpuContext::from_adapter(
+            &adapter,
+            GpuOptions {
+                force_emulated_mulhilo: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(emulated.mulhilo(), MulHiLo::Emulated);
+        let key = TensorKey::new(u64::MAX, u64::MAX - 1, 1 << 18);
+        for dist in [
+            Distribution::from(Uniform::new(0.0, 1.0).unwrap()),
+            Normal::new(0.0, 1.0).unwrap().into(),
+        ] {
+            let x = gpu_fill(&a.ctx, &dist, DType::F32, &key, 0..1 << 18, 0, 1 << 20);
+            let y = gpu_fill(&emulated, &dist, DType::F32, &key, 0..1 << 18, 0, 1 << 20);
+            assert!(x == y, "{}: {dist}: int64 and emulated differ", a.name);
+        }
+        compared += 1;
+    }
+    eprintln!("int64 vs emulated compared on {compared} adapters");
+}
+
+/// One real fill of 512 MiB + 4 KiB, past lavapipe's 128 MiB binding
+/// limit, checked against the CPU on 64 sampled stretches.
+#[test]
+fn fill_past_the_binding_limit() {
+    let bytes: u64 = (512 << 20) + 4096;
+    let mut ran = 0;
+    for a in adapters() {
+        let limits = a.ctx.device().limits();
+        if limits.max_buffer_size < bytes {
+            eprintln!(
+                "{}: max_buffer_size {} < {bytes}, skipped here",
+                a.name, limits.max_buffer_size
+            );
+            continue;
+        }
+        let n = bytes / 4;
+        let key = TensorKey::new(77, 78, n + 1000);
+        let dist: Distribution = Uniform::new(-2.0, 2.0).unwrap().into();
+        let buf = storage_buffer(&a.ctx, bytes, 0);
+        let t = std::time::Instant::now();
+        a.ctx
+            .fill(&buf, 0, &dist, DType::F32, &key, 1000..n + 1000)
+            .unwrap();
+        eprintln!(
+            "{}: {} MiB filled in {:?} (window {} MiB)",
+            a.name,
+            bytes >> 20,
+            t.elapsed(),
+            a.ctx.max_window_bytes() >> 20
+        );
+        for k in 0..64u64 {
+            let first = k * (n / 64) + (k * 7919) % 1000;
+            let len = 1024.min(n - first);
+            let got = a.ctx.read_buffer(&buf, first * 4, len * 4).unwrap();
+            let want = cpu_bytes(&dist, DType::F32, &key, first + 1000..first + 1000 + len);
+            assert!(got == want, "{}: stretch at element {first}", a.name);
+        }
+        ran += 1;
+    }
+    assert!(ran > 0, "no adapter could hold a 512 MiB buffer");
+}
+
+/// Fills from 4 threads at once through one context.
+#[test]
+fn concurrent_fills() {
+    for a in adapters() {
+        std::thread::scope(|s| {
+            for t in 0..4u64 {
+                let ctx = &a.ctx;
+                s.spawn(move || {
+                    let dist: Distribution = Uniform::new(-0.5, 0.5).unwrap().into();
+                    let key = TensorKey::new(100 + t, t, 100_000);
+                    let got = gpu_fill(ctx, &dist, DType::F32, &key, 0..100_000, 0, 400_000);
+                    assert!(
+                        got == cpu_bytes(&dist, DType::F32, &key, 0..100_000),
+                        "thread {t}"
+                    );
+                });
+            }
+        });
+        eprintln!("{}: 4 concurrent fills match", a.name);
+    }
+}
+
+/// Every bad input returns its error and leaves the buffer as it was.
+#[test]
+fn bad_input_is_an_error_and_writes_nothing() {
+    for a in adapters() {
+        let ctx = &a.ctx;
+        let dist: Distribution = Normal::new(0.0, 1.0).unwrap().into();
+        let key = TensorKey::new(1, 1, 1000);
+        let buf = storage_buffer(ctx, 4096, 0x5A);
+        let untouched = |buf: &wgpu::Buffer| {
+            ctx.read_buffer(buf, 0, buf.size())
+                .unwrap()
+                .iter()
+                .all(|&b| b == 0x5A)
+        };
+        let cases: Vec<(Result<(), Error>, &str)> = vec![
+            (
+                ctx.fill(&buf, 0, &dist, DType::F32, &key, 990..1001),
+                "range past the tensor",
+            ),
+            (
+                ctx.fill(&buf, 2, &dist, DType::F32, &key, 0..10),
+                "misaligned offset",
+            ),
+            (
+                ctx.fill(&buf, 1, &dist, DType::F16, &key, 0..10),
+                "misaligned 16-bit offset",
+            ),
+            (
+                ctx.fill(&buf, 4000, &dist, DType::F32, &key, 0..100),
+                "past the buffer's end",
+            ),
+            (
+                ctx.fill(
+                    &buf,
+                    0,
+                    &Normal::new(0.0, 1e5).unwrap().into(),
+                    DType::F16,
+                    &key,
+                    0..10,
+                ),
+                "unrepresentable in f16",
+            ),
+        ];
+        for (r, what) in cases {
+            let e = r.expect_err(what);
+            eprintln!("{}: {what}: {e}", a.name);
+        }
+        assert!(untouched(&buf), "{}: a failed fill wrote", a.name);
+        // A buffer without STORAGE usage.
+        let plain = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+            label: None,
+            size: 256,
+            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let e = ctx
+            .fill(&plain, 0, &dist, DType::F32, &key, 0..10)
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::BufferUsage {
+                    missing: "STORAGE",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+}
+
+/// The context can be shared across threads.
+#[test]
+fn context_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<GpuContext>();
+}
