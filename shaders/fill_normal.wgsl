@@ -1,5 +1,6 @@
 // fill_normal.wgsl: normal samples (Box-Muller on lane pairs).
-// Built as mulhilo_*.wgsl + philox.wgsl + this file.
+// Built as mulhilo_*.wgsl + philox.wgsl + fill_random.wgsl + this file:
+// the entry point in fill_random.wgsl calls the sample_block defined here.
 
 // The four values of one Philox block: Box-Muller on lanes (0, 1) and (2, 3),
 // the even lane taking the cosine branch. Mirrors the `SamplerKind::Normal`
@@ -8,24 +9,4 @@ fn sample_block(w: vec4<u32>) -> vec4<f32> {
     let z01 = box_muller(w.x, w.y);
     let z23 = box_muller(w.z, w.w);
     return vec4<f32>(finish(z01.x), finish(z01.y), finish(z23.x), finish(z23.y));
-}
-
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let g = invocation_index(wid, lid);
-    if !owns_positions(g) {
-        return;
-    }
-    // Positions 4g .. 4g + 3 are elements first .. first + 3.
-    let first = element_index(4u * g);
-    let lane = first.x & 3u;
-    var v = sample_block(words_at(first));
-    if lane != 0u {
-        // The window starts mid-block (uniform across the dispatch): the four
-        // elements span two blocks. The next block is taken from the wrapped
-        // index of its lane 0, so a window whose index wraps past 2^64 still
-        // lands on block 0.
-        v = pick_lanes(lane, v, sample_block(words_at(add_u64(first, 4u - lane))));
-    }
-    store_positions(g, v);
 }

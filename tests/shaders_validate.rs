@@ -7,19 +7,12 @@
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{Expression, Literal, Module};
-
-/// Kernel files, each concatenated after the mulhilo variant and philox.wgsl.
-const KERNELS: [&str; 4] = [
-    "fill_uniform.wgsl",
-    "fill_normal.wgsl",
-    "fill_truncated_normal.wgsl",
-    "fill_constant.wgsl",
-];
+use weight_init::gpu::{shader_source, Kernel, MulHiLo};
 
 /// The two mulhilo variants and the naga capabilities each needs.
-const MULHILO: [(&str, Capabilities); 2] = [
-    ("mulhilo_emulated.wgsl", Capabilities::empty()),
-    ("mulhilo_int64.wgsl", Capabilities::SHADER_INT64),
+const MULHILO: [(MulHiLo, Capabilities); 2] = [
+    (MulHiLo::Emulated, Capabilities::empty()),
+    (MulHiLo::Int64, Capabilities::SHADER_INT64),
 ];
 
 fn shader(name: &str) -> String {
@@ -27,14 +20,9 @@ fn shader(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
-/// The source the host builds a pipeline from: mulhilo + philox + kernel.
-fn pipeline_source(mulhilo: &str, kernel: &str) -> String {
-    let mut s = shader(mulhilo);
-    s.push('\n');
-    s.push_str(&shader("philox.wgsl"));
-    s.push('\n');
-    s.push_str(&shader(kernel));
-    s
+/// The source the host builds a pipeline from, exactly as it builds it.
+fn pipeline_source(mulhilo: MulHiLo, kernel: Kernel) -> String {
+    shader_source(kernel, mulhilo)
 }
 
 fn parse(label: &str, src: &str) -> Module {
@@ -46,8 +34,8 @@ fn parse(label: &str, src: &str) -> Module {
 fn every_kernel_validates_with_both_mulhilo_variants() {
     let mut failures = Vec::new();
     for (mulhilo, extra) in MULHILO {
-        for kernel in KERNELS {
-            let label = format!("{mulhilo} + philox.wgsl + {kernel}");
+        for kernel in Kernel::ALL {
+            let label = format!("{mulhilo:?} + {}", kernel.file_name());
             let src = pipeline_source(mulhilo, kernel);
             let module = match naga::front::wgsl::parse_str(&src) {
                 Ok(m) => m,
@@ -80,7 +68,7 @@ fn every_kernel_validates_with_both_mulhilo_variants() {
 /// check is meaningful).
 #[test]
 fn int64_variant_needs_the_capability() {
-    let src = pipeline_source("mulhilo_int64.wgsl", "fill_uniform.wgsl");
+    let src = pipeline_source(MulHiLo::Int64, Kernel::Uniform);
     let module = parse("int64", &src);
     assert!(
         Validator::new(ValidationFlags::all(), Capabilities::default())
@@ -236,7 +224,7 @@ fn naga_f32s(module: &Module, name: &str) -> Vec<f32> {
 /// particular no literal went through f64 first).
 #[test]
 fn naga_constants_match_sample_rs() {
-    let src = pipeline_source("mulhilo_emulated.wgsl", "fill_truncated_normal.wgsl");
+    let src = pipeline_source(MulHiLo::Emulated, Kernel::TruncatedNormal);
     let module = parse("constants", &src);
     for name in ARRAYS {
         let r = array_values(SAMPLE_RS, name, "rust");

@@ -74,7 +74,8 @@ impl MulHiLo {
 }
 
 /// The WGSL module of a kernel: the multiply, the shared generator and
-/// transforms (`philox.wgsl`), then the kernel.
+/// transforms (`philox.wgsl`), the entry point shared by the random kernels
+/// (`fill_random.wgsl`, not for the constant kernel), then the kernel.
 ///
 /// ```
 /// use weight_init::gpu::{shader_source, Kernel, MulHiLo};
@@ -82,9 +83,14 @@ impl MulHiLo {
 /// assert!(src.contains("fn box_muller"));
 /// ```
 pub fn shader_source(kernel: Kernel, mulhilo: MulHiLo) -> String {
+    let entry = match kernel {
+        Kernel::Constant => "",
+        _ => include_str!("../../shaders/fill_random.wgsl"),
+    };
     [
         mulhilo.source(),
         include_str!("../../shaders/philox.wgsl"),
+        entry,
         kernel.source(),
     ]
     .join("\n")
