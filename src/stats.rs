@@ -132,6 +132,28 @@ pub fn ln_sf(x: f64) -> f64 {
     }
 }
 
+/// The `z` whose upper tail has `-ln Q(z) = y`, in f64, by bisection on
+/// [`ln_sf`]: the reference inverse for the truncated normal's tails, slow
+/// and accurate to the last bits of f64.
+///
+/// ```
+/// use weight_init::stats::{neg_ln_sf_inverse, normal_sf};
+/// let z = neg_ln_sf_inverse(-normal_sf(1.5).ln());
+/// assert!((z - 1.5).abs() < 1e-12);
+/// ```
+pub fn neg_ln_sf_inverse(y: f64) -> f64 {
+    let (mut lo, mut hi) = (-40.0f64, 40.0f64.max((2.0 * y).sqrt() + 1.0));
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if -ln_sf(mid) < y {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
 /// The result of a Kolmogorov–Smirnov test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KsResult {

@@ -9,7 +9,7 @@
 use weight_init::sample::{
     box_muller, ln, ln_unit_open, probit_upper_tail, sincos_turn, truncated_std_normal, TruncMode,
 };
-use weight_init::stats::{ln_sf, normal_cdf};
+use weight_init::stats::{neg_ln_sf_inverse, normal_cdf};
 
 /// Runs `f` over `0..n` on all cores and returns the largest value it gave.
 fn par_max(n: u64, f: impl Fn(u64) -> f64 + Sync) -> (f64, u64) {
@@ -148,20 +148,6 @@ fn box_muller_matches_f64() {
     assert!(e1 <= 1e-6 && e2 <= 1e-6, "{e1:e} {e2:e}");
 }
 
-/// Inverse of ln Q in f64 by bisection: the z with -ln Q(z) = y.
-fn tail_inverse_f64(y: f64) -> f64 {
-    let (mut lo, mut hi) = (-1.0f64, 40.0f64.max((2.0 * y).sqrt() + 1.0));
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if -ln_sf(mid) < y {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    0.5 * (lo + hi)
-}
-
 /// Q⁻¹(exp(-y)) over y from ln 2 to 5000 (z up to 100): relative error
 /// (absolute below z = 1).
 #[test]
@@ -170,7 +156,7 @@ fn probit_tail_matches_f64() {
     let mut y = std::f64::consts::LN_2;
     while y < 5000.0 {
         let yf = y as f32;
-        let want = tail_inverse_f64(yf as f64);
+        let want = neg_ln_sf_inverse(yf as f64);
         let got = probit_upper_tail(yf) as f64;
         let e = (got - want).abs() / want.abs().max(1.0);
         if e > worst.0 {
@@ -204,9 +190,9 @@ fn truncated_central_matches_f64() {
         let (hl, hw) = mode_h(mode);
         let d = (hl + u * hw) as f64;
         let want = if d <= 0.0 {
-            -tail_inverse_f64(-(0.5 + d).ln())
+            -neg_ln_sf_inverse(-(0.5 + d).ln())
         } else {
-            tail_inverse_f64(-(0.5 - d).ln())
+            neg_ln_sf_inverse(-(0.5 - d).ln())
         };
         worst = worst.max((got - want).abs() / want.abs().max(1.0));
     }
