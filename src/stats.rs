@@ -154,6 +154,76 @@ pub fn neg_ln_sf_inverse(y: f64) -> f64 {
     0.5 * (lo + hi)
 }
 
+/// Mean and standard deviation of a distribution, exactly (in f64).
+///
+/// The truncated normal uses the standard moments of a normal restricted to
+/// `[alpha, beta]` (std units), with densities and tail masses divided in
+/// log space so deep tails stay finite:
+/// `mean = mu + sigma (phi(a) - phi(b)) / Z`,
+/// `var = sigma^2 (1 + (a phi(a) - b phi(b)) / Z - ((phi(a) - phi(b)) / Z)^2)`.
+///
+/// ```
+/// use weight_init::stats::mean_std;
+/// use weight_init::{TruncatedNormal, Uniform};
+/// let (m, s) = mean_std(&Uniform::new(-1.0, 1.0).unwrap().into());
+/// assert!(m.abs() < 1e-12 && (s - 1.0 / 3f64.sqrt()).abs() < 1e-12);
+/// let (_, s) = mean_std(&TruncatedNormal::with_std_bounds(0.0, 1.0, -2.0, 2.0).unwrap().into());
+/// assert!((s - 0.8796256610342398).abs() < 1e-12);
+/// ```
+pub fn mean_std(dist: &Distribution) -> (f64, f64) {
+    match dist {
+        Distribution::Constant(v) => (*v as f64, 0.0),
+        Distribution::Uniform(u) => {
+            let (l, h) = (u.low() as f64, u.high() as f64);
+            (0.5 * (l + h), (h - l) / 12f64.sqrt())
+        }
+        Distribution::Normal(n) => (n.mean() as f64, n.std() as f64),
+        Distribution::TruncatedNormal(t) => {
+            let (alpha, beta) = t.std_bounds();
+            // Work on the side of the interval away from the mean, mirrored
+            // to the upper tail, where Q carries the precision.
+            let mirrored = alpha < 0.0 && beta <= 0.0;
+            let (a, b) = if mirrored {
+                (-beta, -alpha)
+            } else {
+                (alpha, beta)
+            };
+            let ln_phi = |x: f64| -0.5 * x * x - 0.5 * (2.0 * core::f64::consts::PI).ln();
+            let (da, db, xa, xb);
+            if a >= 0.0 {
+                // Z = Q(a) (1 - Q(b)/Q(a)); phi(x)/Z = exp(ln phi(x) - ln Q(a)) / (1 - ...)
+                let (qa, qb) = (ln_sf(a), ln_sf(b));
+                let denom = -libm::expm1(qb - qa);
+                da = (ln_phi(a) - qa).exp() / denom;
+                db = if b.is_finite() {
+                    (ln_phi(b) - qa).exp() / denom
+                } else {
+                    0.0
+                };
+            } else {
+                let z = normal_cdf(b) - normal_cdf(a);
+                da = if a.is_finite() {
+                    ln_phi(a).exp() / z
+                } else {
+                    0.0
+                };
+                db = if b.is_finite() {
+                    ln_phi(b).exp() / z
+                } else {
+                    0.0
+                };
+            }
+            xa = if a.is_finite() { a * da } else { 0.0 };
+            xb = if b.is_finite() { b * db } else { 0.0 };
+            let m = da - db;
+            let var = (1.0 + xa - xb - m * m).max(0.0);
+            let (mu, sigma) = (t.mean() as f64, t.std() as f64);
+            let m = if mirrored { -m } else { m };
+            (mu + sigma * m, sigma * var.sqrt())
+        }
+    }
+}
+
 /// The result of a Kolmogorov–Smirnov test.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KsResult {
