@@ -1,0 +1,225 @@
+//! `weight-init inspect FILE.safetensors`: per-tensor shape, dtype and
+//! statistics, and the std a scheme's formula expects for each shape.
+//!
+//! The header is parsed with the `safetensors` crate's types, then each
+//! tensor's bytes are streamed from the file in 8 MiB pieces, so a
+//! checkpoint larger than memory can be inspected.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::process::ExitCode;
+
+use safetensors::tensor::TensorInfo;
+use safetensors::Dtype;
+use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
+use weight_init::{Plan, ResolveOptions};
+
+use super::{CliError, CliResult, InspectArgs};
+
+/// Largest header the format allows (the `safetensors` crate's limit).
+const MAX_HEADER: u64 = 100_000_000;
+/// Bytes read per step while streaming a tensor.
+const CHUNK: usize = 8 << 20;
+
+/// Streaming mean, std (n - 1), min and max (Welford, f64).
+#[derive(Default)]
+struct Running {
+    n: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+    non_finite: u64,
+}
+
+impl Running {
+    fn push(&mut self, x: f64) {
+        if !x.is_finite() {
+            self.non_finite += 1;
+            return;
+        }
+        if self.n == 0 {
+            self.min = x;
+            self.max = x;
+        }
+        self.n += 1;
+        let d = x - self.mean;
+        self.mean += d / self.n as f64;
+        self.m2 += d * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    fn std(&self) -> f64 {
+        if self.n > 1 {
+            (self.m2 / (self.n - 1) as f64).sqrt()
+        } else {
+            0.0
+        }
+    }
+}
+
+fn not_safetensors(path: &std::path::Path, why: impl std::fmt::Display) -> CliError {
+    CliError(format!(
+        "{} is not a safetensors file: {why}",
+        path.display()
+    ))
+}
+
+/// Reads and checks the header: the tensors in file order, and where the
+/// data starts.
+fn read_header(
+    path: &std::path::Path,
+    file: &mut File,
+) -> Result<(Vec<(String, TensorInfo)>, u64), CliError> {
+    let len = file.metadata()?.len();
+    let mut n8 = [0u8; 8];
+    if len < 8 {
+        return Err(not_safetensors(
+            path,
+            "shorter than the 8-byte header length",
+        ));
+    }
+    file.read_exact(&mut n8)?;
+    let n = u64::from_le_bytes(n8);
+    if n > MAX_HEADER || n > len - 8 {
+        return Err(not_safetensors(
+            path,
+            format!("header length {n} does not fit a {len}-byte file"),
+        ));
+    }
+    let mut header = vec![0u8; n as usize];
+    file.read_exact(&mut header)?;
+    let text = std::str::from_utf8(&header).map_err(|e| not_safetensors(path, e))?;
+    let raw: HashMap<String, serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| not_safetensors(path, format!("header is not a JSON object: {e}")))?;
+    let data_start = 8 + n;
+    let data_len = len - data_start;
+    let mut tensors = Vec::new();
+    for (name, value) in raw {
+        if name == "__metadata__" {
+            continue;
+        }
+        let info: TensorInfo = serde_json::from_value(value)
+            .map_err(|e| not_safetensors(path, format!("tensor `{name}`: {e}")))?;
+        let (begin, end) = info.data_offsets;
+        let numel = info.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+        let bytes = numel
+            .and_then(|n| n.checked_mul(info.dtype.bitsize()))
+            .map(|b| b.div_ceil(8));
+        if begin > end || end as u64 > data_len || bytes != Some(end - begin) {
+            return Err(not_safetensors(
+                path,
+                format!(
+                    "tensor `{name}`: offsets {begin}..{end} do not hold {:?} {:?} in {data_len} data bytes",
+                    info.dtype, info.shape
+                ),
+            ));
+        }
+        tensors.push((name, info));
+    }
+    tensors.sort_by_key(|(_, info)| info.data_offsets.0);
+    Ok((tensors, data_start))
+}
+
+/// Streams one tensor's values into the running statistics; `None` for
+/// dtypes that are not floating point.
+fn tensor_stats(
+    file: &mut File,
+    data_start: u64,
+    info: &TensorInfo,
+) -> Result<Option<Running>, CliError> {
+    let width = match info.dtype {
+        Dtype::F32 => 4,
+        Dtype::F16 | Dtype::BF16 => 2,
+        Dtype::F64 => 8,
+        _ => return Ok(None),
+    };
+    let (begin, end) = info.data_offsets;
+    file.seek(SeekFrom::Start(data_start + begin as u64))?;
+    let mut left = end - begin;
+    let mut buf = vec![0u8; CHUNK.min(left.max(1))];
+    let mut r = Running::default();
+    while left > 0 {
+        let take = left.min(CHUNK);
+        let chunk = &mut buf[..take];
+        file.read_exact(chunk)?;
+        for c in chunk.chunks_exact(width) {
+            let x = match info.dtype {
+                Dtype::F32 => f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64,
+                Dtype::F16 => f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])) as f64,
+                Dtype::BF16 => bf16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])) as f64,
+                _ => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+            };
+            r.push(x);
+        }
+        left -= take;
+    }
+    Ok(Some(r))
+}
+
+/// The std the scheme's formula gives for a shape, or why there is none.
+fn expected_std(args: &InspectArgs, shape: &[usize]) -> Result<f64, String> {
+    let Some(init) = &args.scheme else {
+        return Err(String::new());
+    };
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    match init.resolve(&shape, &ResolveOptions::default().with_layout(args.layout)) {
+        Ok(Plan::Sample(d)) => Ok(weight_init::stats::mean_std(&d).1),
+        Ok(_) => Err("not elementwise".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Prints the table.
+pub fn run(args: &InspectArgs) -> CliResult {
+    let path = args.file.as_path();
+    let mut file =
+        File::open(path).map_err(|e| CliError(format!("cannot open {}: {e}", path.display())))?;
+    let (tensors, data_start) = read_header(path, &mut file)?;
+    println!("{}: {} tensors", path.display(), tensors.len());
+    let with_scheme = args.scheme.is_some();
+    print!(
+        "{:<32} {:>5} {:>18} {:>12} {:>12} {:>12} {:>12} {:>12}",
+        "name", "dtype", "shape", "mean", "std", "min", "max", "non-finite"
+    );
+    if with_scheme {
+        print!(" {:>12} {:>8}", "expected std", "std/exp");
+    }
+    println!();
+    let bar = super::progress(tensors.len() as u64, "inspect");
+    for (name, info) in &tensors {
+        let shape = format!("{:?}", info.shape);
+        let dtype = format!("{:?}", info.dtype);
+        match tensor_stats(&mut file, data_start, info)? {
+            Some(r) => {
+                print!(
+                    "{:<32} {:>5} {:>18} {:>12.5e} {:>12.5e} {:>12.5e} {:>12.5e} {:>12}",
+                    name,
+                    dtype,
+                    shape,
+                    r.mean,
+                    r.std(),
+                    r.min,
+                    r.max,
+                    r.non_finite
+                );
+                if with_scheme {
+                    match expected_std(args, &info.shape) {
+                        Ok(e) if e > 0.0 => print!(" {:>12.5e} {:>8.4}", e, r.std() / e),
+                        Ok(e) => print!(" {:>12.5e} {:>8}", e, "-"),
+                        Err(why) => print!(" {:>12} ({why})", "-"),
+                    }
+                }
+                println!();
+            }
+            None => println!(
+                "{name:<32} {dtype:>5} {shape:>18} (not a floating-point dtype: no statistics)"
+            ),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,315 @@
+//! The command-line interface: argument types, shared helpers, dispatch.
+
+mod bench;
+mod devices;
+mod inspect;
+mod plot;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use weight_init::gpu::GpuContext;
+use weight_init::{DType, Distribution, Init, Plan, ResolveOptions};
+
+/// A command's failure: one line for the user.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<weight_init::Error> for CliError {
+    fn from(e: weight_init::Error) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+/// What a command returns: an exit code, or an error to print.
+pub type CliResult = Result<ExitCode, CliError>;
+
+/// Reproducible neural-network weight initialization on the GPU (wgpu) and
+/// CPU: counter-based Philox4x32-10 samples, identical on every backend.
+#[derive(Debug, Parser)]
+#[command(name = "weight-init", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List every adapter wgpu finds, with the limits that matter for fills.
+    Devices,
+    /// Fill throughput per scheme and dtype on the adapter and the CPU,
+    /// beside the adapter's plain write bandwidth.
+    Bench(BenchArgs),
+    /// Fill on the GPU and the CPU and check exactness and statistics;
+    /// exits non-zero when a check fails.
+    Verify(VerifyArgs),
+    /// Per-tensor shape, dtype and statistics of a safetensors file.
+    Inspect(InspectArgs),
+}
+
+/// Options shared by the commands that fill.
+#[derive(Debug, Clone, Args)]
+pub struct FillOpts {
+    /// Bytes per fill, e.g. `256MiB`, `8MiB`, `1GB`, `4096`.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub size: u64,
+    /// Output dtypes, comma-separated: f32, f16, bf16.
+    #[arg(long, default_value = "f32,bf16", value_delimiter = ',', value_parser = parse_dtype)]
+    pub dtype: Vec<DType>,
+    /// Schemes in the text form (`weight_init::Init`); repeat the flag or
+    /// separate with commas outside parentheses. Resolved for a
+    /// `[numel / 1024, 1024]` weight (PyTorch layout).
+    #[arg(long, value_parser = parse_schemes)]
+    pub scheme: Vec<Vec<Init>>,
+    /// Generator seed.
+    #[arg(long, default_value_t = 0x5eed)]
+    pub seed: u64,
+    /// Use the CPU backend only, even where an adapter exists.
+    #[arg(long)]
+    pub cpu_only: bool,
+}
+
+impl FillOpts {
+    /// The schemes asked for, or the default set.
+    pub fn schemes(&self) -> Vec<Init> {
+        let given: Vec<Init> = self.scheme.iter().flatten().cloned().collect();
+        if given.is_empty() {
+            DEFAULT_SCHEMES
+                .iter()
+                .map(|s| s.parse().expect("default scheme parses"))
+                .collect()
+        } else {
+            given
+        }
+    }
+}
+
+/// The schemes `bench` and `verify` run when none is named.
+pub const DEFAULT_SCHEMES: [&str; 5] = [
+    "uniform(-1, 1)",
+    "normal(0, 1)",
+    "trunc_normal(std=0.02, a=-0.04, b=0.04)",
+    "kaiming_uniform(nonlinearity=relu)",
+    "jax_he_normal",
+];
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub fill: FillOpts,
+    /// One JSON object per row on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Timed repeats per row (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub repeats: u32,
+}
+
+/// Arguments of `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub fill: FillOpts,
+    /// Write a histogram of each scheme's samples over its exact density,
+    /// as PNG files into this directory.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Significance level of the KS and z-score checks.
+    #[arg(long, default_value_t = 0.001)]
+    pub alpha: f64,
+    /// Test-only: multiply the expected std by this factor, so the checks
+    /// can be seen to fail.
+    #[arg(long, hide = true)]
+    pub perturb_expected_std: Option<f64>,
+}
+
+/// Arguments of `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A safetensors file.
+    pub file: PathBuf,
+    /// A scheme to compare every tensor's std with (its formula std for the
+    /// tensor's shape).
+    #[arg(long, value_parser = parse_scheme)]
+    pub scheme: Option<Init>,
+    /// Layout of the tensors' shapes for fan computation: torch or jax.
+    #[arg(long, default_value = "torch")]
+    pub layout: weight_init::Layout,
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Devices => devices::run(),
+        Command::Bench(a) => bench::run(&a),
+        Command::Verify(a) => verify::run(&a),
+        Command::Inspect(a) => inspect::run(&a),
+    }
+}
+
+/// Parses a byte size: a number with an optional unit B, KB, MB, GB (powers
+/// of 1000) or KiB, MiB, GiB (powers of 1024), case-insensitive.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (expected e.g. 256MiB, 8MB, 4096)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        other => {
+            return Err(format!(
+                "`{s}`: unknown unit `{other}` (B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let bytes = value * mult as f64;
+    if !(bytes.is_finite() && bytes >= 4.0 && bytes <= (1u64 << 50) as f64) {
+        return Err(format!("`{s}`: size must be between 4 bytes and 1 PiB"));
+    }
+    Ok(bytes as u64)
+}
+
+fn parse_dtype(s: &str) -> Result<DType, String> {
+    s.trim().parse()
+}
+
+fn parse_scheme(s: &str) -> Result<Init, String> {
+    s.parse::<Init>().map_err(|e| unknown_scheme_message(s, &e))
+}
+
+fn parse_schemes(s: &str) -> Result<Vec<Init>, String> {
+    split_top_level(s).into_iter().map(parse_scheme).collect()
+}
+
+fn unknown_scheme_message(s: &str, e: &weight_init::Error) -> String {
+    let mut msg = format!("bad scheme `{s}`: {e}");
+    if !msg.contains("valid") {
+        msg.push_str(&format!(
+            "; valid schemes: {}",
+            weight_init::scheme::SCHEME_NAMES.join(", ")
+        ));
+    }
+    msg
+}
+
+/// Splits at commas that are not inside parentheses.
+pub fn split_top_level(s: &str) -> Vec<&str> {
+    let (mut depth, mut start, mut parts) = (0i32, 0usize, Vec::new());
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(s[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(s[start..].trim());
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// The weight shape `bench` and `verify` resolve schemes for: numel
+/// elements as `[numel / 1024, 1024]` (PyTorch layout: fan_in 1024), or
+/// `[numel, 1]` when 1024 does not divide it.
+pub fn shape_for(numel: u64) -> Vec<u64> {
+    if numel >= 1024 && numel.is_multiple_of(1024) {
+        vec![numel / 1024, 1024]
+    } else {
+        vec![numel, 1]
+    }
+}
+
+/// A scheme resolved to the elementwise distribution these commands fill.
+pub fn distribution_for(init: &Init, numel: u64) -> Result<Distribution, CliError> {
+    match init.resolve(&shape_for(numel), &ResolveOptions::default())? {
+        Plan::Sample(d) => Ok(d),
+        _ => Err(CliError(format!(
+            "`{init}` is not an elementwise scheme; bench and verify handle elementwise schemes only"
+        ))),
+    }
+}
+
+/// The default adapter, or `None` with one line on stderr saying why and
+/// that the CPU backend runs instead.
+pub fn gpu_or_cpu(cpu_only: bool) -> Option<GpuContext> {
+    if cpu_only {
+        return None;
+    }
+    match GpuContext::new_default() {
+        Ok(ctx) => Some(ctx),
+        Err(e) => {
+            eprintln!("weight-init: {e}; running on the CPU backend only");
+            None
+        }
+    }
+}
+
+/// A progress bar on stderr for `len` steps (hidden when stderr is not a
+/// terminal, e.g. in tests and pipes).
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("8MB"), Ok(8_000_000));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("1.5GiB"), Ok(3 << 29));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn top_level_commas() {
+        assert_eq!(
+            split_top_level("normal(0, 1),kaiming_normal(mode=fan_out, nonlinearity=relu), zeros"),
+            vec![
+                "normal(0, 1)",
+                "kaiming_normal(mode=fan_out, nonlinearity=relu)",
+                "zeros"
+            ]
+        );
+    }
+}

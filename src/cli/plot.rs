@@ -1,0 +1,282 @@
+//! PNG histograms of samples with a density drawn over them (`verify
+//! --plot`).
+//!
+//! plotters is built without its system font loader (no fontconfig on the
+//! machines this runs on), so text needs a font registered from bytes: the
+//! DejaVu Sans file that `fonts-dejavu-core` installs, or the file named by
+//! `WEIGHT_INIT_PLOT_FONT`. Without one the plots are drawn with no text at
+//! all and one warning line says so; a missing font never fails a command.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+
+use super::CliError;
+
+/// Where the plot font is looked for unless `WEIGHT_INIT_PLOT_FONT` names
+/// another file (Debian/Ubuntu `fonts-dejavu-core`).
+pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+
+/// Pixel size of every plot.
+const SIZE: (u32, u32) = (900, 560);
+
+/// Histogram bins over `[min, max]` of the samples.
+const BINS: usize = 100;
+
+/// Points at which the density line is evaluated.
+const DENSITY_POINTS: usize = 600;
+
+/// Registers the plot font once per process; `true` when text can be drawn.
+/// The first call that finds no usable font prints the one warning line.
+fn font_available() -> bool {
+    static FONT: OnceLock<bool> = OnceLock::new();
+    *FONT.get_or_init(|| {
+        let path = std::env::var_os("WEIGHT_INIT_PLOT_FONT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT));
+        let loaded = std::fs::read(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                // plotters keeps `&'static` font data in a global table; the
+                // font lives as long as the process anyway, so leaking it once
+                // is the simplest owner.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
+                    .map_err(|_| "not a font file plotters can read".to_string())
+            });
+        match loaded {
+            Ok(()) => true,
+            Err(e) => {
+                eprintln!(
+                    "weight-init: warning: no plot font ({}: {e}); plots are drawn without text \
+                     (install fonts-dejavu-core)",
+                    path.display()
+                );
+                false
+            }
+        }
+    })
+}
+
+/// A directory that plots are written into, checked before any work is
+/// done so a bad path fails fast instead of after minutes of fills.
+#[derive(Debug)]
+pub struct PlotDir {
+    dir: PathBuf,
+    text: bool,
+    used_stems: Vec<String>,
+}
+
+impl PlotDir {
+    /// Creates `dir` (and its parents) if missing and proves it writable by
+    /// creating and removing a probe file. Also registers the font, so its
+    /// warning (if any) comes first.
+    pub fn prepare(dir: &Path) -> Result<Self, CliError> {
+        let fail =
+            |e: std::io::Error| CliError(format!("cannot write plots to `{}`: {e}", dir.display()));
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        let probe = dir.join(format!(".weight-init-probe-{}", std::process::id()));
+        std::fs::write(&probe, b"probe").map_err(fail)?;
+        std::fs::remove_file(&probe).map_err(fail)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            text: font_available(),
+            used_stems: Vec::new(),
+        })
+    }
+
+    /// Whether plots carry text (title, axis labels, legend).
+    pub fn has_text(&self) -> bool {
+        self.text
+    }
+
+    /// Draws a density histogram of `samples` (`BINS` bins over their
+    /// range) with `density` as a line over it, titled `title`, into
+    /// `<stem>.png` where `stem` is `title` with every non-alphanumeric
+    /// character replaced by `_` (with `_2`, `_3`, ... appended when two
+    /// titles map to the same name). Returns the file written.
+    ///
+    /// The image goes to a hidden temporary file first and is renamed into
+    /// place, so an error never leaves a partial plot under the final name.
+    /// (The temporary name ends in `.png` because plotters picks the
+    /// encoder from the extension.)
+    pub fn histogram(
+        &mut self,
+        title: &str,
+        samples: &[f32],
+        density: &dyn Fn(f64) -> f64,
+    ) -> Result<PathBuf, CliError> {
+        let stem = self.unique_stem(title);
+        let path = self.dir.join(format!("{stem}.png"));
+        let tmp = self.dir.join(format!(".{stem}.png.tmp.png"));
+        let drawn = draw_histogram(&tmp, title, samples, density, self.text);
+        let result = drawn.and_then(|()| {
+            std::fs::rename(&tmp, &path)
+                .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
+        });
+        match result {
+            Ok(()) => Ok(path),
+            Err(e) => {
+                // Best effort: the temporary may not exist if drawing
+                // failed before the encoder opened it.
+                let _ = std::fs::remove_file(&tmp);
+                Err(CliError(format!(
+                    "cannot write plot {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+
+    fn unique_stem(&mut self, title: &str) -> String {
+        let base = file_stem(title);
+        let mut stem = base.clone();
+        let mut k = 2;
+        while self.used_stems.contains(&stem) {
+            stem = format!("{base}_{k}");
+            k += 1;
+        }
+        self.used_stems.push(stem.clone());
+        stem
+    }
+}
+
+/// A file name stem from a scheme's text: every character that is not an
+/// ASCII letter or digit becomes `_` (no collapsing, so `low=-1` and
+/// `low=1` stay apart): `uniform(low=-1, high=1)` gives
+/// `uniform_low__1__high_1_`.
+pub fn file_stem(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if s.is_empty() {
+        "plot".into()
+    } else {
+        s
+    }
+}
+
+/// Density-normalized bin heights of `samples` over `[lo, hi]`.
+fn histogram_heights(samples: &[f32], lo: f64, hi: f64) -> Vec<f64> {
+    let width = (hi - lo) / BINS as f64;
+    let mut counts = vec![0u64; BINS];
+    for &x in samples {
+        let b = (((x as f64 - lo) / width) as usize).min(BINS - 1);
+        counts[b] += 1;
+    }
+    let norm = samples.len() as f64 * width;
+    counts.into_iter().map(|c| c as f64 / norm).collect()
+}
+
+fn draw_histogram(
+    path: &Path,
+    title: &str,
+    samples: &[f32],
+    density: &dyn Fn(f64) -> f64,
+    text: bool,
+) -> Result<(), String> {
+    let (lo, hi) = samples
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+            (l.min(x as f64), h.max(x as f64))
+        });
+    if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+        return Err("samples are empty, constant or not finite: nothing to histogram".into());
+    }
+    let heights = histogram_heights(samples, lo, hi);
+    let width = (hi - lo) / BINS as f64;
+    let curve: Vec<(f64, f64)> = (0..=DENSITY_POINTS)
+        .map(|i| {
+            let x = lo + (hi - lo) * i as f64 / DENSITY_POINTS as f64;
+            (x, density(x))
+        })
+        .filter(|(_, y)| y.is_finite())
+        .collect();
+    let y_max = heights
+        .iter()
+        .copied()
+        .chain(curve.iter().map(|p| p.1))
+        .fold(0.0f64, f64::max)
+        * 1.12;
+    let y_max = if y_max > 0.0 { y_max } else { 1.0 };
+
+    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
+    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let mut builder = ChartBuilder::on(&root);
+    builder.margin(18);
+    if text {
+        builder
+            .caption(title, ("sans-serif", 24))
+            .x_label_area_size(48)
+            .y_label_area_size(72);
+    }
+    // Without label areas plotters draws no tick labels, so nothing below
+    // needs a font when `text` is false.
+    let mut chart = builder
+        .build_cartesian_2d(lo..hi, 0.0..y_max)
+        .map_err(|e| e.to_string())?;
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(RGBColor(235, 235, 235));
+    if text {
+        mesh.x_desc("value")
+            .y_desc("density")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17));
+    }
+    mesh.draw().map_err(|e| e.to_string())?;
+
+    let bar_style = RGBColor(110, 150, 205).filled();
+    let bars = chart
+        .draw_series(heights.iter().enumerate().map(|(i, &h)| {
+            let x0 = lo + i as f64 * width;
+            Rectangle::new([(x0, 0.0), (x0 + width, h)], bar_style)
+        }))
+        .map_err(|e| e.to_string())?;
+    if text {
+        bars.label(format!("samples (n = {}, {BINS} bins)", samples.len()))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], bar_style));
+    }
+    let line_style = RED.stroke_width(2);
+    let line = chart
+        .draw_series(LineSeries::new(curve, line_style))
+        .map_err(|e| e.to_string())?;
+    if text {
+        line.label("exact density")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], line_style));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 15))
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_keep_signs_apart() {
+        assert_eq!(
+            file_stem("uniform(low=-1, high=1)"),
+            "uniform_low__1__high_1_"
+        );
+        assert_ne!(file_stem("normal(mean=-1)"), file_stem("normal(mean=1)"));
+    }
+
+    #[test]
+    fn heights_integrate_to_one() {
+        let xs: Vec<f32> = (0..1000).map(|i| i as f32 / 999.0).collect();
+        let h = histogram_heights(&xs, 0.0, 1.0);
+        let total: f64 = h.iter().sum::<f64>() / BINS as f64;
+        assert!((total - 1.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,270 @@
+//! `weight-init bench` end to end: the built binary, its JSON rows, its
+//! CPU-only mode and its refusals of bad input.
+//!
+//! Sizes are 8 MiB with one timed repeat so the whole file stays well under
+//! a minute on a 2-core machine with lavapipe. The GPU rows must really be
+//! there: where no adapter exists the test fails and says how to get one.
+
+use std::collections::BTreeSet;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use weight_init::Init;
+
+/// `bench`'s default schemes (`DEFAULT_SCHEMES` in `src/cli/mod.rs`; the
+/// binary's items are not importable, so keep the two lists in step).
+const DEFAULT_SCHEMES: [&str; 5] = [
+    "uniform(-1, 1)",
+    "normal(0, 1)",
+    "trunc_normal(std=0.02, a=-0.04, b=0.04)",
+    "kaiming_uniform(nonlinearity=relu)",
+    "jax_he_normal",
+];
+
+const SIZE_BYTES: u64 = 8 << 20;
+
+fn weight_init(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weight-init"))
+        .args(args)
+        .output()
+        .expect("the weight-init binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Every stdout line parsed as one JSON object; nothing else allowed.
+fn json_rows(out: &Output) -> Vec<Value> {
+    text(&out.stdout)
+        .lines()
+        .map(|line| {
+            let row: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+            assert!(row.is_object(), "row is not an object: {line}");
+            row
+        })
+        .collect()
+}
+
+/// The canonical text (`Init`'s Display) of each default scheme, as the
+/// rows name them.
+fn default_scheme_names() -> BTreeSet<String> {
+    DEFAULT_SCHEMES
+        .iter()
+        .map(|s| {
+            s.parse::<Init>()
+                .expect("default scheme parses")
+                .to_string()
+        })
+        .collect()
+}
+
+fn fails_with_one_line(out: &Output, mentions: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "expected failure; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "panicked: {stderr}");
+    // clap follows its error with a usage tip; everything else is the error.
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("For more information"))
+        .collect();
+    assert_eq!(lines.len(), 1, "expected one line on stderr, got: {stderr}");
+    assert!(
+        lines[0].starts_with("error:"),
+        "not an error line: {stderr}"
+    );
+    for m in mentions {
+        assert!(
+            lines[0].contains(m),
+            "error line does not mention `{m}`: {stderr}"
+        );
+    }
+    assert!(
+        out.stdout.is_empty(),
+        "stdout not empty: {}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn json_rows_for_every_default_scheme_dtype_and_backend() {
+    let out = weight_init(&["bench", "--json", "--size", "8MiB", "--repeats", "1"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "bench failed: {stderr}");
+    assert!(
+        !stderr.contains("CPU backend only"),
+        "no GPU adapter found, so bench ran without GPU rows. This test needs one; on a machine \
+         without a GPU install Mesa's software drivers: `apt-get install mesa-vulkan-drivers \
+         libegl1 libegl-mesa0 libgl1-mesa-dri`. stderr: {stderr}"
+    );
+    let rows = json_rows(&out);
+
+    let mut seen = BTreeSet::new();
+    let mut baselines = Vec::new();
+    for row in &rows {
+        let scheme = row["scheme"].as_str().expect("scheme is a string");
+        let backend = row["backend"].as_str().expect("backend is a string");
+        let gbps = row["gbps"].as_f64().expect("gbps is a number");
+        assert!(gbps > 0.0 && gbps.is_finite(), "gbps {gbps} in {row}");
+        assert!(
+            row["median_seconds"].as_f64().is_some_and(|s| s > 0.0),
+            "{row}"
+        );
+        assert_eq!(row["bytes"].as_u64(), Some(SIZE_BYTES), "{row}");
+        assert_eq!(row["repeats"].as_u64(), Some(1), "{row}");
+        let fraction = &row["fraction_of_write_bandwidth"];
+        match backend {
+            "gpu" => {
+                assert!(
+                    row["adapter"].as_str().is_some_and(|a| !a.is_empty()),
+                    "{row}"
+                );
+                let f = fraction.as_f64().expect("gpu rows have a fraction");
+                assert!(f > 0.0 && f <= 1.5, "fraction {f} in {row}");
+            }
+            "cpu" => assert!(fraction.is_null(), "cpu fraction not null: {row}"),
+            other => panic!("unknown backend {other}: {row}"),
+        }
+        if let Some(name) = scheme.strip_prefix("baseline:") {
+            assert_eq!(backend, "gpu", "{row}");
+            baselines.push((name.to_string(), fraction.as_f64().unwrap()));
+            continue;
+        }
+        let dtype = row["dtype"].as_str().expect("dtype is a string");
+        let new = seen.insert((scheme.to_string(), dtype.to_string(), backend.to_string()));
+        assert!(new, "duplicate row {row}");
+    }
+
+    let mut expected = BTreeSet::new();
+    for scheme in default_scheme_names() {
+        for dtype in ["f32", "bf16"] {
+            for backend in ["gpu", "cpu"] {
+                expected.insert((scheme.clone(), dtype.to_string(), backend.to_string()));
+            }
+        }
+    }
+    assert_eq!(seen, expected);
+
+    // Both baselines, and the larger one is the denominator (fraction 1).
+    baselines.sort_by(|a, b| a.0.cmp(&b.0));
+    let names: Vec<&str> = baselines.iter().map(|b| b.0.as_str()).collect();
+    assert_eq!(names, ["clear_buffer", "constant"]);
+    let best = baselines.iter().map(|b| b.1).fold(0.0, f64::max);
+    assert_eq!(best, 1.0, "{baselines:?}");
+}
+
+#[test]
+fn cpu_only_gives_only_cpu_rows() {
+    let out = weight_init(&[
+        "bench",
+        "--json",
+        "--size",
+        "8MiB",
+        "--repeats",
+        "1",
+        "--cpu-only",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = json_rows(&out);
+    assert_eq!(rows.len(), DEFAULT_SCHEMES.len() * 2, "{rows:?}");
+    for row in &rows {
+        assert_eq!(row["backend"], "cpu", "{row}");
+        assert!(row["fraction_of_write_bandwidth"].is_null(), "{row}");
+        assert!(row["gbps"].as_f64().is_some_and(|g| g > 0.0), "{row}");
+    }
+}
+
+#[test]
+fn table_names_adapter_baselines_and_rows() {
+    let out = weight_init(&[
+        "bench",
+        "--size",
+        "8MiB",
+        "--repeats",
+        "1",
+        "--dtype",
+        "f32",
+        "--scheme",
+        "uniform(-1, 1)",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("clear_buffer"), "{stdout}");
+    assert!(stdout.contains("constant kernel"), "{stdout}");
+    assert!(stdout.contains("GPU GB/s"), "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("uniform(low=-1, high=1)"))
+        .unwrap_or_else(|| panic!("no uniform row: {stdout}"));
+    assert!(row.contains('%') && row.contains('x'), "{row}");
+}
+
+#[test]
+fn size_not_a_multiple_of_the_dtype_is_rounded_down() {
+    let out = weight_init(&[
+        "bench",
+        "--json",
+        "--size",
+        "4099",
+        "--repeats",
+        "1",
+        "--cpu-only",
+        "--dtype",
+        "f32",
+        "--scheme",
+        "zeros",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("4096 bytes"),
+        "{}",
+        text(&out.stderr)
+    );
+    let rows = json_rows(&out);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["bytes"].as_u64(), Some(4096));
+}
+
+#[test]
+fn bad_size_is_one_clear_error() {
+    let out = weight_init(&["bench", "--size", "lots"]);
+    fails_with_one_line(&out, &["lots"]);
+}
+
+#[test]
+fn unknown_scheme_is_one_clear_error() {
+    let out = weight_init(&["bench", "--size", "8MiB", "--scheme", "no_such_scheme"]);
+    fails_with_one_line(&out, &["no_such_scheme"]);
+}
+
+#[test]
+fn structured_scheme_is_refused_before_any_work() {
+    let out = weight_init(&["bench", "--size", "8MiB", "--scheme", "orthogonal"]);
+    fails_with_one_line(&out, &["orthogonal", "elementwise"]);
+}
+
+#[test]
+fn zero_repeats_is_refused() {
+    let out = weight_init(&["bench", "--size", "8MiB", "--repeats", "0"]);
+    fails_with_one_line(&out, &["--repeats"]);
+}
+
+#[test]
+fn size_past_every_buffer_is_an_error_not_a_panic() {
+    // 900000 GiB: past any adapter's buffer limit and any host's address
+    // space, so the GPU refusal (or the host allocation) fails cleanly.
+    let out = weight_init(&["bench", "--size", "900000GiB", "--scheme", "zeros"]);
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Drivers may print their own `error:` lines (e.g. about
+    // XDG_RUNTIME_DIR); ours is the one about the size.
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("error: ") && l.contains("--size")),
+        "no error line about the size: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+}

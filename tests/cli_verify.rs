@@ -1,0 +1,246 @@
+//! `weight-init verify` end to end: the built binary on the real generator
+//! passes, a perturbed expectation fails, plots are valid PNGs, a bad plot
+//! directory is one clear error line, and `--cpu-only` works.
+//!
+//! Sizes are small (4 MiB and less) so the whole file stays well under a
+//! minute and a half on a 2-core machine with lavapipe.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The schemes `verify` runs when none is named (`cli::DEFAULT_SCHEMES`,
+/// which a test cannot import from the binary).
+const DEFAULT_SCHEME_COUNT: usize = 5;
+
+fn verify(args: &[&str]) -> Output {
+    verify_env(args, &[])
+}
+
+fn verify_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weight-init"));
+    cmd.arg("verify").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the weight-init binary runs");
+    eprintln!(
+        "$ weight-init verify {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Table rows: lines that end in PASS or FAIL.
+fn rows(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.ends_with("PASS") || l.ends_with("FAIL"))
+        .collect()
+}
+
+/// A fresh directory path under the system temp dir (not created).
+fn temp_path(tag: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::env::temp_dir().join(format!(
+        "weight-init-cli-verify-{tag}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+#[test]
+fn default_schemes_pass_on_the_real_generator() {
+    let out = verify(&["--size", "4MiB"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "verify failed:\n{text}");
+    let rows = rows(&text);
+    // Every default scheme in the default dtypes f32 and bf16.
+    assert_eq!(rows.len(), 2 * DEFAULT_SCHEME_COUNT, "{text}");
+    assert!(rows.iter().all(|r| r.ends_with("PASS")), "{text}");
+    assert!(rows.iter().any(|r| r.contains(" bf16 ")), "{text}");
+    assert!(!stderr(&out).contains("panicked"));
+}
+
+#[test]
+fn perturbed_expected_std_fails() {
+    let out = verify(&["--size", "4MiB", "--perturb-expected-std", "1.05"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let rows = rows(&text);
+    assert_eq!(rows.len(), 2 * DEFAULT_SCHEME_COUNT, "{text}");
+    // A 5% std error is tens of standard errors at these sizes: every row
+    // fails, and says why.
+    assert!(rows.iter().all(|r| r.ends_with("FAIL")), "{text}");
+    assert!(text.contains("FAIL ") && text.contains("std"), "{text}");
+}
+
+#[test]
+fn cpu_only_works() {
+    let out = verify(&["--size", "1MiB", "--cpu-only", "--dtype", "f32,f16,bf16"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(rows(&text).len(), 3 * DEFAULT_SCHEME_COUNT, "{text}");
+    assert!(text.contains("GPU vs CPU: skipped"), "{text}");
+}
+
+/// The chunks of a PNG file, checked: signature, every chunk's CRC, IHDR
+/// first, IEND last, at least one IDAT. Returns (width, height).
+fn check_png(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert!(
+        bytes.len() > 1000,
+        "{}: only {} bytes",
+        path.display(),
+        bytes.len()
+    );
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{}: not a PNG",
+        path.display()
+    );
+    let mut pos = 8;
+    let mut kinds = Vec::new();
+    let mut size = (0, 0);
+    while pos < bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let data = &bytes[pos + 8..pos + 8 + len];
+        let crc = u32::from_be_bytes(bytes[pos + 8 + len..pos + 12 + len].try_into().unwrap());
+        assert_eq!(
+            crc32(&bytes[pos + 4..pos + 8 + len]),
+            crc,
+            "{}: bad CRC",
+            path.display()
+        );
+        if kind == b"IHDR" {
+            size = (
+                u32::from_be_bytes(data[0..4].try_into().unwrap()),
+                u32::from_be_bytes(data[4..8].try_into().unwrap()),
+            );
+        }
+        kinds.push(String::from_utf8_lossy(kind).into_owned());
+        pos += 12 + len;
+    }
+    assert_eq!(pos, bytes.len(), "{}: trailing bytes", path.display());
+    assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
+    assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
+    assert!(kinds.iter().any(|k| k == "IDAT"));
+    size
+}
+
+/// CRC-32 (IEEE, as PNG uses it), bit by bit.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Runs `verify --plot DIR` and checks one valid PNG per scheme and no
+/// temporary file left behind.
+fn plots_in(dir: &Path, env: &[(&str, &str)]) -> Output {
+    let out = verify_env(
+        &[
+            "--size",
+            "1MiB",
+            "--dtype",
+            "f32",
+            "--cpu-only",
+            "--plot",
+            dir.to_str().unwrap(),
+        ],
+        env,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), DEFAULT_SCHEME_COUNT, "{files:?}");
+    for f in &files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        assert!(name.ends_with(".png") && !name.starts_with('.'), "{name}");
+        assert!(
+            name.trim_end_matches(".png")
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "{name}"
+        );
+        let (w, h) = check_png(f);
+        assert!(w >= 400 && h >= 300, "{name}: {w}x{h}");
+        assert!(stdout(&out).contains(name), "{name} not reported");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+    out
+}
+
+#[test]
+fn plots_are_valid_pngs() {
+    // The directory does not exist yet: verify creates it.
+    let dir = temp_path("plots").join("nested");
+    plots_in(&dir, &[]);
+    let _ = std::fs::remove_dir(dir.parent().unwrap());
+}
+
+#[test]
+fn plots_without_a_font_still_work() {
+    let dir = temp_path("nofont");
+    let out = plots_in(&dir, &[("WEIGHT_INIT_PLOT_FONT", "/nonexistent/font.ttf")]);
+    let warnings: Vec<&str> = std::str::from_utf8(&out.stderr)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("font"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+}
+
+#[test]
+fn unusable_plot_directory_is_one_error_line() {
+    let file = temp_path("file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let under_file = file.join("plots");
+    for dir in [Path::new("/proc/forbidden"), under_file.as_path()] {
+        let out = verify(&[
+            "--size",
+            "4KiB",
+            "--cpu-only",
+            "--plot",
+            dir.to_str().unwrap(),
+        ]);
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(
+            lines[0].starts_with("error:") && lines[0].contains("plot"),
+            "{err}"
+        );
+        // Refused before any fill: no table was printed.
+        assert!(rows(&stdout(&out)).is_empty());
+    }
+    std::fs::remove_file(&file).unwrap();
+}
