@@ -25,7 +25,9 @@
 //! - [`cpu`]: the multi-threaded CPU backend;
 //! - [`gpu`]: the wgpu backend, bit-for-bit or ULP-close to `cpu`;
 //! - [`scheme`]: init schemes resolved to sampling plans;
-//! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools.
+//! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
+//! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
+//!   delta-orthogonal.
 
 #![warn(missing_docs)]
 
@@ -36,11 +38,13 @@ pub mod philox;
 pub mod sample;
 pub mod scheme;
 pub mod stats;
+pub mod structured;
 
 pub use cpu::TensorKey;
 pub use error::{Error, Result};
 pub use sample::{DType, Distribution, Normal, Sampler, TruncatedNormal, Uniform};
 pub use scheme::{FanMode, Fans, Init, Layout, Nonlinearity, Plan, ResolveOptions, Structured};
+pub use structured::{fill_structured_cpu, orthogonal_f32};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

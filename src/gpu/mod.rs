@@ -14,14 +14,21 @@
 //! two dimensions. Kernels are `shaders/fill_*.wgsl` on top of
 //! `shaders/philox.wgsl`, the line-for-line twin of [`crate::philox`] and
 //! [`crate::sample`].
+//!
+//! Structured inits ([`GpuContext::record_structured`],
+//! [`GpuContext::fill_structured`]) use the same windows and stores through
+//! `shaders/fill_structured.wgsl` and `shaders/sparse_thresholds.wgsl`;
+//! their pipelines are built on first use.
 
 mod fill;
 mod shaders;
+mod structured;
 
 use std::collections::HashMap;
 
 pub use fill::FillParams;
 pub use shaders::{shader_source, Kernel, MulHiLo};
+pub use structured::StructureParams;
 
 use crate::error::{Error, Result};
 
@@ -76,6 +83,8 @@ pub struct GpuContext {
     max_workgroups: u32,
     offset_alignment: u64,
     info: Option<wgpu::AdapterInfo>,
+    /// The structured kernels' pipelines, built on first use.
+    structured: std::sync::OnceLock<Result<structured::Pipelines>>,
 }
 
 impl GpuContext {
@@ -222,6 +231,7 @@ impl GpuContext {
             max_workgroups,
             offset_alignment,
             info,
+            structured: std::sync::OnceLock::new(),
         })
     }
 

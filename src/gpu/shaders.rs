@@ -13,6 +13,12 @@ pub enum Kernel {
     Normal,
     /// `fill_truncated_normal.wgsl`.
     TruncatedNormal,
+    /// `fill_structured.wgsl`: eye, identity, dirac, sparse values and
+    /// uploaded orthogonal values (on `structured.wgsl`; not in [`Kernel::ALL`]).
+    FillStructured,
+    /// `sparse_thresholds.wgsl`: the per-input zero thresholds of sparse
+    /// (on `structured.wgsl`; not in [`Kernel::ALL`]).
+    SparseThresholds,
 }
 
 impl Kernel {
@@ -23,6 +29,10 @@ impl Kernel {
         Kernel::Normal,
         Kernel::TruncatedNormal,
     ];
+
+    /// The structured kernels, which take two more bindings (see
+    /// `shaders/structured.wgsl`) and have their own pipeline layout.
+    pub const STRUCTURED: [Kernel; 2] = [Kernel::FillStructured, Kernel::SparseThresholds];
 
     /// The kernel that runs a sampler.
     pub fn for_sampler(s: &Sampler) -> Kernel {
@@ -41,6 +51,8 @@ impl Kernel {
             Kernel::Uniform => "fill_uniform.wgsl",
             Kernel::Normal => "fill_normal.wgsl",
             Kernel::TruncatedNormal => "fill_truncated_normal.wgsl",
+            Kernel::FillStructured => "fill_structured.wgsl",
+            Kernel::SparseThresholds => "sparse_thresholds.wgsl",
         }
     }
 
@@ -50,6 +62,8 @@ impl Kernel {
             Kernel::Uniform => include_str!("../../shaders/fill_uniform.wgsl"),
             Kernel::Normal => include_str!("../../shaders/fill_normal.wgsl"),
             Kernel::TruncatedNormal => include_str!("../../shaders/fill_truncated_normal.wgsl"),
+            Kernel::FillStructured => include_str!("../../shaders/fill_structured.wgsl"),
+            Kernel::SparseThresholds => include_str!("../../shaders/sparse_thresholds.wgsl"),
         }
     }
 }
@@ -75,7 +89,8 @@ impl MulHiLo {
 
 /// The WGSL module of a kernel: the multiply, the shared generator and
 /// transforms (`philox.wgsl`), the entry point shared by the random kernels
-/// (`fill_random.wgsl`, not for the constant kernel), then the kernel.
+/// (`fill_random.wgsl`, not for the constant kernel; the structured kernels
+/// take `structured.wgsl` instead), then the kernel.
 ///
 /// ```
 /// use weight_init::gpu::{shader_source, Kernel, MulHiLo};
@@ -85,6 +100,9 @@ impl MulHiLo {
 pub fn shader_source(kernel: Kernel, mulhilo: MulHiLo) -> String {
     let entry = match kernel {
         Kernel::Constant => "",
+        Kernel::FillStructured | Kernel::SparseThresholds => {
+            include_str!("../../shaders/structured.wgsl")
+        }
         _ => include_str!("../../shaders/fill_random.wgsl"),
     };
     [
