@@ -54,12 +54,16 @@
 //! ```
 //!
 //! Reproducibility of orthogonal: the QR runs once, on the CPU, so every GPU
-//! adapter receives the same bits, and repeated runs on one machine give the
-//! same bits. The QR's floating-point operations follow the SIMD kernels
-//! `faer` picks for the CPU (AVX2+FMA, AVX-512, NEON, ...), so two
-//! machines with different instruction sets may differ in the last bits of
-//! orthogonal values (every other structured value is bit-exact
-//! everywhere).
+//! adapter receives the same bits; repeated runs give the same bits, and so
+//! does any number of threads (the QR's work is split in a fixed
+//! [`QR_PARALLEL_DEGREE`] parts whatever the core count; a test runs it with
+//! 1, 2 and 3 threads). The QR's floating-point operations follow the SIMD
+//! kernels and cache-size blocking `faer` picks for the CPU (AVX2+FMA,
+//! AVX-512, NEON, ...), so machines with different CPUs may differ in the
+//! last bits of orthogonal values. Every other structured value keeps the
+//! determinism contract as the elementwise fills do (eye, identity, dirac
+//! and the sparse zero positions bit-exact everywhere; sparse values are
+//! the normal fill's).
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::householder::{
@@ -685,7 +689,11 @@ fn householder_thin_q<T: faer::traits::ComplexField + Copy>(
         apply_block_householder_on_the_left_in_place_scratch::<T>(m, block, n),
     )
     .map_err(|_| too_big())?;
-    let mut q = vec![zero; m * n];
+    // Written once before the QR touches it: a zeroed allocation maps the
+    // shared zero page, and a first store after a read would copy it and
+    // flush every core's TLB, page by page.
+    let mut q = Vec::with_capacity(m * n);
+    q.resize(m * n, zero);
     let full_rank = spindle::with_lock(QR_PARALLEL_DEGREE, || {
         let mut h = Mat::<T>::zeros(block, n);
         let info = qr_in_place(
