@@ -1,0 +1,1 @@
+//! `weight-init init` tests (placeholder).
