@@ -1110,7 +1110,7 @@ fn gpu_bad_input_records_nothing() {
         assert!(e.to_string().contains(says), "{e}");
     }
     // A layout made for another shard.
-    let buf = layout.create_buffer(ctx);
+    let buf = layout.create_buffer(ctx).unwrap();
     let s = Shard::new(2, 0, ShardMode::Rows).unwrap();
     let mut enc = ctx.device().create_command_encoder(&Default::default());
     assert!(r

@@ -271,15 +271,40 @@ pub struct ArenaLayout {
 
 impl ArenaLayout {
     /// A buffer for the arena with `STORAGE | COPY_DST | COPY_SRC` usage.
-    pub fn create_buffer(&self, ctx: &GpuContext) -> wgpu::Buffer {
-        ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ///
+    /// Errors: the arena is larger than the device's `max_buffer_size`, or
+    /// the device reports a validation or out-of-memory error (caught with
+    /// error scopes, never a panic).
+    pub fn create_buffer(&self, ctx: &GpuContext) -> Result<wgpu::Buffer> {
+        let max = ctx.device().limits().max_buffer_size;
+        if self.total_bytes > max {
+            return Err(Error::Gpu {
+                message: format!(
+                    "the model needs a {}-byte arena, but the device's largest buffer is {max} bytes",
+                    self.total_bytes
+                ),
+            });
+        }
+        let oom = ctx
+            .device()
+            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
+        let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
             label: Some("weight-init model arena"),
             size: self.total_bytes,
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::COPY_DST
                 | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
-        })
+        });
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        match v.or(o) {
+            Some(e) => Err(Error::Gpu {
+                message: e.to_string(),
+            }),
+            None => Ok(buffer),
+        }
     }
 }
 

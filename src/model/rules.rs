@@ -342,8 +342,12 @@ impl Rules {
 ///   `glorot_uniform`, biases zeros, Embedding `RandomUniform(-0.05, 0.05)`
 ///   (Keras's `"uniform"` initializer), norm gamma ones and beta zeros.
 ///
-/// A parameter no preset rule matches (e.g. a bias whose layer kind cannot
-/// be inferred) is an error naming it.
+/// Biases are the names ending in `bias` (and norm `beta`s). `gpt2` and
+/// `keras-defaults` zero every bias; `torch-defaults` needs the bias's
+/// layer weight (its fan_in), so there a bias without a linear or conv
+/// weight beside it matches no rule. A parameter no preset rule matches
+/// (e.g. a 1-D tensor that is neither a bias nor a norm parameter) is an
+/// error naming it.
 ///
 /// ```
 /// use weight_init::model::Preset;
@@ -499,9 +503,11 @@ impl Preset {
                 for pat in ["*c_proj.weight", "*o_proj.weight", "*down_proj.weight"] {
                     v.push(Rule::new(pat, residual.clone()));
                 }
+                // Every bias is zero, whatever its layer (HF zeroes the
+                // biases of Linear and Conv1D alike).
+                v.push(Rule::new("*bias", zeros.clone()));
                 let normal = Init::Normal(MeanStd::new(0.0, std)?);
                 for k in [Linear, Conv, Embedding] {
-                    v.push(Rule::new("*bias", zeros.clone()).with_kind(k));
                     v.push(Rule::new("*", normal.clone()).with_kind(k));
                 }
             }
@@ -510,8 +516,9 @@ impl Preset {
                 v.push(
                     Rule::new("*", Init::Uniform(Bounds::new(-0.05, 0.05)?)).with_kind(Embedding),
                 );
+                // Keras's `bias_initializer="zeros"`, whatever the layer.
+                v.push(Rule::new("*bias", zeros.clone()));
                 for k in [Linear, Conv] {
-                    v.push(Rule::new("*bias", zeros.clone()).with_kind(k));
                     v.push(Rule::new("*", Init::XavierUniform(Gain::new(1.0)?)).with_kind(k));
                 }
             }
