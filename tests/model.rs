@@ -119,12 +119,11 @@ fn gpu_fill(
 
 const CANARY: u8 = 0xA5;
 
-/// Bytes of the arena outside every tensor (and outside the word-padding
-/// of uploads) are still the canary.
+/// Bytes of the arena outside every tensor are still the canary.
 fn check_canaries(arena: &[u8], layout: &ArenaLayout) {
     let mut covered = vec![false; arena.len()];
     for (&o, &s) in layout.offsets.iter().zip(&layout.sizes) {
-        for c in &mut covered[o as usize..(o + s.next_multiple_of(4)) as usize] {
+        for c in &mut covered[o as usize..(o + s) as usize] {
             *c = true;
         }
     }
@@ -322,8 +321,9 @@ fn thousand_params_gpu_equal_each_alone() {
     assert!(layout.offsets.iter().all(|o| o % ARENA_ALIGN == 0));
     check_canaries(&arena, &layout);
     // The per-tensor path: one record_fill per elementwise run (997 plain
-    // tensors + 4 LSTM gates), one structured call, one upload.
-    assert_eq!(stats.fill_calls, 997 + 4);
+    // tensors + 4 LSTM gates + the odd last bf16 element of the 3 class
+    // priors), one structured call, one upload.
+    assert_eq!(stats.fill_calls, 997 + 4 + 1);
     assert_eq!(stats.structured_calls, 1);
     assert_eq!(stats.uploads, 1);
 
@@ -1142,4 +1142,63 @@ fn rule_text_form_and_presets_parse() {
             std: 0.01
         }
     );
+}
+
+#[test]
+fn gpu_into_callers_buffers() {
+    use wgpu::util::DeviceExt;
+    let ctx = gpu();
+    let set = shard_set(false);
+    let r = set.resolve(&Rules::default()).unwrap();
+    let seed = 5;
+    for shard in [None, Some(Shard::new(3, 2, ShardMode::Columns).unwrap())] {
+        let (want, ..) = gpu_fill(&r, seed, shard.as_ref());
+        // Each tensor in its own canary-filled buffer, 8 bytes in, 12 spare
+        // bytes after it.
+        let bufs: Vec<wgpu::Buffer> = want
+            .iter()
+            .map(|t| {
+                ctx.device()
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: None,
+                        contents: &vec![CANARY; t.len() + 20],
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_DST
+                            | wgpu::BufferUsages::COPY_SRC,
+                    })
+            })
+            .collect();
+        let targets: Vec<(&wgpu::Buffer, u64)> = bufs.iter().map(|b| (b, 8)).collect();
+        ctx.submit_checked(|enc| {
+            r.record_gpu_into(ctx, enc, &targets, seed, shard.as_ref())
+                .map(|_| ())
+        })
+        .unwrap();
+        for ((b, w), p) in bufs.iter().zip(&want).zip(r.params()) {
+            let got = ctx.read_buffer(b, 0, b.size()).unwrap();
+            assert!(got[..8].iter().all(|&x| x == CANARY), "{}", p.name);
+            assert_eq!(&got[8..8 + w.len()], &w[..], "{}", p.name);
+            assert!(
+                got[8 + w.len()..].iter().all(|&x| x == CANARY),
+                "{}",
+                p.name
+            );
+        }
+        // Bad targets: a misaligned offset, too few targets, too small.
+        let mut enc = ctx.device().create_command_encoder(&Default::default());
+        let mut bad = targets.clone();
+        bad[0].1 = 2;
+        assert!(r
+            .record_gpu_into(ctx, &mut enc, &bad, seed, shard.as_ref())
+            .is_err());
+        assert!(r
+            .record_gpu_into(ctx, &mut enc, &targets[1..], seed, shard.as_ref())
+            .is_err());
+        let mut bad = targets.clone();
+        bad[3].1 = 24;
+        let e = r
+            .record_gpu_into(ctx, &mut enc, &bad, seed, shard.as_ref())
+            .unwrap_err();
+        assert!(e.to_string().contains("parameter `conv.weight`"), "{e}");
+    }
 }

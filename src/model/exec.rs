@@ -9,7 +9,10 @@ use super::{ResolvedParam, ResolvedSet, Shard};
 use crate::cpu::{self, TensorKey};
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
-use crate::sample::{f32_to_bf16_bits, f32_to_f16_bits, DType, Distribution, Sampler};
+use crate::sample::{
+    bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits, DType, Distribution,
+    Sampler,
+};
 use crate::scheme::{numel, Plan, Structured};
 use crate::structured::{fill_structured_cpu, structured_numel};
 
@@ -44,7 +47,7 @@ pub enum FillJob {
         dst: u64,
     },
     /// Bytes computed on the host (class-prior values, sharded structured
-    /// inits), copied to `dst`.
+    /// inits), copied to `dst`: whole 4-byte words, at a multiple of 4.
     Upload {
         /// Little-endian elements.
         bytes: Vec<u8>,
@@ -208,10 +211,7 @@ pub(crate) fn param_jobs(
             let picked = runs
                 .iter()
                 .flat_map(|r| values[r.start as usize..r.end as usize].iter().copied());
-            jobs.push(FillJob::Upload {
-                bytes: value_bytes(picked, dtype)?,
-                dst: 0,
-            });
+            push_upload(&mut jobs, value_bytes(picked, dtype)?, dtype)?;
         }
         Plan::Structured(s) if whole => jobs.push(FillJob::Structured {
             plan: s.clone(),
@@ -228,20 +228,46 @@ pub(crate) fn param_jobs(
             for r in runs {
                 bytes.extend_from_slice(&full[(r.start * size) as usize..(r.end * size) as usize]);
             }
-            jobs.push(FillJob::Upload { bytes, dst: 0 });
+            push_upload(&mut jobs, bytes, dtype)?;
         }
     }
     Ok((shape, jobs))
+}
+
+/// Pushes the upload of a tensor's host-computed `bytes` (from offset 0).
+/// Copies move whole 4-byte words, so an odd count of 16-bit elements
+/// sends its last element as a one-element constant fill instead (which
+/// writes only its own half-word): nothing past the tensor is written.
+fn push_upload(jobs: &mut Vec<FillJob>, mut bytes: Vec<u8>, dtype: DType) -> Result<()> {
+    if bytes.len() % 4 == 2 {
+        let at = bytes.len() - 2;
+        let bits = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let value = match dtype {
+            DType::F16 => f16_bits_to_f32(bits),
+            _ => bf16_bits_to_f32(bits),
+        };
+        bytes.truncate(at);
+        jobs.push(FillJob::Upload { bytes, dst: 0 });
+        // The value is exact in `dtype`, so the constant fill writes
+        // these very bits.
+        jobs.push(FillJob::Sample {
+            dist: Distribution::constant(value)?,
+            dtype,
+            key: TensorKey::new(0, 0, 1),
+            range: 0..1,
+            dst: at as u64,
+        });
+    } else {
+        jobs.push(FillJob::Upload { bytes, dst: 0 });
+    }
+    Ok(())
 }
 
 /// Where each tensor of a set lives in one GPU buffer.
 ///
 /// Tensor `i` occupies bytes `offsets[i] .. offsets[i] + sizes[i]`; every
 /// offset is a multiple of `align` (at least 4, a power of two). Between
-/// tensors are padding bytes that fills never write, except that a
-/// host-computed upload (class priors, sharded structured inits) of an odd
-/// number of 16-bit elements also writes the 2 padding bytes completing
-/// its last 4-byte word (with zeros).
+/// tensors are padding bytes that fills never write.
 ///
 /// ```
 /// use weight_init::model::{Param, ParamSet, Rules};
@@ -503,6 +529,29 @@ impl ResolvedSet {
     /// dtype cannot represent. A device-side failure inside a later call
     /// can leave earlier calls recorded; drop the encoder on error and
     /// nothing is written.
+    ///
+    /// An engine that owns its device, queue and encoder:
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Preset, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// # fn engine(device: wgpu::Device, queue: wgpu::Queue) -> weight_init::Result<()> {
+    /// let ctx = GpuContext::from_device(device.clone(), queue.clone(), Default::default())?;
+    /// let set = ParamSet::from_params([
+    ///     Param::new("fc.weight", vec![4096, 4096], DType::BF16),
+    ///     Param::new("fc.bias", vec![4096], DType::BF16),
+    /// ])?;
+    /// let model = set.resolve(&Preset::TorchDefaults.rules(&set)?)?;
+    /// let layout = model.arena_layout(None, ARENA_ALIGN)?;
+    /// let params = layout.create_buffer(&ctx)?;
+    /// let mut encoder = device.create_command_encoder(&Default::default());
+    /// let stats = model.record_gpu(&ctx, &mut encoder, &params, &layout, /* seed */ 1, None)?;
+    /// assert_eq!(stats.fill_calls, 2);
+    /// // ... the engine records more work, and submits when it wants to.
+    /// queue.submit([encoder.finish()]);
+    /// # Ok(()) }
+    /// ```
     #[allow(clippy::too_many_arguments)]
     pub fn record_gpu(
         &self,
@@ -523,6 +572,54 @@ impl ResolvedSet {
         let jobs = self.jobs(seed, shard, layout)?;
         record_jobs(ctx, encoder, buffer, &jobs)
     }
+
+    /// Records the fill of the whole set into the caller's own buffers:
+    /// tensor `i` (its shard, when sharded) goes to `targets[i] = (buffer,
+    /// byte offset)`, laid out compactly (row-major, little-endian). Each
+    /// offset must be a multiple of 4, and each buffer needs `STORAGE`
+    /// (and `COPY_DST` for tensors with host-computed bytes). Otherwise as
+    /// [`Self::record_gpu`]; every target is checked before anything is
+    /// recorded.
+    pub fn record_gpu_into(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        targets: &[(&wgpu::Buffer, u64)],
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<RecordStats> {
+        if targets.len() != self.params.len() {
+            return Err(Error::OutputLength {
+                expected: self.params.len() as u64,
+                got: targets.len() as u64,
+                unit: "elements",
+            });
+        }
+        let mut work = Vec::with_capacity(targets.len());
+        for (i, &(buffer, offset)) in targets.iter().enumerate() {
+            if offset % 4 != 0 {
+                return Err(Error::Misaligned { offset, align: 4 });
+            }
+            let (_, mut jobs) = self.tensor_jobs(i, seed, shard)?;
+            for j in &mut jobs {
+                j.shift(offset);
+            }
+            validate_jobs(buffer, &jobs).map_err(|e| Error::Param {
+                name: self.params[i].name.clone(),
+                source: Box::new(e),
+            })?;
+            work.push((buffer, jobs));
+        }
+        let mut total = RecordStats::default();
+        for (buffer, jobs) in work {
+            let s = record_checked(ctx, encoder, buffer, &jobs)?;
+            total.fill_calls += s.fill_calls;
+            total.structured_calls += s.structured_calls;
+            total.uploads += s.uploads;
+            total.upload_bytes += s.upload_bytes;
+        }
+        Ok(total)
+    }
 }
 
 /// Records `jobs` into `encoder` (see [`ResolvedSet::record_gpu`]).
@@ -532,6 +629,12 @@ pub(crate) fn record_jobs(
     buffer: &wgpu::Buffer,
     jobs: &[FillJob],
 ) -> Result<RecordStats> {
+    validate_jobs(buffer, jobs)?;
+    record_checked(ctx, encoder, buffer, jobs)
+}
+
+/// Checks `jobs` against `buffer` without recording anything.
+fn validate_jobs(buffer: &wgpu::Buffer, jobs: &[FillJob]) -> Result<()> {
     let usage = buffer.usage();
     if !usage.contains(wgpu::BufferUsages::STORAGE) {
         return Err(Error::BufferUsage {
@@ -583,6 +686,16 @@ pub(crate) fn record_jobs(
             });
         }
     }
+    Ok(())
+}
+
+/// Records jobs that [`validate_jobs`] accepted.
+fn record_checked(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    buffer: &wgpu::Buffer,
+    jobs: &[FillJob],
+) -> Result<RecordStats> {
     let mut stats = RecordStats::default();
     for j in jobs {
         match j {

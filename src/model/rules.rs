@@ -323,7 +323,9 @@ impl Rules {
 ///   `U(±1/sqrt(fan_in))` with fan_in of the layer's weight
 ///   ([`Init::TorchDefaultBias`]); `nn.Embedding`: `normal_(0, 1)`
 ///   (sparse.py); `nn.LayerNorm`/`BatchNorm`/`GroupNorm` (normalization.py,
-///   batchnorm.py): weight ones, bias zeros.
+///   batchnorm.py): weight ones, bias zeros; BatchNorm's `running_mean`
+///   zeros and `running_var` ones (every preset, and Keras's
+///   `moving_mean`/`moving_variance` alike).
 /// - `gpt2`: Hugging Face `GPT2PreTrainedModel._init_weights`
 ///   (transformers/models/gpt2/modeling_gpt2.py) and nanoGPT: Linear and
 ///   Embedding weights `normal(0, std)` (std = `initializer_range` = 0.02),
@@ -474,6 +476,12 @@ impl Preset {
         let zeros = Init::Zeros;
         let ones = Init::Ones;
         let norm = |v: &mut Vec<Rule>| {
+            // BatchNorm's running statistics, as `reset_running_stats()`
+            // (PyTorch) and `moving_*_initializer` (Keras) set them.
+            v.push(Rule::new("*running_mean", zeros.clone()));
+            v.push(Rule::new("*running_var", ones.clone()));
+            v.push(Rule::new("*moving_mean", zeros.clone()));
+            v.push(Rule::new("*moving_variance", ones.clone()));
             v.push(Rule::new("*bias", zeros.clone()).with_kind(Norm));
             v.push(Rule::new("*beta", zeros.clone()).with_kind(Norm));
             v.push(Rule::new("*", ones.clone()).with_kind(Norm));
