@@ -281,10 +281,11 @@ impl TempOut {
             .ok_or_else(|| io_error(target, "not a file path"))?
             .to_string_lossy()
             .into_owned();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let path = dir.join(format!(".{base}.{}.{nanos}.tmp", std::process::id()));
+        // Unique per process (pid) and per call (counter), so concurrent
+        // writers never share a temporary file.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!(".{base}.{}.{n}.tmp", std::process::id()));
         let file = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
