@@ -117,6 +117,65 @@ pub enum Error {
         /// The buffer's size.
         size: u64,
     },
+    /// Two parameters of a set share a name.
+    #[error("duplicate parameter name `{name}`")]
+    DuplicateParam {
+        /// The repeated name.
+        name: String,
+    },
+    /// No rule (and no explicit scheme) says how to initialize a parameter.
+    #[error("no rule matches parameter `{name}` (shape {shape:?}, kind {kind}); add a rule or give it an `init`")]
+    UnmatchedParam {
+        /// The parameter's name.
+        name: String,
+        /// Its shape.
+        shape: Vec<u64>,
+        /// Its layer kind as given or inferred, or `none`.
+        kind: String,
+    },
+    /// A parameter could not be resolved or filled; `source` says why.
+    #[error("parameter `{name}`: {source}")]
+    Param {
+        /// The parameter's name.
+        name: String,
+        /// What went wrong.
+        source: Box<Error>,
+    },
+    /// A shard that does not fit the world or the tensor.
+    #[error("invalid shard: {reason}")]
+    InvalidShard {
+        /// What is wrong.
+        reason: String,
+    },
+    /// A JSON document could not be read; line and column are 1-based, as
+    /// `serde_json` reports them.
+    #[error("{what}: line {line}, column {column}: {message}")]
+    Json {
+        /// What was being read (a file name or a description).
+        what: String,
+        /// Line of the error.
+        line: usize,
+        /// Column of the error.
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// A file is not what it should be (e.g. a malformed safetensors header).
+    #[error("{path}: {reason}")]
+    InvalidFile {
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
     /// The device reported an error (validation, out of memory, lost device).
     #[error("GPU error: {message}")]
     Gpu {

@@ -27,13 +27,16 @@
 //! - [`scheme`]: init schemes resolved to sampling plans;
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
 //! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
-//!   delta-orthogonal.
+//!   delta-orthogonal;
+//! - [`model`]: whole-model init: named parameter sets, rules and presets,
+//!   shards, safetensors files.
 
 #![warn(missing_docs)]
 
 pub mod cpu;
 pub mod error;
 pub mod gpu;
+pub mod model;
 pub mod philox;
 pub mod sample;
 pub mod scheme;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod devices;
+mod init;
 mod inspect;
 mod plot;
 mod verify;
@@ -59,6 +60,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Per-tensor shape, dtype and statistics of a safetensors file.
     Inspect(InspectArgs),
+    /// Initialize a whole model (a JSON description, or a safetensors
+    /// file's names and shapes) and write it to a safetensors file.
+    Init(InitArgs),
 }
 
 /// Options shared by the commands that fill.
@@ -152,6 +156,68 @@ pub struct InspectArgs {
     pub layout: weight_init::Layout,
 }
 
+/// Where `init` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InitDevice {
+    /// The default GPU adapter (an error when there is none).
+    Gpu,
+    /// The CPU backend.
+    Cpu,
+}
+
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// A JSON parameter-set description (`weight_init::model::ModelSpec`).
+    #[arg(
+        long,
+        conflicts_with = "from_safetensors",
+        required_unless_present = "from_safetensors"
+    )]
+    pub spec: Option<PathBuf>,
+    /// Take names, shapes and dtypes from this safetensors file's header
+    /// (its data is not read), to re-initialize a checkpoint.
+    #[arg(long)]
+    pub from_safetensors: Option<PathBuf>,
+    /// A preset: torch-defaults, gpt2, gpt2(n_layers=N), keras-defaults.
+    /// Replaces the spec's preset.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// A rule `PATTERN=SCHEME` (e.g. `*.bias=zeros`); repeatable, tried in
+    /// order before the spec's rules and the preset.
+    #[arg(long)]
+    pub rule: Vec<String>,
+    /// Generator seed (default: the spec's, else 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write every tensor in this dtype (f32, f16, bf16) instead of its own.
+    #[arg(long, value_parser = parse_dtype)]
+    pub dtype: Option<DType>,
+    /// Read every shape in this layout (torch or jax) instead of its own.
+    #[arg(long)]
+    pub layout: Option<weight_init::Layout>,
+    /// The safetensors file to write (atomically: a temporary file in the
+    /// same directory, renamed at the end).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// gpu or cpu (default: the GPU when an adapter exists, else the CPU).
+    #[arg(long, value_enum)]
+    pub device: Option<InitDevice>,
+    /// Write one shard: rows (dimension 0) or cols (dimension 1).
+    #[arg(long, value_parser = parse_shard_mode)]
+    pub shard: Option<weight_init::model::ShardMode>,
+    /// Number of shards.
+    #[arg(long)]
+    pub world: Option<u64>,
+    /// This shard's index, 0-based.
+    #[arg(long)]
+    pub rank: Option<u64>,
+}
+
+fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {
+    s.parse().map_err(|e: weight_init::Error| e.to_string())
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
@@ -159,6 +225,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Bench(a) => bench::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Init(a) => init::run(&a),
     }
 }
 

@@ -1,0 +1,152 @@
+//! `weight-init init`: initialize a whole model (from a JSON description
+//! or an existing safetensors file's header) and write it to a safetensors
+//! file, on the GPU or the CPU, optionally one shard of it.
+//!
+//! On the GPU the whole set is recorded into one command encoder and
+//! submitted once; the file is then written tensor by tensor, each read
+//! back in pieces of at most `WRITE_CHUNK_BYTES`. On the CPU each tensor
+//! is generated chunk by chunk straight into the file.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use weight_init::gpu::GpuContext;
+use weight_init::model::{
+    read_safetensors_header, write_safetensors, write_safetensors_with, ModelSpec, ParamSet,
+    Preset, ResolvedSet, Rule, Rules, Shard, ARENA_ALIGN, WRITE_CHUNK_BYTES,
+};
+use weight_init::DType;
+
+use super::{CliError, CliResult, InitArgs, InitDevice};
+
+/// Runs `init`.
+pub fn run(a: &InitArgs) -> CliResult {
+    let (mut set, spec) = match (&a.spec, &a.from_safetensors) {
+        (Some(path), None) => {
+            let spec = ModelSpec::from_file(path)?;
+            (spec.param_set()?, Some(spec))
+        }
+        (None, Some(path)) => (read_safetensors_header(path)?, None),
+        _ => {
+            return Err(CliError(
+                "give exactly one of --spec FILE.json and --from-safetensors FILE".into(),
+            ))
+        }
+    };
+    if let Some(dtype) = a.dtype {
+        set = ParamSet::from_params(set.params().iter().cloned().map(|mut p| {
+            p.dtype = dtype;
+            p
+        }))?;
+    }
+    if let Some(layout) = a.layout {
+        set = ParamSet::from_params(set.params().iter().cloned().map(|mut p| {
+            p.layout = layout;
+            p
+        }))?;
+    }
+    // Command-line rules first, then the spec's rules, then the preset
+    // (the command line's, else the spec's).
+    let cli_rules = a
+        .rule
+        .iter()
+        .map(|r| r.parse::<Rule>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rules = Rules::new(cli_rules);
+    if let Some(spec) = &spec {
+        rules = rules.then(Rules::new(spec.rules.clone()));
+    }
+    let preset = a
+        .preset
+        .clone()
+        .or_else(|| spec.as_ref().and_then(|s| s.preset.clone()));
+    if let Some(p) = preset {
+        rules = rules.then(p.parse::<Preset>()?.rules(&set)?);
+    }
+    let seed = a
+        .seed
+        .or_else(|| spec.as_ref().and_then(|s| s.seed))
+        .unwrap_or(0);
+    let shard =
+        match (a.shard, a.world, a.rank) {
+            (None, None, None) => None,
+            (Some(mode), Some(world), Some(rank)) => Some(Shard::new(world, rank, mode)?),
+            _ => return Err(CliError(
+                "--shard, --world and --rank go together (e.g. --shard rows --world 8 --rank 0)"
+                    .into(),
+            )),
+        };
+    let resolved = set.resolve(&rules)?;
+    // Check the shard against every tensor before touching the device or
+    // the file system.
+    let layout = resolved.arena_layout(shard.as_ref(), ARENA_ALIGN)?;
+    let ctx = match a.device {
+        Some(InitDevice::Cpu) => None,
+        Some(InitDevice::Gpu) => Some(GpuContext::new_default()?),
+        None => super::gpu_or_cpu(false),
+    };
+    let device = match &ctx {
+        Some(ctx) => {
+            write_from_gpu(ctx, &resolved, seed, shard.as_ref(), a)?;
+            ctx.adapter_info()
+                .map_or("gpu".to_string(), |i| format!("gpu ({})", i.name))
+        }
+        None => {
+            write_safetensors(&a.out, &resolved, seed, shard.as_ref())?;
+            "cpu".to_string()
+        }
+    };
+    let bytes: u64 = layout.sizes.iter().sum();
+    println!(
+        "wrote {} tensors, {} bytes, to {} (seed {seed}, {device}{})",
+        resolved.params().len(),
+        bytes,
+        a.out.display(),
+        shard.map_or(String::new(), |s| format!(", shard {s}"))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records the whole set into one encoder, submits once, then streams each
+/// tensor from the arena into the file.
+fn write_from_gpu(
+    ctx: &GpuContext,
+    resolved: &ResolvedSet,
+    seed: u64,
+    shard: Option<&Shard>,
+    a: &InitArgs,
+) -> Result<(), CliError> {
+    let layout = resolved.arena_layout(shard, ARENA_ALIGN)?;
+    let buffer = layout.create_buffer(ctx)?;
+    ctx.submit_checked(|enc| {
+        resolved
+            .record_gpu(ctx, enc, &buffer, &layout, seed, shard)
+            .map(|_| ())
+    })?;
+    let tensors: Vec<(String, DType, Vec<u64>)> = resolved
+        .params()
+        .iter()
+        .zip(&layout.shapes)
+        .map(|(p, s)| (p.name.clone(), p.dtype, s.clone()))
+        .collect();
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), "pt".to_string());
+    meta.insert("weight_init.seed".to_string(), seed.to_string());
+    if let Some(s) = shard {
+        meta.insert("weight_init.shard".to_string(), s.to_string());
+    }
+    for p in resolved.params() {
+        meta.insert(format!("weight_init.init.{}", p.name), p.init.to_string());
+    }
+    write_safetensors_with(&a.out, &tensors, Some(meta), |i, emit| {
+        let (start, size) = (layout.offsets[i], layout.sizes[i]);
+        let mut at = 0;
+        while at < size {
+            let n = (size - at).min(WRITE_CHUNK_BYTES as u64);
+            emit(&ctx.read_buffer(&buffer, start + at, n)?)?;
+            at += n;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}

@@ -1,0 +1,744 @@
+//! Execution: a resolved set turned into per-tensor fill jobs, run on the
+//! CPU or recorded into a caller's wgpu command encoder.
+
+use std::ops::Range;
+
+use wgpu::util::DeviceExt;
+
+use super::{ResolvedParam, ResolvedSet, Shard};
+use crate::cpu::{self, TensorKey};
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::sample::{
+    bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits, DType, Distribution,
+    Sampler,
+};
+use crate::scheme::{numel, Plan, Structured};
+use crate::structured::{fill_structured_cpu, structured_numel};
+
+/// Default alignment of every tensor's byte offset in a GPU arena: 256,
+/// the largest `min_storage_buffer_offset_alignment` WebGPU allows, so an
+/// engine can bind any parameter on its own as a storage buffer on any
+/// device. (The fills themselves need only 4.)
+pub const ARENA_ALIGN: u64 = 256;
+
+/// One piece of work that writes a contiguous run of output bytes.
+///
+/// The jobs of a tensor cover its (shard's) bytes in order, without gaps
+/// or overlap; `dst` is a byte offset into the output (relative to the
+/// tensor's start from [`ResolvedSet::tensor_jobs`], absolute in the arena
+/// from [`ResolvedSet::jobs`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FillJob {
+    /// Elements `range` of tensor `key`, drawn from `dist`, written as
+    /// `dtype` at `dst` (element `range.start + i` at
+    /// `dst + i * dtype.size_bytes()`).
+    Sample {
+        /// The distribution.
+        dist: Distribution,
+        /// Output dtype.
+        dtype: DType,
+        /// Seed, stream and element count of the whole tensor.
+        key: TensorKey,
+        /// Elements of the whole tensor.
+        range: Range<u64>,
+        /// Output byte offset.
+        dst: u64,
+    },
+    /// Bytes computed on the host (class-prior values, sharded structured
+    /// inits), copied to `dst`: whole 4-byte words, at a multiple of 4.
+    Upload {
+        /// Little-endian elements.
+        bytes: Vec<u8>,
+        /// Output byte offset.
+        dst: u64,
+    },
+    /// A whole, unsharded structured tensor.
+    Structured {
+        /// The structured plan.
+        plan: Structured,
+        /// Output dtype.
+        dtype: DType,
+        /// Seed, stream and element count.
+        key: TensorKey,
+        /// Output byte offset.
+        dst: u64,
+    },
+}
+
+impl FillJob {
+    /// The first output byte.
+    pub fn dst(&self) -> u64 {
+        match self {
+            FillJob::Sample { dst, .. }
+            | FillJob::Upload { dst, .. }
+            | FillJob::Structured { dst, .. } => *dst,
+        }
+    }
+
+    /// How many output bytes the job writes.
+    pub fn len_bytes(&self) -> u64 {
+        match self {
+            FillJob::Sample { dtype, range, .. } => {
+                (range.end - range.start) * dtype.size_bytes() as u64
+            }
+            FillJob::Upload { bytes, .. } => bytes.len() as u64,
+            FillJob::Structured { dtype, key, .. } => key.numel * dtype.size_bytes() as u64,
+        }
+    }
+
+    fn shift(&mut self, by: u64) {
+        match self {
+            FillJob::Sample { dst, .. }
+            | FillJob::Upload { dst, .. }
+            | FillJob::Structured { dst, .. } => *dst += by,
+        }
+    }
+
+    /// Runs the job on the CPU into `out`, whose byte 0 is output byte
+    /// `base` (so the job writes `out[dst - base ..][..len_bytes]`).
+    pub(crate) fn run_cpu(&self, out: &mut [u8], base: u64) -> Result<()> {
+        let lo = self
+            .dst()
+            .checked_sub(base)
+            .ok_or(Error::RangeOutOfBounds {
+                start: self.dst(),
+                end: self.dst() + self.len_bytes(),
+                len: base,
+            })? as usize;
+        let hi = lo + self.len_bytes() as usize;
+        let Some(out) = out.get_mut(lo..hi) else {
+            return Err(Error::OutputLength {
+                expected: hi as u64,
+                got: out.len() as u64,
+                unit: "bytes",
+            });
+        };
+        match self {
+            FillJob::Sample {
+                dist,
+                dtype,
+                key,
+                range,
+                ..
+            } => cpu::fill_bytes(dist, *dtype, key, range.clone(), out),
+            FillJob::Upload { bytes, .. } => {
+                out.copy_from_slice(bytes);
+                Ok(())
+            }
+            FillJob::Structured {
+                plan, dtype, key, ..
+            } => fill_structured_cpu(plan, *dtype, key, out),
+        }
+    }
+}
+
+/// `values` as little-endian `dtype` bytes (round to nearest even);
+/// a value that overflows the dtype is an error.
+fn value_bytes(values: impl Iterator<Item = f32>, dtype: DType) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for v in values {
+        if !dtype.round(v).is_finite() {
+            return Err(Error::Unrepresentable {
+                what: format!("value {v}"),
+                dtype: dtype.name(),
+                reason: "it overflows to infinity",
+            });
+        }
+        match dtype {
+            DType::F32 => out.extend_from_slice(&v.to_le_bytes()),
+            DType::F16 => out.extend_from_slice(&f32_to_f16_bits(v).to_le_bytes()),
+            DType::BF16 => out.extend_from_slice(&f32_to_bf16_bits(v).to_le_bytes()),
+        }
+    }
+    Ok(out)
+}
+
+/// The jobs of one tensor: its shard shape and the jobs writing its
+/// compact bytes from offset 0.
+// A list of runs that happens to hold one run, not a range to collect.
+#[allow(clippy::single_range_in_vec_init)]
+pub(crate) fn param_jobs(
+    p: &ResolvedParam,
+    seed: u64,
+    shard: Option<&Shard>,
+) -> Result<(Vec<u64>, Vec<FillJob>)> {
+    let n = numel(&p.shape)?;
+    let (shape, runs) = match shard {
+        Some(s) => s.runs(&p.shape)?,
+        None => (p.shape.clone(), vec![0..n]),
+    };
+    let whole = runs.len() == 1 && runs[0] == (0..n);
+    let key = TensorKey::new(seed, p.stream, n);
+    let size = p.dtype.size_bytes() as u64;
+    let dtype = p.dtype;
+    let mut jobs = Vec::new();
+    match &p.plan {
+        Plan::Sample(dist) => {
+            let mut dst = 0;
+            for r in runs {
+                let len = r.end - r.start;
+                jobs.push(FillJob::Sample {
+                    dist: *dist,
+                    dtype,
+                    key,
+                    range: r,
+                    dst,
+                });
+                dst += len * size;
+            }
+        }
+        Plan::Segments(segments) => {
+            let mut dst = 0;
+            for r in runs {
+                for (seg, dist) in segments {
+                    let (a, b) = (r.start.max(seg.start), r.end.min(seg.end));
+                    if a < b {
+                        jobs.push(FillJob::Sample {
+                            dist: *dist,
+                            dtype,
+                            key,
+                            range: a..b,
+                            dst: dst + (a - r.start) * size,
+                        });
+                    }
+                }
+                dst += (r.end - r.start) * size;
+            }
+        }
+        Plan::Values(values) => {
+            let picked = runs
+                .iter()
+                .flat_map(|r| values[r.start as usize..r.end as usize].iter().copied());
+            push_upload(&mut jobs, value_bytes(picked, dtype)?, dtype)?;
+        }
+        Plan::Structured(s) if whole => jobs.push(FillJob::Structured {
+            plan: s.clone(),
+            dtype,
+            key,
+            dst: 0,
+        }),
+        Plan::Structured(s) => {
+            // Not elementwise: the whole tensor on the CPU (the same on
+            // every rank), then the rank's runs.
+            let mut full = vec![0u8; (structured_numel(s)? * size) as usize];
+            fill_structured_cpu(s, dtype, &key, &mut full)?;
+            let mut bytes = Vec::new();
+            for r in runs {
+                bytes.extend_from_slice(&full[(r.start * size) as usize..(r.end * size) as usize]);
+            }
+            push_upload(&mut jobs, bytes, dtype)?;
+        }
+    }
+    Ok((shape, jobs))
+}
+
+/// Pushes the upload of a tensor's host-computed `bytes` (from offset 0).
+/// Copies move whole 4-byte words, so an odd count of 16-bit elements
+/// sends its last element as a one-element constant fill instead (which
+/// writes only its own half-word): nothing past the tensor is written.
+fn push_upload(jobs: &mut Vec<FillJob>, mut bytes: Vec<u8>, dtype: DType) -> Result<()> {
+    if bytes.len() % 4 == 2 {
+        let at = bytes.len() - 2;
+        let bits = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        let value = match dtype {
+            DType::F16 => f16_bits_to_f32(bits),
+            _ => bf16_bits_to_f32(bits),
+        };
+        bytes.truncate(at);
+        jobs.push(FillJob::Upload { bytes, dst: 0 });
+        // The value is exact in `dtype`, so the constant fill writes
+        // these very bits.
+        jobs.push(FillJob::Sample {
+            dist: Distribution::constant(value)?,
+            dtype,
+            key: TensorKey::new(0, 0, 1),
+            range: 0..1,
+            dst: at as u64,
+        });
+    } else {
+        jobs.push(FillJob::Upload { bytes, dst: 0 });
+    }
+    Ok(())
+}
+
+/// Where each tensor of a set lives in one GPU buffer.
+///
+/// Tensor `i` occupies bytes `offsets[i] .. offsets[i] + sizes[i]`; every
+/// offset is a multiple of `align` (at least 4, a power of two). Between
+/// tensors are padding bytes that fills never write.
+///
+/// ```
+/// use weight_init::model::{Param, ParamSet, Rules};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([
+///     Param::new("a", vec![3], DType::BF16).with_init("zeros".parse().unwrap()),
+///     Param::new("b", vec![5], DType::F32).with_init("ones".parse().unwrap()),
+/// ]).unwrap();
+/// let layout = set.resolve(&Rules::default()).unwrap().arena_layout(None, 256).unwrap();
+/// assert_eq!(layout.offsets, vec![0, 256]);
+/// assert_eq!(layout.sizes, vec![6, 20]);
+/// assert_eq!(layout.total_bytes, 276);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArenaLayout {
+    /// Byte offset of each tensor, in the set's order.
+    pub offsets: Vec<u64>,
+    /// Bytes of each tensor (its shard, when sharded).
+    pub sizes: Vec<u64>,
+    /// Shape of each tensor (its shard's, when sharded).
+    pub shapes: Vec<Vec<u64>>,
+    /// The buffer size the arena needs (at least 4).
+    pub total_bytes: u64,
+    /// The offsets' alignment.
+    pub align: u64,
+}
+
+impl ArenaLayout {
+    /// A buffer for the arena with `STORAGE | COPY_DST | COPY_SRC` usage.
+    ///
+    /// Errors: the arena is larger than the device's `max_buffer_size`, or
+    /// the device reports a validation or out-of-memory error (caught with
+    /// error scopes, never a panic).
+    pub fn create_buffer(&self, ctx: &GpuContext) -> Result<wgpu::Buffer> {
+        let max = ctx.device().limits().max_buffer_size;
+        if self.total_bytes > max {
+            return Err(Error::Gpu {
+                message: format!(
+                    "the model needs a {}-byte arena, but the device's largest buffer is {max} bytes",
+                    self.total_bytes
+                ),
+            });
+        }
+        let oom = ctx
+            .device()
+            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
+        let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("weight-init model arena"),
+            size: self.total_bytes,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        match v.or(o) {
+            Some(e) => Err(Error::Gpu {
+                message: e.to_string(),
+            }),
+            None => Ok(buffer),
+        }
+    }
+}
+
+/// What [`ResolvedSet::record_gpu`] recorded.
+///
+/// Each `record_fill` call records one compute dispatch per binding window:
+/// exactly one for a run of at most `GpuContext::max_window_bytes()` minus
+/// the device's storage offset alignment (every parameter of a small
+/// model), more for larger runs. Each structured call records one or two
+/// dispatches or a copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordStats {
+    /// `GpuContext::record_fill` calls (elementwise jobs).
+    pub fill_calls: u64,
+    /// `GpuContext::record_structured` calls.
+    pub structured_calls: u64,
+    /// `copy_buffer_to_buffer` uploads of host-computed bytes.
+    pub uploads: u64,
+    /// Bytes those uploads copy.
+    pub upload_bytes: u64,
+}
+
+impl ResolvedSet {
+    /// The shard's shape and the jobs of tensor `index`, writing its
+    /// compact bytes from offset 0. Errors name the parameter.
+    ///
+    /// ```
+    /// use weight_init::model::{FillJob, Param, ParamSet, Rules, Shard, ShardMode};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("w", vec![4, 6], DType::F32)
+    ///     .with_init("normal(0, 1)".parse().unwrap())]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let cols = Shard::new(2, 1, ShardMode::Columns).unwrap();
+    /// let (shape, jobs) = r.tensor_jobs(0, 9, Some(&cols)).unwrap();
+    /// assert_eq!(shape, vec![4, 3]);
+    /// assert_eq!(jobs.len(), 4); // one strided row piece per row
+    /// assert!(matches!(&jobs[1], FillJob::Sample { range, dst: 12, .. } if *range == (9..12)));
+    /// ```
+    pub fn tensor_jobs(
+        &self,
+        index: usize,
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<(Vec<u64>, Vec<FillJob>)> {
+        let p = self.params.get(index).ok_or(Error::RangeOutOfBounds {
+            start: index as u64,
+            end: index as u64 + 1,
+            len: self.params.len() as u64,
+        })?;
+        param_jobs(p, seed, shard).map_err(|e| Error::Param {
+            name: p.name.clone(),
+            source: Box::new(e),
+        })
+    }
+
+    /// The shard shape and byte size of every tensor, without filling.
+    fn shard_shapes(&self, shard: Option<&Shard>) -> Result<Vec<(Vec<u64>, u64)>> {
+        self.params
+            .iter()
+            .map(|p| {
+                let named = |e| Error::Param {
+                    name: p.name.clone(),
+                    source: Box::new(e),
+                };
+                let shape = match shard {
+                    Some(s) => s.runs(&p.shape).map_err(named)?.0,
+                    None => p.shape.clone(),
+                };
+                let n = numel(&shape).map_err(named)?;
+                Ok((shape, n * p.dtype.size_bytes() as u64))
+            })
+            .collect()
+    }
+
+    /// Each tensor's (shard's) place in one buffer, offsets aligned to
+    /// `align` ([`ARENA_ALIGN`] is a good default). Errors: `align` not a
+    /// power of two of at least 4; a shard that does not fit a tensor.
+    pub fn arena_layout(&self, shard: Option<&Shard>, align: u64) -> Result<ArenaLayout> {
+        if align < 4 || !align.is_power_of_two() {
+            return Err(Error::InvalidParameter {
+                name: "align",
+                value: align as f64,
+                reason: "must be a power of two, at least 4",
+            });
+        }
+        let (mut offsets, mut sizes, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
+        let mut end = 0u64;
+        for (shape, size) in self.shard_shapes(shard)? {
+            let at = end.next_multiple_of(align);
+            offsets.push(at);
+            sizes.push(size);
+            shapes.push(shape);
+            // Whole 4-byte words per tensor: uploads copy words.
+            end = at + size.next_multiple_of(4);
+        }
+        Ok(ArenaLayout {
+            offsets,
+            sizes,
+            shapes,
+            total_bytes: end.max(4),
+            align,
+        })
+    }
+
+    /// Every tensor's fill jobs at its arena offset: the one step that
+    /// turns the set into work for a backend.
+    ///
+    /// Host memory: the host-computed uploads (class priors, and sharded
+    /// structured tensors, each computed whole and sliced) are all held
+    /// until the jobs are dropped.
+    pub fn jobs(
+        &self,
+        seed: u64,
+        shard: Option<&Shard>,
+        layout: &ArenaLayout,
+    ) -> Result<Vec<FillJob>> {
+        if layout.offsets.len() != self.params.len() {
+            return Err(Error::OutputLength {
+                expected: self.params.len() as u64,
+                got: layout.offsets.len() as u64,
+                unit: "elements",
+            });
+        }
+        let mut all = Vec::new();
+        for (i, &at) in layout.offsets.iter().enumerate() {
+            let (_, jobs) = self.tensor_jobs(i, seed, shard)?;
+            all.extend(jobs.into_iter().map(|mut j| {
+                j.shift(at);
+                j
+            }));
+        }
+        Ok(all)
+    }
+
+    /// Tensor `index` (its shard, when sharded) filled on the CPU: its
+    /// shape and little-endian bytes.
+    pub fn fill_param_cpu(
+        &self,
+        index: usize,
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<(Vec<u64>, Vec<u8>)> {
+        let (shape, jobs) = self.tensor_jobs(index, seed, shard)?;
+        let p = &self.params[index];
+        let len = numel(&shape)? * p.dtype.size_bytes() as u64;
+        let mut out = vec![0u8; len as usize];
+        for j in &jobs {
+            j.run_cpu(&mut out, 0).map_err(|e| Error::Param {
+                name: p.name.clone(),
+                source: Box::new(e),
+            })?;
+        }
+        Ok((shape, out))
+    }
+
+    /// Every tensor filled on the CPU, in the set's order: `(name, bytes)`
+    /// (little-endian, the parameter's dtype, the shard's part when
+    /// sharded). Holds the whole model in memory: for large models stream
+    /// with [`super::write_safetensors`] or use [`Self::fill_param_cpu`].
+    pub fn fill_cpu(&self, seed: u64, shard: Option<&Shard>) -> Result<Vec<(String, Vec<u8>)>> {
+        (0..self.params.len())
+            .map(|i| {
+                Ok((
+                    self.params[i].name.clone(),
+                    self.fill_param_cpu(i, seed, shard)?.1,
+                ))
+            })
+            .collect()
+    }
+
+    /// Records the fill of the whole set (each rank's shard, when sharded)
+    /// into the caller's `encoder`, into `buffer` at `layout`'s offsets
+    /// (from [`Self::arena_layout`]); nothing is submitted and nothing waits
+    /// for the device.
+    ///
+    /// Elementwise tensors go through [`GpuContext::record_fill`] (one call
+    /// per contiguous run: one per tensor for unsharded and row-sharded
+    /// tensors, one per row for column shards), unsharded structured ones
+    /// through [`GpuContext::record_structured`], and host-computed bytes
+    /// (class priors, sharded structured tensors) through a staging buffer
+    /// created with the bytes and a `copy_buffer_to_buffer` recorded in
+    /// the same encoder. (Not `Queue::write_buffer`: that would run at the
+    /// next submit *before* every command buffer of that submit, out of
+    /// order with the caller's commands, and would not be part of the
+    /// encoder the caller controls.)
+    ///
+    /// The values equal [`Self::fill_cpu`]'s within the GPU fill's stated
+    /// ULP bound (bit for bit where the contract says so), and a rank's
+    /// values are exactly the slice of the unsharded GPU fill: a sharded
+    /// structured tensor is computed on the CPU, and for every structured
+    /// kind except `sparse` the GPU kernel equals the CPU bit for bit.
+    ///
+    /// Errors, checked before anything is recorded: `buffer` without
+    /// `STORAGE` (or without `COPY_DST` when something is uploaded), the
+    /// layout not this set's, a tensor past the buffer's end, a scheme the
+    /// dtype cannot represent. A device-side failure inside a later call
+    /// can leave earlier calls recorded; drop the encoder on error and
+    /// nothing is written.
+    ///
+    /// An engine that owns its device, queue and encoder:
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Preset, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// # fn engine(device: wgpu::Device, queue: wgpu::Queue) -> weight_init::Result<()> {
+    /// let ctx = GpuContext::from_device(device.clone(), queue.clone(), Default::default())?;
+    /// let set = ParamSet::from_params([
+    ///     Param::new("fc.weight", vec![4096, 4096], DType::BF16),
+    ///     Param::new("fc.bias", vec![4096], DType::BF16),
+    /// ])?;
+    /// let model = set.resolve(&Preset::TorchDefaults.rules(&set)?)?;
+    /// let layout = model.arena_layout(None, ARENA_ALIGN)?;
+    /// let params = layout.create_buffer(&ctx)?;
+    /// let mut encoder = device.create_command_encoder(&Default::default());
+    /// let stats = model.record_gpu(&ctx, &mut encoder, &params, &layout, /* seed */ 1, None)?;
+    /// assert_eq!(stats.fill_calls, 2);
+    /// // ... the engine records more work, and submits when it wants to.
+    /// queue.submit([encoder.finish()]);
+    /// # Ok(()) }
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_gpu(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        layout: &ArenaLayout,
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<RecordStats> {
+        let expected = self.arena_layout(shard, layout.align)?;
+        if expected.sizes != layout.sizes {
+            return Err(Error::InvalidShape {
+                shape: layout.sizes.clone(),
+                reason: "the arena layout was not made for this set and shard".into(),
+            });
+        }
+        let jobs = self.jobs(seed, shard, layout)?;
+        record_jobs(ctx, encoder, buffer, &jobs)
+    }
+
+    /// Records the fill of the whole set into the caller's own buffers:
+    /// tensor `i` (its shard, when sharded) goes to `targets[i] = (buffer,
+    /// byte offset)`, laid out compactly (row-major, little-endian). Each
+    /// offset must be a multiple of 4, and each buffer needs `STORAGE`
+    /// (and `COPY_DST` for tensors with host-computed bytes). Otherwise as
+    /// [`Self::record_gpu`]; every target is checked before anything is
+    /// recorded.
+    pub fn record_gpu_into(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        targets: &[(&wgpu::Buffer, u64)],
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<RecordStats> {
+        if targets.len() != self.params.len() {
+            return Err(Error::OutputLength {
+                expected: self.params.len() as u64,
+                got: targets.len() as u64,
+                unit: "elements",
+            });
+        }
+        let mut work = Vec::with_capacity(targets.len());
+        for (i, &(buffer, offset)) in targets.iter().enumerate() {
+            if offset % 4 != 0 {
+                return Err(Error::Misaligned { offset, align: 4 });
+            }
+            let (_, mut jobs) = self.tensor_jobs(i, seed, shard)?;
+            for j in &mut jobs {
+                j.shift(offset);
+            }
+            validate_jobs(buffer, &jobs).map_err(|e| Error::Param {
+                name: self.params[i].name.clone(),
+                source: Box::new(e),
+            })?;
+            work.push((buffer, jobs));
+        }
+        let mut total = RecordStats::default();
+        for (buffer, jobs) in work {
+            let s = record_checked(ctx, encoder, buffer, &jobs)?;
+            total.fill_calls += s.fill_calls;
+            total.structured_calls += s.structured_calls;
+            total.uploads += s.uploads;
+            total.upload_bytes += s.upload_bytes;
+        }
+        Ok(total)
+    }
+}
+
+/// Records `jobs` into `encoder` (see [`ResolvedSet::record_gpu`]).
+pub(crate) fn record_jobs(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    buffer: &wgpu::Buffer,
+    jobs: &[FillJob],
+) -> Result<RecordStats> {
+    validate_jobs(buffer, jobs)?;
+    record_checked(ctx, encoder, buffer, jobs)
+}
+
+/// Checks `jobs` against `buffer` without recording anything.
+fn validate_jobs(buffer: &wgpu::Buffer, jobs: &[FillJob]) -> Result<()> {
+    let usage = buffer.usage();
+    if !usage.contains(wgpu::BufferUsages::STORAGE) {
+        return Err(Error::BufferUsage {
+            have: usage,
+            missing: "STORAGE",
+        });
+    }
+    let uploads = jobs.iter().any(|j| matches!(j, FillJob::Upload { .. }));
+    if uploads && !usage.contains(wgpu::BufferUsages::COPY_DST) {
+        return Err(Error::BufferUsage {
+            have: usage,
+            missing: "COPY_DST",
+        });
+    }
+    // Validate everything first so that bad input records nothing.
+    for j in jobs {
+        let len = match j {
+            FillJob::Upload { bytes, dst } => {
+                if dst % 4 != 0 {
+                    return Err(Error::Misaligned {
+                        offset: *dst,
+                        align: 4,
+                    });
+                }
+                (bytes.len() as u64).next_multiple_of(4)
+            }
+            FillJob::Sample { dist, dtype, .. } => {
+                Sampler::new(dist, *dtype)?;
+                j.len_bytes()
+            }
+            FillJob::Structured { plan, key, .. } => {
+                let n = structured_numel(plan)?;
+                if n != key.numel {
+                    return Err(Error::OutputLength {
+                        expected: n,
+                        got: key.numel,
+                        unit: "elements",
+                    });
+                }
+                j.len_bytes()
+            }
+        };
+        let end = j.dst().saturating_add(len);
+        if end > buffer.size() {
+            return Err(Error::BufferTooSmall {
+                start: j.dst(),
+                end,
+                size: buffer.size(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Records jobs that [`validate_jobs`] accepted.
+fn record_checked(
+    ctx: &GpuContext,
+    encoder: &mut wgpu::CommandEncoder,
+    buffer: &wgpu::Buffer,
+    jobs: &[FillJob],
+) -> Result<RecordStats> {
+    let mut stats = RecordStats::default();
+    for j in jobs {
+        match j {
+            FillJob::Sample {
+                dist,
+                dtype,
+                key,
+                range,
+                dst,
+            } => {
+                if range.start == range.end {
+                    continue;
+                }
+                ctx.record_fill(encoder, buffer, *dst, dist, *dtype, key, range.clone())?;
+                stats.fill_calls += 1;
+            }
+            FillJob::Structured {
+                plan,
+                dtype,
+                key,
+                dst,
+            } => {
+                ctx.record_structured(encoder, buffer, *dst, plan, *dtype, key)?;
+                stats.structured_calls += 1;
+            }
+            FillJob::Upload { bytes, dst } => {
+                if bytes.is_empty() {
+                    continue;
+                }
+                let mut padded = bytes.clone();
+                padded.resize(bytes.len().next_multiple_of(4), 0);
+                let staging = ctx
+                    .device()
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("weight-init model upload"),
+                        contents: &padded,
+                        usage: wgpu::BufferUsages::COPY_SRC,
+                    });
+                encoder.copy_buffer_to_buffer(&staging, 0, buffer, *dst, padded.len() as u64);
+                stats.uploads += 1;
+                stats.upload_bytes += padded.len() as u64;
+            }
+        }
+    }
+    Ok(stats)
+}

@@ -1,0 +1,491 @@
+//! Files: JSON parameter-set descriptions, safetensors headers in, and
+//! streamed safetensors files out.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use safetensors::tensor::{Metadata, TensorInfo};
+use safetensors::Dtype;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::rules::init_text;
+use super::{FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard};
+use crate::error::{Error, Result};
+use crate::sample::DType;
+use crate::scheme::{numel, Init, Layout};
+
+/// Largest header the safetensors format allows (the `safetensors`
+/// crate's limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// Bytes generated per step while streaming an elementwise tensor to a
+/// file: host memory holds one such chunk, not the tensor.
+pub const WRITE_CHUNK_BYTES: usize = 16 << 20;
+
+fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn json_error(what: &str, e: serde_json::Error) -> Error {
+    Error::Json {
+        what: what.to_string(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    }
+}
+
+fn de_dtype<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<DType, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+fn ser_dtype<S: serde::Serializer>(v: &DType, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(v.name())
+}
+
+fn default_dtype() -> DType {
+    DType::F32
+}
+
+/// One parameter in a JSON description.
+///
+/// `{"name": "fc.weight", "shape": [64, 32], "dtype": "bf16",
+/// "layout": "torch", "init": "kaiming_uniform(nonlinearity=relu)",
+/// "kind": "linear", "stream": 7}`: only `name` and `shape` are required;
+/// `dtype` defaults to `f32`, `layout` to `torch`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamSpec {
+    /// Unique name.
+    pub name: String,
+    /// Dimensions.
+    pub shape: Vec<u64>,
+    /// `f32`, `f16` or `bf16`.
+    #[serde(
+        default = "default_dtype",
+        deserialize_with = "de_dtype",
+        serialize_with = "ser_dtype"
+    )]
+    pub dtype: DType,
+    /// `torch` or `jax`.
+    #[serde(default)]
+    pub layout: Layout,
+    /// The scheme (text form or JSON object); absent: the rules decide.
+    #[serde(
+        default,
+        with = "init_text::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub init: Option<Init>,
+    /// Layer kind; absent: inferred from the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<LayerKind>,
+    /// Stream id; absent: the name's hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u64>,
+}
+
+impl From<ParamSpec> for Param {
+    fn from(s: ParamSpec) -> Param {
+        Param {
+            name: s.name,
+            shape: s.shape,
+            dtype: s.dtype,
+            layout: s.layout,
+            init: s.init,
+            kind: s.kind,
+            stream: s.stream,
+        }
+    }
+}
+
+/// A JSON parameter-set description: the parameters, optional rules and
+/// preset, and an optional seed.
+///
+/// Rules are tried in order before the preset's; a parameter's own `init`
+/// beats both.
+///
+/// ```
+/// use weight_init::model::ModelSpec;
+/// let spec = ModelSpec::from_json(r#"{
+///   "seed": 42,
+///   "preset": "gpt2(n_layers=2)",
+///   "rules": [{"pattern": "*.attn.bias", "init": "zeros"}],
+///   "params": [
+///     {"name": "wte.weight", "shape": [100, 16], "dtype": "bf16"},
+///     {"name": "h.0.attn.bias", "shape": [16]}
+///   ]
+/// }"#, "example").unwrap();
+/// let set = spec.param_set().unwrap();
+/// let resolved = set.resolve(&spec.rules(&set).unwrap()).unwrap();
+/// assert_eq!(resolved.params()[0].init.to_string(), "normal(mean=0, std=0.02)");
+///
+/// let err = ModelSpec::from_json("{\"params\": [}", "bad.json").unwrap_err();
+/// assert!(err.to_string().starts_with("bad.json: line 1, column"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpec {
+    /// Generator seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// A [`Preset`] in its text form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Rules, first match wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// The parameters, in order.
+    pub params: Vec<ParamSpec>,
+}
+
+impl ModelSpec {
+    /// Parses a description; `what` names it in errors, which carry
+    /// `serde_json`'s line and column.
+    pub fn from_json(text: &str, what: &str) -> Result<Self> {
+        serde_json::from_str(text).map_err(|e| json_error(what, e))
+    }
+
+    /// Reads and parses a description file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = fs::read_to_string(path).map_err(|e| io_error(path, e))?;
+        Self::from_json(&text, &path.display().to_string())
+    }
+
+    /// The parameter set (errors on a repeated name).
+    pub fn param_set(&self) -> Result<ParamSet> {
+        ParamSet::from_params(self.params.iter().cloned().map(Param::from))
+    }
+
+    /// The description's rules, then its preset's (for the parameters of
+    /// `set`).
+    pub fn rules(&self, set: &ParamSet) -> Result<Rules> {
+        let own = Rules::new(self.rules.clone());
+        match &self.preset {
+            Some(p) => Ok(own.then(p.parse::<Preset>()?.rules(set)?)),
+            None => Ok(own),
+        }
+    }
+}
+
+fn not_safetensors(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::InvalidFile {
+        path: path.display().to_string(),
+        reason: format!("not a valid safetensors file: {why}"),
+    }
+}
+
+/// Reads only the header of a safetensors file (the 8-byte little-endian
+/// length and the JSON after it; the tensor data is never read or mapped)
+/// and returns a parameter set with its tensors' names, shapes and dtypes,
+/// in file order, every scheme left to the rules.
+///
+/// Errors ([`Error::InvalidFile`]): a file shorter than 8 bytes, a header
+/// length past 100 MB or past the file, a header that is not UTF-8 JSON of
+/// the safetensors form, offsets that do not tile the data or run past
+/// the file, a dtype other than F32, F16 and BF16 (naming the tensor).
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("wi-doc-hdr-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("bad.safetensors");
+/// std::fs::write(&path, b"\x05\0\0\0\0\0\0\0{oops").unwrap();
+/// assert!(weight_init::model::read_safetensors_header(&path).is_err());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn read_safetensors_header(path: &Path) -> Result<ParamSet> {
+    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    let len = file.metadata().map_err(|e| io_error(path, e))?.len();
+    if len < 8 {
+        return Err(not_safetensors(
+            path,
+            "shorter than the 8-byte header length",
+        ));
+    }
+    let mut n8 = [0u8; 8];
+    file.read_exact(&mut n8).map_err(|e| io_error(path, e))?;
+    let n = u64::from_le_bytes(n8);
+    if n > MAX_HEADER || n > len - 8 {
+        return Err(not_safetensors(
+            path,
+            format!("header length {n} does not fit a {len}-byte file"),
+        ));
+    }
+    let mut header = vec![0u8; n as usize];
+    file.read_exact(&mut header)
+        .map_err(|e| io_error(path, e))?;
+    let text = std::str::from_utf8(&header).map_err(|e| not_safetensors(path, e))?;
+    let meta: Metadata =
+        serde_json::from_str(text).map_err(|e| not_safetensors(path, format!("header: {e}")))?;
+    if meta.data_len() as u64 > len - 8 - n {
+        return Err(not_safetensors(
+            path,
+            format!(
+                "the header describes {} data bytes, the file holds {}",
+                meta.data_len(),
+                len - 8 - n
+            ),
+        ));
+    }
+    let infos = meta.tensors();
+    let mut set = ParamSet::new();
+    for name in meta.offset_keys() {
+        let info = infos[&name];
+        let dtype = match info.dtype {
+            Dtype::F32 => DType::F32,
+            Dtype::F16 => DType::F16,
+            Dtype::BF16 => DType::BF16,
+            other => {
+                return Err(not_safetensors(
+                    path,
+                    format!(
+                        "tensor `{name}` has dtype {other:?}; weight-init writes F32, F16 and BF16"
+                    ),
+                ))
+            }
+        };
+        let shape = info.shape.iter().map(|&d| d as u64).collect();
+        set.push(Param::new(name, shape, dtype))?;
+    }
+    Ok(set)
+}
+
+fn st_dtype(d: DType) -> Dtype {
+    match d {
+        DType::F32 => Dtype::F32,
+        DType::F16 => Dtype::F16,
+        DType::BF16 => Dtype::BF16,
+    }
+}
+
+/// A temporary file next to the target, removed on drop unless persisted.
+struct TempOut {
+    path: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl TempOut {
+    fn create(target: &Path) -> Result<Self> {
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = target
+            .file_name()
+            .ok_or_else(|| io_error(target, "not a file path"))?
+            .to_string_lossy()
+            .into_owned();
+        // Unique per process (pid) and per call (counter), so concurrent
+        // writers never share a temporary file.
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = dir.join(format!(".{base}.{}.{n}.tmp", std::process::id()));
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io_error(&path, e))?;
+        Ok(Self {
+            path,
+            file: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        let path = &self.path;
+        self.file
+            .as_mut()
+            .expect("open until persisted")
+            .write_all(bytes)
+            .map_err(|e| io_error(path, e))
+    }
+
+    fn persist(mut self, target: &Path) -> Result<()> {
+        let w = self.file.take().expect("open until persisted");
+        let f = w
+            .into_inner()
+            .map_err(|e| io_error(&self.path, e.error()))?;
+        f.sync_all().map_err(|e| io_error(&self.path, e))?;
+        drop(f);
+        fs::rename(&self.path, target).map_err(|e| io_error(target, e))?;
+        self.path = PathBuf::new();
+        Ok(())
+    }
+}
+
+impl Drop for TempOut {
+    fn drop(&mut self) {
+        self.file.take();
+        if !self.path.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes a safetensors file whose tensors' bytes come from `produce`,
+/// one tensor at a time, in the order of `tensors` (`(name, dtype,
+/// shape)`).
+///
+/// `produce(i, emit)` must pass tensor `i`'s little-endian bytes to `emit`
+/// in order, in pieces of any size; exactly the tensor's byte count, or
+/// the write fails. The header is written by the `safetensors` crate's
+/// own [`Metadata`] type (so readers accept it), padded with spaces to a
+/// multiple of 8 bytes as the crate pads it.
+///
+/// The file appears atomically: everything goes to a temporary file in
+/// the target's directory, renamed over `path` at the end; on any error the
+/// temporary file is removed and `path` is untouched.
+pub fn write_safetensors_with<F>(
+    path: &Path,
+    tensors: &[(String, DType, Vec<u64>)],
+    metadata: Option<HashMap<String, String>>,
+    mut produce: F,
+) -> Result<()>
+where
+    F: FnMut(usize, &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>,
+{
+    let mut infos = Vec::with_capacity(tensors.len());
+    let mut sizes = Vec::with_capacity(tensors.len());
+    let mut offset = 0usize;
+    for (name, dtype, shape) in tensors {
+        let bytes = numel(shape)? as usize * dtype.size_bytes();
+        infos.push((
+            name.clone(),
+            TensorInfo {
+                dtype: st_dtype(*dtype),
+                shape: shape.iter().map(|&d| d as usize).collect(),
+                data_offsets: (offset, offset + bytes),
+            },
+        ));
+        sizes.push(bytes as u64);
+        offset += bytes;
+    }
+    let meta = Metadata::new(metadata, infos).map_err(|e| io_error(path, e))?;
+    let mut header = serde_json::to_string(&meta)
+        .map_err(|e| io_error(path, e))?
+        .into_bytes();
+    header.resize(header.len().next_multiple_of(8), b' ');
+    if header.len() as u64 > MAX_HEADER {
+        return Err(io_error(path, "safetensors header larger than 100 MB"));
+    }
+    let mut out = TempOut::create(path)?;
+    out.write(&(header.len() as u64).to_le_bytes())?;
+    out.write(&header)?;
+    for (i, &size) in sizes.iter().enumerate() {
+        let mut written = 0u64;
+        let mut emit = |b: &[u8]| -> Result<()> {
+            written += b.len() as u64;
+            if written > size {
+                return Err(Error::OutputLength {
+                    expected: size,
+                    got: written,
+                    unit: "bytes",
+                });
+            }
+            out.write(b)
+        };
+        produce(i, &mut emit)?;
+        if written != size {
+            return Err(Error::OutputLength {
+                expected: size,
+                got: written,
+                unit: "bytes",
+            });
+        }
+    }
+    out.persist(path)
+}
+
+/// Initializes `set` on the CPU (each rank's part when `shard` is given)
+/// and streams it into the safetensors file `path`, tensors in the set's
+/// order, with `__metadata__` recording the seed, the shard and each
+/// tensor's scheme.
+///
+/// Host memory: one [`WRITE_CHUNK_BYTES`] buffer for elementwise tensors
+/// (they are generated chunk by chunk, straight into the file), plus the
+/// largest single host-computed tensor (class priors; structured inits,
+/// which are computed whole). A model larger than memory can be written.
+///
+/// Atomic: see [`write_safetensors_with`].
+///
+/// ```
+/// use weight_init::model::{write_safetensors, Param, ParamSet, Rules};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([Param::new("w", vec![8, 4], DType::BF16)
+///     .with_init("normal(0, 0.02)".parse().unwrap())]).unwrap();
+/// let r = set.resolve(&Rules::default()).unwrap();
+/// let path = std::env::temp_dir().join(format!("wi-doc-{}.safetensors", std::process::id()));
+/// write_safetensors(&path, &r, 1, None).unwrap();
+/// let bytes = std::fs::read(&path).unwrap();
+/// let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+/// assert_eq!(st.tensor("w").unwrap().shape(), &[8, 4]);
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn write_safetensors(
+    path: &Path,
+    set: &ResolvedSet,
+    seed: u64,
+    shard: Option<&Shard>,
+) -> Result<()> {
+    let layout = set.arena_layout(shard, 4)?;
+    let tensors: Vec<(String, DType, Vec<u64>)> = set
+        .params()
+        .iter()
+        .zip(&layout.shapes)
+        .map(|(p, s)| (p.name.clone(), p.dtype, s.clone()))
+        .collect();
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), "pt".to_string());
+    meta.insert("weight_init.seed".to_string(), seed.to_string());
+    if let Some(s) = shard {
+        meta.insert("weight_init.shard".to_string(), s.to_string());
+    }
+    for p in set.params() {
+        meta.insert(format!("weight_init.init.{}", p.name), p.init.to_string());
+    }
+    let mut chunk = Vec::new();
+    write_safetensors_with(path, &tensors, Some(meta), |i, emit| {
+        let (_, jobs) = set.tensor_jobs(i, seed, shard)?;
+        for job in jobs {
+            stream_job(&job, &mut chunk, emit)?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs one job on the CPU, passing its bytes to `emit` in chunks.
+fn stream_job(
+    job: &FillJob,
+    chunk: &mut Vec<u8>,
+    emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    if let FillJob::Sample {
+        dist,
+        dtype,
+        key,
+        range,
+        ..
+    } = job
+    {
+        let size = dtype.size_bytes() as u64;
+        let step = (WRITE_CHUNK_BYTES as u64 / size).max(1);
+        let mut start = range.start;
+        while start < range.end {
+            let end = range.end.min(start + step);
+            chunk.resize(((end - start) * size) as usize, 0);
+            crate::cpu::fill_bytes(dist, *dtype, key, start..end, chunk)?;
+            emit(chunk)?;
+            start = end;
+        }
+        return Ok(());
+    }
+    let mut bytes = vec![0u8; job.len_bytes() as usize];
+    job.run_cpu(&mut bytes, job.dst())?;
+    emit(&bytes)
+}

@@ -1,0 +1,507 @@
+//! Whole-model init: named parameter sets, rules, presets, shards, and
+//! safetensors files.
+//!
+//! A [`ParamSet`] holds named tensors ([`Param`]: name, shape, dtype,
+//! layout, optional scheme, layer kind and stream). [`Rules`] (or a
+//! [`Preset`]) give every parameter without its own scheme one, the way
+//! `model.apply(init_fn)` does in PyTorch; [`ParamSet::resolve`] turns the
+//! set into plans ([`ResolvedSet`]), which the CPU fills
+//! ([`ResolvedSet::fill_cpu`]), the GPU records into a caller's command
+//! encoder ([`ResolvedSet::record_gpu`]), and [`write_safetensors`] streams
+//! to a file. A [`Shard`] restricts all of these to one rank's part.
+//!
+//! Reproducibility: every parameter draws from its own Philox stream,
+//! by default [`name_stream`] of its name, so a parameter's values depend
+//! only on `(seed, name, shape, dtype, scheme)`: not on the order of the
+//! set, on which other parameters exist, on the backend's dispatch
+//! structure, or on the shard that fills it.
+//!
+//! ```
+//! use weight_init::model::{Param, ParamSet, Preset};
+//! use weight_init::DType;
+//! let mut set = ParamSet::new();
+//! set.push(Param::new("fc.weight", vec![64, 32], DType::F32)).unwrap();
+//! set.push(Param::new("fc.bias", vec![64], DType::F32)).unwrap();
+//! let rules = "torch-defaults".parse::<Preset>().unwrap().rules(&set).unwrap();
+//! let resolved = set.resolve(&rules).unwrap();
+//! let tensors = resolved.fill_cpu(/* seed */ 7, None).unwrap();
+//! assert_eq!(tensors[0].1.len(), 64 * 32 * 4);
+//! // Bias bound 1/sqrt(fan_in of fc.weight) = 1/sqrt(32).
+//! let b: Vec<f32> = tensors[1].1.chunks(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+//! assert!(b.iter().all(|x| x.abs() < 1.0 / 32f32.sqrt()));
+//! ```
+
+mod exec;
+mod io;
+mod rules;
+mod shard;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::sample::DType;
+use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
+
+pub use exec::{ArenaLayout, FillJob, RecordStats, ARENA_ALIGN};
+pub use io::{
+    read_safetensors_header, write_safetensors, write_safetensors_with, ModelSpec, ParamSpec,
+    WRITE_CHUNK_BYTES,
+};
+pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
+pub use shard::{Shard, ShardMode};
+
+/// The stable 64-bit stream id of a parameter named `name`: FNV-1a 64 of
+/// the name's UTF-8 bytes, then the splitmix64 finalizer.
+///
+/// The algorithm, exactly (all arithmetic wrapping mod 2^64):
+/// 1. FNV-1a 64 (Fowler–Noll–Vo, <http://www.isthe.com/chongo/tech/comp/fnv/>):
+///    `h = 0xcbf29ce484222325`; for each byte `b`: `h ^= b; h *= 0x100000001b3`.
+/// 2. splitmix64's output mix (Steele, Lea, Flood 2014; Vigna's
+///    `splitmix64.c`): `z = h; z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+///    z = (z ^ (z >> 27)) * 0x94d049bb133111eb; z ^ (z >> 31)`.
+///
+/// FNV-1a alone spreads short, similar names (`h.0.mlp`, `h.1.mlp`) poorly
+/// in the high bits; the finalizer is a bijection that avalanches every
+/// input bit into every output bit, so distinct FNV values stay distinct.
+///
+/// Why this and not `std::hash`: `DefaultHasher`/`RandomState` are
+/// randomly keyed per process and their algorithm may change between Rust
+/// releases; a stream id must be the same on every machine, in every
+/// process and in every version of this crate (and easy to reproduce in
+/// Python or WGSL), so the function is spelled out here and fixed forever.
+///
+/// ```
+/// use weight_init::model::name_stream;
+/// assert_eq!(name_stream("fc.weight"), name_stream("fc.weight"));
+/// assert_ne!(name_stream("h.0.mlp.c_fc.weight"), name_stream("h.1.mlp.c_fc.weight"));
+/// ```
+pub fn name_stream(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = h;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The kind of layer a parameter belongs to, for rules and presets.
+///
+/// Biases are not a kind: a bias has its layer's kind and is told apart by
+/// its name (`*.bias`, `*beta`; see [`infer_kind`]).
+///
+/// ```
+/// use weight_init::model::LayerKind;
+/// assert_eq!("conv".parse::<LayerKind>().unwrap(), LayerKind::Conv);
+/// assert_eq!(LayerKind::Norm.to_string(), "norm");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerKind {
+    /// A dense / fully connected layer (`nn.Linear`, Flax `Dense`).
+    Linear,
+    /// A convolution (`nn.Conv1d/2d/3d`), kernel rank >= 3.
+    Conv,
+    /// A lookup table (`nn.Embedding`, `wte`, `wpe`).
+    Embedding,
+    /// A normalization layer's scale or shift (LayerNorm, RMSNorm,
+    /// BatchNorm, GroupNorm).
+    Norm,
+}
+
+impl LayerKind {
+    /// `"linear"`, `"conv"`, `"embedding"` or `"norm"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayerKind::Linear => "linear",
+            LayerKind::Conv => "conv",
+            LayerKind::Embedding => "embedding",
+            LayerKind::Norm => "norm",
+        }
+    }
+}
+
+impl fmt::Display for LayerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for LayerKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "linear" => Ok(LayerKind::Linear),
+            "conv" => Ok(LayerKind::Conv),
+            "embedding" => Ok(LayerKind::Embedding),
+            "norm" => Ok(LayerKind::Norm),
+            _ => Err(Error::InvalidChoice {
+                name: "kind",
+                value: s.to_string(),
+                reason: "expected linear, conv, embedding or norm",
+            }),
+        }
+    }
+}
+
+/// One named tensor of a model.
+///
+/// ```
+/// use weight_init::model::{LayerKind, Param};
+/// use weight_init::{DType, Layout};
+/// let p = Param::new("encoder.kernel", vec![128, 256], DType::BF16)
+///     .with_layout(Layout::Jax)
+///     .with_kind(LayerKind::Linear)
+///     .with_init("glorot_uniform".parse().unwrap())
+///     .with_stream(99);
+/// assert_eq!(p.stream(), 99);
+/// assert_eq!(Param::new("w", vec![2], DType::F32).stream(), weight_init::model::name_stream("w"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    /// Unique name within its set, e.g. `transformer.h.0.attn.c_attn.weight`.
+    pub name: String,
+    /// Dimensions, row-major.
+    pub shape: Vec<u64>,
+    /// Element type of the output.
+    pub dtype: DType,
+    /// Where the channels sit in the shape (for fans).
+    pub layout: Layout,
+    /// The scheme; `None` lets the rules decide.
+    pub init: Option<Init>,
+    /// The layer kind; `None` lets [`infer_kind`] decide.
+    pub kind: Option<LayerKind>,
+    /// The Philox stream; `None` means [`name_stream`] of the name.
+    pub stream: Option<u64>,
+}
+
+impl Param {
+    /// A parameter with PyTorch layout and everything else left to the
+    /// rules and defaults.
+    pub fn new(name: impl Into<String>, shape: Vec<u64>, dtype: DType) -> Self {
+        Self {
+            name: name.into(),
+            shape,
+            dtype,
+            layout: Layout::Torch,
+            init: None,
+            kind: None,
+            stream: None,
+        }
+    }
+    /// With `layout`.
+    pub fn with_layout(mut self, layout: Layout) -> Self {
+        self.layout = layout;
+        self
+    }
+    /// With an explicit scheme (rules are not consulted).
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = Some(init);
+        self
+    }
+    /// With an explicit layer kind.
+    pub fn with_kind(mut self, kind: LayerKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+    /// With an explicit stream id.
+    pub fn with_stream(mut self, stream: u64) -> Self {
+        self.stream = Some(stream);
+        self
+    }
+    /// The stream the parameter draws from: the explicit one, else
+    /// [`name_stream`] of the name.
+    pub fn stream(&self) -> u64 {
+        self.stream.unwrap_or_else(|| name_stream(&self.name))
+    }
+}
+
+/// Named parameters in a fixed order, names unique.
+///
+/// ```
+/// use weight_init::model::{Param, ParamSet};
+/// use weight_init::{DType, Error};
+/// let mut set = ParamSet::new();
+/// set.push(Param::new("a", vec![4], DType::F32)).unwrap();
+/// let err = set.push(Param::new("a", vec![8], DType::F32)).unwrap_err();
+/// assert_eq!(err, Error::DuplicateParam { name: "a".into() });
+/// assert_eq!(set.len(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ParamSet {
+    params: Vec<Param>,
+    index: HashMap<String, usize>,
+}
+
+impl ParamSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A set of `params`, in order. Errors on the first repeated name.
+    pub fn from_params(params: impl IntoIterator<Item = Param>) -> Result<Self> {
+        let mut set = Self::new();
+        for p in params {
+            set.push(p)?;
+        }
+        Ok(set)
+    }
+
+    /// Appends `param`; a name already in the set is an error (and the set
+    /// is unchanged).
+    pub fn push(&mut self, param: Param) -> Result<()> {
+        if self.index.contains_key(&param.name) {
+            return Err(Error::DuplicateParam { name: param.name });
+        }
+        self.index.insert(param.name.clone(), self.params.len());
+        self.params.push(param);
+        Ok(())
+    }
+
+    /// The parameters, in order.
+    pub fn params(&self) -> &[Param] {
+        &self.params
+    }
+
+    /// The parameter named `name`.
+    pub fn get(&self, name: &str) -> Option<&Param> {
+        self.index.get(name).map(|&i| &self.params[i])
+    }
+
+    /// How many parameters.
+    pub fn len(&self) -> usize {
+        self.params.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
+    /// The kind of `param`: its own, else [`infer_kind`] in this set.
+    pub fn kind_of(&self, param: &Param) -> Option<LayerKind> {
+        param
+            .kind
+            .or_else(|| infer_kind(&param.name, &param.shape, self))
+    }
+
+    /// Picks every parameter's scheme (its own, else the first matching
+    /// rule) and resolves it for the parameter's shape and layout.
+    ///
+    /// `torch_default_bias` takes its fans from the sibling weight (the
+    /// same name with `bias` replaced by `weight` or `kernel`), as PyTorch's
+    /// `reset_parameters` takes the bias bound from the weight's fan_in.
+    ///
+    /// Errors: [`Error::UnmatchedParam`] for a parameter without a scheme
+    /// that no rule matches; [`Error::Param`] (naming the parameter) when its
+    /// scheme does not suit its shape, or a `torch_default_bias` has no
+    /// sibling weight.
+    pub fn resolve(&self, rules: &Rules) -> Result<ResolvedSet> {
+        let mut out = Vec::with_capacity(self.params.len());
+        for p in &self.params {
+            let kind = self.kind_of(p);
+            let init = match &p.init {
+                Some(i) => i.clone(),
+                None => rules
+                    .find(&p.name, kind, p.shape.len())
+                    .cloned()
+                    .ok_or_else(|| Error::UnmatchedParam {
+                        name: p.name.clone(),
+                        shape: p.shape.clone(),
+                        kind: kind.map_or("none", LayerKind::name).to_string(),
+                    })?,
+            };
+            let named = |e: Error| Error::Param {
+                name: p.name.clone(),
+                source: Box::new(e),
+            };
+            let mut opts = ResolveOptions::default().with_layout(p.layout);
+            if init == Init::TorchDefaultBias {
+                let w = sibling_weight(&p.name, self).ok_or_else(|| {
+                    named(Error::InvalidShape {
+                        shape: p.shape.clone(),
+                        reason: "torch_default_bias takes fan_in from its layer's weight, \
+                                 but no sibling `weight`/`kernel` parameter exists"
+                            .into(),
+                    })
+                })?;
+                opts = opts.with_fans(Fans::from_shape(&w.shape, w.layout, 1).map_err(named)?);
+            }
+            let plan = init.resolve(&p.shape, &opts).map_err(named)?;
+            out.push(ResolvedParam {
+                name: p.name.clone(),
+                shape: p.shape.clone(),
+                dtype: p.dtype,
+                layout: p.layout,
+                stream: p.stream(),
+                kind,
+                init,
+                plan,
+            });
+        }
+        Ok(ResolvedSet { params: out })
+    }
+}
+
+/// A parameter with its scheme chosen and resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedParam {
+    /// Name.
+    pub name: String,
+    /// Shape of the whole (unsharded) tensor.
+    pub shape: Vec<u64>,
+    /// Output dtype.
+    pub dtype: DType,
+    /// Layout the scheme was resolved in.
+    pub layout: Layout,
+    /// Philox stream.
+    pub stream: u64,
+    /// Layer kind (given or inferred).
+    pub kind: Option<LayerKind>,
+    /// The chosen scheme.
+    pub init: Init,
+    /// What the backends do.
+    pub plan: Plan,
+}
+
+/// A parameter set with every scheme resolved: what the backends fill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedSet {
+    params: Vec<ResolvedParam>,
+}
+
+impl ResolvedSet {
+    /// The resolved parameters, in the set's order.
+    pub fn params(&self) -> &[ResolvedParam] {
+        &self.params
+    }
+}
+
+/// `(module, leaf)` of a parameter name: the last component if it is a
+/// parameter leaf (`weight`, `bias`, `kernel`, `scale`, `gamma`, `beta`,
+/// `embedding`, `embeddings`), and the component before it.
+fn split_name(name: &str) -> (String, String) {
+    let parts: Vec<String> = name
+        .split(['.', '/'])
+        .map(|s| s.split(':').next().unwrap_or(s).to_ascii_lowercase())
+        .collect();
+    let last = parts.last().cloned().unwrap_or_default();
+    const LEAVES: [&str; 8] = [
+        "weight",
+        "bias",
+        "kernel",
+        "scale",
+        "gamma",
+        "beta",
+        "embedding",
+        "embeddings",
+    ];
+    if LEAVES.contains(&last.as_str()) && parts.len() >= 2 {
+        (parts[parts.len() - 2].clone(), last)
+    } else if LEAVES.contains(&last.as_str()) {
+        (String::new(), last)
+    } else {
+        (last.clone(), last)
+    }
+}
+
+/// Whether `name` is a bias (leaf `bias` or `beta`), by the naming of
+/// PyTorch (`*.bias`), Keras/Flax (`*/bias`) and norm layers (`beta`).
+///
+/// ```
+/// use weight_init::model::is_bias_name;
+/// assert!(is_bias_name("h.0.attn.c_attn.bias"));
+/// assert!(is_bias_name("dense/bias:0"));
+/// assert!(!is_bias_name("h.0.attn.c_attn.weight"));
+/// ```
+pub fn is_bias_name(name: &str) -> bool {
+    let (_, leaf) = split_name(name);
+    leaf == "bias" || leaf == "beta"
+}
+
+/// The sibling weight of a bias: `X.bias` -> `X.weight` or `X.kernel`.
+fn sibling_weight<'a>(name: &str, set: &'a ParamSet) -> Option<&'a Param> {
+    let (stem, sep) = match name.rfind(['.', '/']) {
+        Some(i) => (&name[..i], &name[i..i + 1]),
+        None => ("", ""),
+    };
+    ["weight", "kernel"]
+        .iter()
+        .find_map(|leaf| set.get(&format!("{stem}{sep}{leaf}")))
+        .filter(|w| w.name != name)
+}
+
+/// The layer kind a parameter's name and shape suggest, following PyTorch,
+/// Hugging Face and Flax/Keras naming. safetensors headers carry no layer
+/// kinds, so this is how rules with a kind apply to a checkpoint.
+///
+/// The module is the name's component before the leaf (`h.0.ln_1.weight`
+/// -> `ln_1`), lower-cased; names split at `.` and `/`, and a `:0` suffix
+/// is dropped. In order:
+/// 1. module contains `norm` (LayerNorm, RMSNorm, `input_layernorm`,
+///    BatchNorm, GroupNorm), starts with `ln` (`ln_1`, `ln_f`) or `bn`, or
+///    the leaf is `gamma`/`beta`/`scale` of a 1-D tensor: [`LayerKind::Norm`];
+/// 2. one of the module's `_`-separated words starts with `emb`
+///    (`embed_tokens`, `word_embeddings`, minGPT's `tok_emb`, `emb`), the
+///    module is `wte`/`wpe` (GPT-2), or the leaf is `embedding`/`embeddings`:
+///    [`LayerKind::Embedding`];
+/// 3. rank >= 3: [`LayerKind::Conv`]; rank 2: [`LayerKind::Linear`];
+/// 4. a bias (rank <= 1, leaf `bias`/`beta`): the kind of its sibling
+///    weight in `set` (`X.bias` -> `X.weight` or `X.kernel`);
+/// 5. otherwise none.
+///
+/// ```
+/// use weight_init::model::{infer_kind, LayerKind, Param, ParamSet};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([
+///     Param::new("conv1.weight", vec![64, 3, 7, 7], DType::F32),
+///     Param::new("conv1.bias", vec![64], DType::F32),
+/// ]).unwrap();
+/// assert_eq!(infer_kind("conv1.bias", &[64], &set), Some(LayerKind::Conv));
+/// assert_eq!(infer_kind("transformer.wte.weight", &[50257, 768], &set), Some(LayerKind::Embedding));
+/// assert_eq!(infer_kind("model.layers.0.input_layernorm.weight", &[4096], &set), Some(LayerKind::Norm));
+/// assert_eq!(infer_kind("h.0.attn.c_attn.weight", &[768, 2304], &set), Some(LayerKind::Linear));
+/// assert_eq!(infer_kind("logit_scale", &[], &set), None);
+/// ```
+pub fn infer_kind(name: &str, shape: &[u64], set: &ParamSet) -> Option<LayerKind> {
+    let (module, leaf) = split_name(name);
+    let rank = shape.len();
+    if module.contains("norm")
+        || module.starts_with("ln")
+        || module.starts_with("bn")
+        || (rank <= 1 && matches!(leaf.as_str(), "gamma" | "beta" | "scale"))
+    {
+        return Some(LayerKind::Norm);
+    }
+    if module.split('_').any(|t| t.starts_with("emb"))
+        || module == "wte"
+        || module == "wpe"
+        || leaf == "embedding"
+        || leaf == "embeddings"
+    {
+        return Some(LayerKind::Embedding);
+    }
+    match rank {
+        r if r >= 3 => Some(LayerKind::Conv),
+        2 => Some(LayerKind::Linear),
+        _ if leaf == "bias" || leaf == "beta" => {
+            let w = sibling_weight(name, set)?;
+            w.kind.or_else(|| {
+                // The weight's own inference, without recursing into biases.
+                if w.shape.len() <= 1 {
+                    None
+                } else {
+                    infer_kind(&w.name, &w.shape, set)
+                }
+            })
+        }
+        _ => None,
+    }
+}

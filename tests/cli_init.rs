@@ -1,0 +1,355 @@
+//! `weight-init init`: files that read back with the `safetensors` crate,
+//! equal to the library's init; shards; re-init from a header; bad input
+//! as one line on stderr and a non-zero exit.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use weight_init::model::{ModelSpec, Shard, ShardMode};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_weight-init"))
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("wi-cli-init-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Runs a command that must fail with exactly one line on stderr
+/// containing `says`.
+fn fails(args: &[&str], says: &str) {
+    let out = run(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(says), "{args:?}: `{err}` lacks `{says}`");
+}
+
+/// Every elementwise scheme here is a symmetric uniform (a single multiply:
+/// bit-exact on GPU and CPU by the contract), zeros/ones, or orthogonal
+/// (computed on the CPU for both).
+const SPEC: &str = r#"{
+  "seed": 4242,
+  "preset": "torch-defaults",
+  "rules": [{"pattern": "*.qk.weight", "init": "orthogonal"}],
+  "params": [
+    {"name": "layers.0.fc1.weight", "shape": [96, 48]},
+    {"name": "layers.0.fc1.bias", "shape": [96]},
+    {"name": "layers.0.fc2.weight", "shape": [48, 96], "dtype": "bf16"},
+    {"name": "layers.0.fc2.bias", "shape": [48], "dtype": "bf16"},
+    {"name": "layers.0.norm.weight", "shape": [48], "dtype": "f16"},
+    {"name": "layers.0.norm.bias", "shape": [48], "dtype": "f16"},
+    {"name": "layers.0.conv.weight", "shape": [24, 48, 3]},
+    {"name": "layers.0.qk.weight", "shape": [48, 48]}
+  ]
+}"#;
+
+fn write_spec(dir: &Path) -> PathBuf {
+    let p = dir.join("model.json");
+    std::fs::write(&p, SPEC).unwrap();
+    p
+}
+
+/// The library's CPU init of SPEC (optionally a shard): (name, shape, bytes).
+fn library_init(shard: Option<&Shard>) -> Vec<(String, Vec<u64>, Vec<u8>)> {
+    let spec = ModelSpec::from_json(SPEC, "spec").unwrap();
+    let set = spec.param_set().unwrap();
+    let r = set.resolve(&spec.rules(&set).unwrap()).unwrap();
+    (0..r.params().len())
+        .map(|i| {
+            let (shape, bytes) = r.fill_param_cpu(i, spec.seed.unwrap(), shard).unwrap();
+            (r.params()[i].name.clone(), shape, bytes)
+        })
+        .collect()
+}
+
+fn read_back(path: &Path) -> Vec<(String, Vec<u64>, safetensors::Dtype, Vec<u8>)> {
+    let bytes = std::fs::read(path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut v: Vec<_> = st
+        .iter()
+        .map(|(n, t)| {
+            (
+                n.to_string(),
+                t.shape().iter().map(|&d| d as u64).collect(),
+                t.dtype(),
+                t.data().to_vec(),
+            )
+        })
+        .collect();
+    // File order is the set's order (by data offset).
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let order = meta.offset_keys();
+    v.sort_by_key(|(n, ..)| order.iter().position(|o| o == n));
+    v
+}
+
+fn assert_matches_library(path: &Path, shard: Option<&Shard>) {
+    let got = read_back(path);
+    let want = library_init(shard);
+    assert_eq!(got.len(), want.len());
+    let spec = ModelSpec::from_json(SPEC, "spec").unwrap();
+    for ((name, shape, dtype, data), ((wname, wshape, wdata), p)) in
+        got.iter().zip(want.iter().zip(&spec.params))
+    {
+        assert_eq!(name, wname);
+        assert_eq!(shape, wshape, "{name}");
+        let dt = match p.dtype {
+            weight_init::DType::F32 => safetensors::Dtype::F32,
+            weight_init::DType::F16 => safetensors::Dtype::F16,
+            weight_init::DType::BF16 => safetensors::Dtype::BF16,
+        };
+        assert_eq!(*dtype, dt, "{name}");
+        assert_eq!(data, wdata, "{name}");
+    }
+}
+
+#[test]
+fn spec_to_file_on_cpu_and_gpu() {
+    let dir = temp_dir("spec");
+    let spec = write_spec(&dir);
+    let cpu = dir.join("cpu.safetensors");
+    let out = ok(&[
+        "init",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        cpu.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("wrote 8 tensors") && stdout.contains("seed 4242"),
+        "{stdout}"
+    );
+    assert_matches_library(&cpu, None);
+
+    let gpu = dir.join("gpu.safetensors");
+    ok(&[
+        "init",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        gpu.to_str().unwrap(),
+        "--device",
+        "gpu",
+    ]);
+    assert_matches_library(&gpu, None);
+    let mut left = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect::<Vec<_>>();
+    left.sort();
+    assert_eq!(left, ["cpu.safetensors", "gpu.safetensors", "model.json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn shards_on_both_devices() {
+    let dir = temp_dir("shards");
+    let spec = write_spec(&dir);
+    for device in ["cpu", "gpu"] {
+        for (mode, world) in [("rows", "3"), ("cols", "2")] {
+            for rank in 0..world.parse::<u64>().unwrap() {
+                let out = dir.join(format!("{device}-{mode}-{rank}.safetensors"));
+                ok(&[
+                    "init",
+                    "--spec",
+                    spec.to_str().unwrap(),
+                    "--out",
+                    out.to_str().unwrap(),
+                    "--device",
+                    device,
+                    "--shard",
+                    mode,
+                    "--world",
+                    world,
+                    "--rank",
+                    &rank.to_string(),
+                ]);
+                let m: ShardMode = mode.parse().unwrap();
+                let s = Shard::new(world.parse().unwrap(), rank, m).unwrap();
+                assert_matches_library(&out, Some(&s));
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn reinit_from_safetensors_header() {
+    let dir = temp_dir("reinit");
+    let spec = write_spec(&dir);
+    let first = dir.join("first.safetensors");
+    ok(&[
+        "init",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        first.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    // Same names, the same rules and seed given on the command line: the
+    // same tensors.
+    let again = dir.join("again.safetensors");
+    ok(&[
+        "init",
+        "--from-safetensors",
+        first.to_str().unwrap(),
+        "--rule",
+        "*.qk.weight=orthogonal",
+        "--preset",
+        "torch-defaults",
+        "--seed",
+        "4242",
+        "--out",
+        again.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    let (a, b) = (read_back(&first), read_back(&again));
+    assert_eq!(a, b);
+    // Another preset and dtype: the shapes and names stay, the values change.
+    let other = dir.join("other.safetensors");
+    ok(&[
+        "init",
+        "--from-safetensors",
+        first.to_str().unwrap(),
+        "--rule",
+        "*.qk.weight=orthogonal",
+        "--preset",
+        "keras-defaults",
+        "--dtype",
+        "bf16",
+        "--out",
+        other.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ]);
+    let c = read_back(&other);
+    for (x, y) in a.iter().zip(&c) {
+        assert_eq!((&x.0, &x.1), (&y.0, &y.1));
+        assert_eq!(y.2, safetensors::Dtype::BF16);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_input_is_one_line_and_nonzero() {
+    let dir = temp_dir("bad");
+    let spec = write_spec(&dir);
+    let s = spec.to_str().unwrap();
+    let out = dir.join("out.safetensors");
+    let o = out.to_str().unwrap();
+    let base = |extra: &[&'static str]| -> Vec<String> {
+        let mut v: Vec<String> = ["init", "--device", "cpu", "--out", o]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        v.extend(extra.iter().map(|x| x.to_string()));
+        v
+    };
+    let with_spec = |text: &str, extra: &[&'static str]| -> Vec<String> {
+        let p = dir.join("bad.json");
+        std::fs::write(&p, text).unwrap();
+        let mut v = base(extra);
+        v.push("--spec".into());
+        v.push(p.to_str().unwrap().into());
+        v
+    };
+    let check = |v: Vec<String>, says: &str| {
+        fails(&v.iter().map(String::as_str).collect::<Vec<_>>(), says);
+    };
+
+    check(
+        with_spec("{\"params\": [\n {\"name\": \"a\" \"shape\": [2]}]}", &[]),
+        "line 2, column",
+    );
+    check(
+        with_spec(
+            r#"{"params": [{"name": "a", "shape": [2], "init": "zeros"}, {"name": "a", "shape": [2], "init": "zeros"}]}"#,
+            &[],
+        ),
+        "duplicate parameter name `a`",
+    );
+    check(
+        with_spec(
+            r#"{"preset": "torch-defaults", "params": [{"name": "mystery", "shape": [3]}]}"#,
+            &[],
+        ),
+        "no rule matches parameter `mystery`",
+    );
+    let mut v = base(&["--shard", "rows", "--world", "4", "--rank", "4"]);
+    v.extend(["--spec".to_string(), s.to_string()]);
+    check(v, "rank 4 is out of range for world size 4");
+    let mut v = base(&["--shard", "cols", "--world", "5", "--rank", "0"]);
+    v.extend(["--spec".to_string(), s.to_string()]);
+    check(v, "world size 5 does not divide dimension 1");
+    let mut v = base(&["--shard", "rows", "--world", "2"]);
+    v.extend(["--spec".to_string(), s.to_string()]);
+    check(v, "--shard, --world and --rank go together");
+    let mut v = base(&["--preset", "gpt3"]);
+    v.extend(["--spec".to_string(), s.to_string()]);
+    check(v, "gpt3");
+    let bad_st = dir.join("bad.safetensors");
+    std::fs::write(&bad_st, b"\x10\0\0\0\0\0\0\0{\"w\": 12345678}").unwrap();
+    let mut v = base(&[]);
+    v.extend([
+        "--from-safetensors".to_string(),
+        bad_st.to_str().unwrap().to_string(),
+    ]);
+    check(v, "not a valid safetensors file");
+    let mut v = base(&[]);
+    v.extend([
+        "--spec".to_string(),
+        dir.join("missing.json").to_str().unwrap().to_string(),
+    ]);
+    check(v, "missing.json");
+    // An output path that cannot be written: nothing left behind.
+    let before: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let bad_out = dir.join("model.json").join("x.safetensors");
+    fails(
+        &[
+            "init",
+            "--device",
+            "cpu",
+            "--spec",
+            s,
+            "--out",
+            bad_out.to_str().unwrap(),
+        ],
+        "model.json",
+    );
+    let after: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len());
+    assert!(!out.exists());
+    // Usage errors (clap) exit non-zero too.
+    let o = run(&["init", "--out", o]);
+    assert!(!o.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
