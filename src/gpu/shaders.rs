@@ -113,3 +113,44 @@ pub fn shader_source(kernel: Kernel, mulhilo: MulHiLo) -> String {
     ]
     .join("\n")
 }
+
+/// The declaration of the single-tensor kernels' uniform in `philox.wgsl`,
+/// which the batched kernels turn into a private variable (each invocation
+/// loads its piece's parameters into it).
+const PARAMS_UNIFORM: &str = "@group(0) @binding(1) var<uniform> p: Params;";
+
+/// The WGSL module of a batched-fill kernel (`src/gpu/batch.rs`) for the
+/// sampler kinds of [`Kernel::ALL`]; `None` for the structured kernels.
+///
+/// It is [`shader_source`]'s module with two changes: `philox.wgsl`'s
+/// uniform `p` becomes a `var<private>` that every invocation fills from
+/// its piece's descriptor, and the entry point is `fill_batch.wgsl`'s, which
+/// calls `block_values` from `fill_batch_random.wgsl` (on the kernel's own
+/// `sample_block`) or `fill_batch_constant.wgsl`. The generator, the
+/// transforms, `finish` and the stores are the very same text as in the
+/// single-tensor kernels.
+///
+/// ```
+/// use weight_init::gpu::{batch_shader_source, Kernel, MulHiLo};
+/// let src = batch_shader_source(Kernel::Normal, MulHiLo::Emulated).unwrap();
+/// assert!(src.contains("var<private> p: Params;"));
+/// assert!(batch_shader_source(Kernel::FillStructured, MulHiLo::Emulated).is_none());
+/// ```
+pub fn batch_shader_source(kernel: Kernel, mulhilo: MulHiLo) -> Option<String> {
+    let philox = include_str!("../../shaders/philox.wgsl");
+    debug_assert!(philox.contains(PARAMS_UNIFORM));
+    let philox = philox.replacen(PARAMS_UNIFORM, "var<private> p: Params;", 1);
+    let entry = include_str!("../../shaders/fill_batch.wgsl");
+    let values = match kernel {
+        Kernel::Constant => include_str!("../../shaders/fill_batch_constant.wgsl"),
+        Kernel::Uniform | Kernel::Normal | Kernel::TruncatedNormal => {
+            include_str!("../../shaders/fill_batch_random.wgsl")
+        }
+        Kernel::FillStructured | Kernel::SparseThresholds => return None,
+    };
+    let sample = match kernel {
+        Kernel::Constant => "",
+        _ => kernel.source(),
+    };
+    Some([mulhilo.source(), &philox, entry, values, sample].join("\n"))
+}
