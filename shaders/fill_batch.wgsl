@@ -1,22 +1,28 @@
-// fill_batch.wgsl: the entry point of the batched fill (src/gpu/batch.rs):
+// fill_batch.wgsl: the interface of the batched fill (src/gpu/batch.rs):
 // many tensors, or parts of them, in one dispatch, each described by a
 // `Piece` of a table in a storage buffer.
 //
 // Built as mulhilo_*.wgsl + philox.wgsl (with its uniform `p` turned into a
-// private variable, see `batch_shader_source`) + this file + one of
-// fill_batch_random.wgsl (+ the kernel's fill_<kind>.wgsl, which defines
-// `sample_block`) or fill_batch_constant.wgsl, which define
+// private variable, see `batch_shader_source`) + this file + the entry
+// point for one view (fill_batch_range.wgsl or fill_batch_columns.wgsl) +
+// one of fill_batch_random.wgsl (+ the kernel's fill_<kind>.wgsl, which
+// defines `sample_block`) or fill_batch_constant.wgsl, which define
 // `block_values`. Every invocation copies its piece's `Params` into `p`, so
 // that `finish`, `words_at`, `half_bits`, `store_half_pair` and the
 // kernels' `sample_block` run exactly as in the single-tensor kernels: the
 // same code path, the same values, bit for bit.
 //
 // Work is counted in units of four consecutive window positions of one
-// piece (a piece's units never hold another piece's positions, so no two
+// piece, 256 units (one workgroup) at a time: every workgroup works on ONE
+// piece (a piece's units are padded to whole workgroups), found by a binary
+// search in `group_ends`, the running sum of workgroups per piece. So the
+// piece, `p` and every branch on them are uniform across the workgroup,
+// which a SIMD implementation (lavapipe runs 8 invocations per vector) can
+// take as real branches instead of running both sides under masks; the
+// padding costs at most one partly idle workgroup per piece.
+// A piece's units never hold another piece's positions, so no two
 // invocations of a dispatch write one word, except where two 16-bit pieces
-// share a word: the host puts those in different dispatches). Unit u of a
-// dispatch belongs to the piece whose entry of `unit_ends` (the running
-// sum of units per piece) is the first above u: a binary search.
+// share a word: the host puts those in different dispatches.
 
 // Piece.view: a contiguous element range, or a column block of a 2-D view.
 // Mirrors `VIEW_RANGE` and `VIEW_COLUMNS` in src/gpu/batch.rs.
@@ -48,16 +54,16 @@ struct Piece {
     _pad: vec4<u32>,
 }
 
-// The dispatch: which units of the bound table it runs.
+// The dispatch: which workgroups of the bound table it runs.
 struct Batch {
-    units: u32,     // units this dispatch runs
-    unit_base: u32, // first unit of the table it runs
-    groups_x: u32,  // workgroups per row of the 2-D grid
-    pieces: u32,    // entries in the bound table
+    groups: u32,     // workgroups this dispatch runs
+    group_base: u32, // first workgroup of the table it runs
+    groups_x: u32,   // workgroups per row of the 2-D grid
+    pieces: u32,     // entries in the bound table
 }
 
 @group(0) @binding(1) var<storage, read> pieces: array<Piece>;
-@group(0) @binding(2) var<storage, read> unit_ends: array<u32>;
+@group(0) @binding(2) var<storage, read> group_ends: array<u32>;
 @group(0) @binding(3) var<uniform> batch: Batch;
 
 // a + b for u64 values (lo, hi), wrapping mod 2^64.
@@ -72,13 +78,14 @@ fn mul_u64_u32(a: vec2<u32>, b: u32) -> vec2<u32> {
     return vec2<u32>(lo.y, lo.x + a.y * b);
 }
 
-// The piece that unit u belongs to: the first entry of unit_ends above u.
-fn find_piece(u: u32) -> u32 {
+// The piece that workgroup g belongs to: the first entry of group_ends
+// above g.
+fn find_piece(g: u32) -> u32 {
     var lo = 0u;
     var hi = batch.pieces;
     while lo < hi {
         let mid = (lo + hi) >> 1u;
-        if unit_ends[mid] <= u {
+        if group_ends[mid] <= g {
             lo = mid + 1u;
         } else {
             hi = mid;
@@ -87,32 +94,14 @@ fn find_piece(u: u32) -> u32 {
     return lo;
 }
 
-// The values of a unit of a VIEW_COLUMNS piece: position q holds element
+// The tensor element at window position q of a VIEW_COLUMNS piece:
 // row_base + r * row_len + c, with (r, c) = divmod(col0 + q - pos_begin,
-// cols). A unit may cross rows, so each valid position finds its own
-// element; the Philox block of the previous position is reused while it
-// lasts (one or two blocks per unit inside a row).
-fn column_values(piece: Piece, q0: u32) -> vec4<f32> {
-    var v = vec4<f32>(0.0f);
-    var block = vec2<u32>(0xffffffffu, 0xffffffffu); // no real block has this index
-    var vals = vec4<f32>(0.0f);
-    for (var k = 0u; k < 4u; k++) {
-        let q = q0 + k;
-        if !position_valid(q) {
-            continue;
-        }
-        let d = piece.col0 + (q - p.pos_begin);
-        let r = d / piece.cols;
-        let c = d - r * piece.cols;
-        let e = add_u64_u64(add_u64_u64(piece.row_base, mul_u64_u32(piece.row_len, r)), vec2<u32>(c, 0u));
-        let b = block_of(e);
-        if b.x != block.x || b.y != block.y {
-            vals = block_values(e);
-            block = b;
-        }
-        v[k] = vals[e.x & 3u];
-    }
-    return v;
+// cols). Garbage (but no fault) for a position outside the piece.
+fn column_element(piece: Piece, q: u32) -> vec2<u32> {
+    let d = piece.col0 + (q - p.pos_begin);
+    let r = d / piece.cols;
+    let c = d - r * piece.cols;
+    return add_u64_u64(add_u64_u64(piece.row_base, mul_u64_u32(piece.row_len, r)), vec2<u32>(c, 0u));
 }
 
 // Writes the valid positions among q0 .. q0 + 3 in the output dtype. For
@@ -132,35 +121,32 @@ fn store_unit(q0: u32, v: vec4<f32>) {
     }
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let t = (wid.y * batch.groups_x + wid.x) * 256u + lid;
-    if t >= batch.units {
-        return;
+// Unit `lid` of workgroup `wid` of the dispatch: finds the workgroup's
+// piece (the same for the whole workgroup), loads its parameters into `p`
+// and returns the piece and the unit's offset j (in positions) from
+// q_start, or `false` in `.ok` for a workgroup past the dispatch's end.
+struct Unit {
+    ok: bool,
+    piece: Piece,
+    j: u32,
+}
+
+fn unit_of(wid: vec3<u32>, lid: u32) -> Unit {
+    var unit: Unit;
+    let w = wid.y * batch.groups_x + wid.x;
+    if w >= batch.groups {
+        unit.ok = false;
+        return unit;
     }
-    let u = batch.unit_base + t;
-    let i = find_piece(u);
+    let g = batch.group_base + w;
+    let i = find_piece(g);
     var begin = 0u;
     if i > 0u {
-        begin = unit_ends[i - 1u];
+        begin = group_ends[i - 1u];
     }
-    let piece = pieces[i];
-    p = piece.params;
-    let j = 4u * (u - begin);
-    let q0 = piece.q_start + j;
-    var v: vec4<f32>;
-    if piece.view == VIEW_RANGE {
-        // As fill_random.wgsl: positions q0 .. q0 + 3 are elements
-        // first .. first + 3, from one Philox block or, where the unit does
-        // not start on a block, two.
-        let first = add_u64(p.first_index, j);
-        let lane = first.x & 3u;
-        v = block_values(first);
-        if lane != 0u {
-            v = pick_lanes(lane, v, block_values(add_u64(first, 4u - lane)));
-        }
-    } else {
-        v = column_values(piece, q0);
-    }
-    store_unit(q0, v);
+    unit.ok = true;
+    unit.piece = pieces[i];
+    unit.j = 4u * ((g - begin) * 256u + lid);
+    p = unit.piece.params;
+    return unit;
 }

@@ -7,7 +7,7 @@
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{Expression, Literal, Module};
-use weight_init::gpu::{batch_shader_source, shader_source, Kernel, MulHiLo};
+use weight_init::gpu::{batch_shader_source, shader_source, BatchView, Kernel, MulHiLo};
 
 /// The two mulhilo variants and the naga capabilities each needs.
 const MULHILO: [(MulHiLo, Capabilities); 2] = [
@@ -314,19 +314,22 @@ fn emulated_mulhilo_formula_is_exact() {
 
 const BATCH_RS: &str = include_str!("../src/gpu/batch.rs");
 
-fn batch_module(mulhilo: MulHiLo, kernel: Kernel) -> (String, Module) {
-    let label = format!("batch {mulhilo:?} + {}", kernel.file_name());
-    let src = batch_shader_source(kernel, mulhilo).unwrap_or_else(|| panic!("{label}: no source"));
+fn batch_module(mulhilo: MulHiLo, kernel: Kernel, view: BatchView) -> (String, String, Module) {
+    let label = format!("batch {mulhilo:?} + {view:?} + {}", kernel.file_name());
+    let src =
+        batch_shader_source(kernel, view, mulhilo).unwrap_or_else(|| panic!("{label}: no source"));
     let module = parse(&label, &src);
-    (label, module)
+    (label, src, module)
 }
 
 #[test]
 fn batch_kernels_validate_with_both_mulhilo_variants() {
     for (mulhilo, extra) in MULHILO {
-        for kernel in Kernel::ALL {
-            let (label, module) = batch_module(mulhilo, kernel);
-            let src = batch_shader_source(kernel, mulhilo).unwrap();
+        for (kernel, view) in Kernel::ALL
+            .into_iter()
+            .flat_map(|k| BatchView::ALL.map(|v| (k, v)))
+        {
+            let (label, src, module) = batch_module(mulhilo, kernel, view);
             if let Err(e) = Validator::new(ValidationFlags::all(), Capabilities::default() | extra)
                 .validate(&module)
             {
@@ -342,7 +345,7 @@ fn batch_kernels_validate_with_both_mulhilo_variants() {
         }
     }
     for kernel in Kernel::STRUCTURED {
-        assert!(batch_shader_source(kernel, MulHiLo::Emulated).is_none());
+        assert!(batch_shader_source(kernel, BatchView::Range, MulHiLo::Emulated).is_none());
     }
 }
 
@@ -350,7 +353,7 @@ fn batch_kernels_validate_with_both_mulhilo_variants() {
 /// src/gpu/batch.rs (the size as naga lays the struct out).
 #[test]
 fn batch_constants_match_batch_rs() {
-    let (_, module) = batch_module(MulHiLo::Emulated, Kernel::Normal);
+    let (_, _, module) = batch_module(MulHiLo::Emulated, Kernel::Normal, BatchView::Columns);
     let wgsl = shader("fill_batch.wgsl");
     for name in ["VIEW_RANGE", "VIEW_COLUMNS"] {
         let r = clean_literal(scalar_text(BATCH_RS, name, "rust"));

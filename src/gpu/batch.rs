@@ -5,14 +5,17 @@
 //! Each item ([`BatchItem`]) is checked on the CPU, cut at the binding
 //! windows into pieces, and described by a 128-byte descriptor (`Piece` in
 //! `shaders/fill_batch.wgsl`) in a table that travels in a storage buffer.
-//! A dispatch runs one kernel (constant, uniform, normal or truncated
-//! normal) over every piece of one window; its invocations each take a unit
-//! of four consecutive positions of one piece, found by a binary search in
-//! the running sum of units per piece. The kernels copy the piece's
-//! parameters into the very `Params` variable the single-tensor kernels
-//! read, and call the same `sample_block`, `finish` and stores, so every
-//! element is bit-identical to [`GpuContext::record_fill`]'s for the same
-//! `(dist, dtype, key, element index)` on the same adapter.
+//! A dispatch runs one kernel (a distribution kind: constant, uniform,
+//! normal or truncated normal, and a view: range or columns) over the
+//! pieces of one window. Each workgroup works on one piece (a piece's work
+//! is padded to whole workgroups of 256 units), found by a binary search in
+//! the running sum of workgroups per piece; each invocation takes a unit of
+//! four consecutive positions, on a Philox block where the dtype allows.
+//! The kernels copy the piece's parameters into the very `Params` variable
+//! the single-tensor kernels read, and call the same `sample_block`,
+//! `finish` and stores, so every element is bit-identical to
+//! [`GpuContext::record_fill`]'s for the same `(dist, dtype, key, element
+//! index)` on the same adapter.
 //!
 //! # How many dispatches
 //!
@@ -24,13 +27,14 @@
 //!   item just before it in the buffer and uses the same kernel (16-bit
 //!   items at odd element offsets): the two are written by consecutive
 //!   dispatches instead of racing on the word;
-//! - the kernel is the item's distribution kind.
+//! - the kernel is the item's distribution kind and view kind (at most
+//!   4 x 2 = 8; a model of `Range` items uses at most 4).
 //!
 //! So `dispatches <= kernels x windows x phases` ([`BatchReport::bound`]),
-//! with kernels <= 4 and phases <= 2. A group takes more than one dispatch
-//! only when its descriptors pass one storage binding (more than
-//! `max_window_bytes / 128` pieces: a million items at lavapipe's 128 MiB)
-//! or its units pass one grid (only with a lowered
+//! with phases <= 2. A group takes more than one dispatch only when its
+//! descriptors pass one storage binding (more than `max_window_bytes / 128`
+//! pieces: a million pieces at lavapipe's 128 MiB) or its workgroups pass
+//! one grid (only with a lowered
 //! [`super::GpuOptions::max_workgroups_per_dimension`]); the table is then
 //! bound in chunks and the report counts every dispatch.
 
@@ -40,7 +44,7 @@ use std::sync::OnceLock;
 use wgpu::util::DeviceExt;
 
 use super::fill::{FillParams, Window, POSITIONS_PER_INVOCATION, WORKGROUP_SIZE};
-use super::shaders::{batch_shader_source, Kernel};
+use super::shaders::{batch_shader_source, BatchView, Kernel};
 use super::GpuContext;
 use crate::cpu::TensorKey;
 use crate::error::{Error, Result};
@@ -193,7 +197,8 @@ impl BatchItem {
 pub struct BatchReport {
     /// Compute dispatches recorded.
     pub dispatches: u32,
-    /// Distinct kernels (distribution kinds) among the non-empty items.
+    /// Distinct kernels (distribution kind and view kind) among the
+    /// non-empty items.
     pub kernels: u32,
     /// Binding windows of the destination that hold item bytes.
     pub windows: u32,
@@ -206,7 +211,7 @@ pub struct BatchReport {
 
 impl BatchReport {
     /// `kernels x windows x phases`: the dispatch count whenever every
-    /// group's descriptors fit one storage binding and its units one grid
+    /// group's descriptors fit one storage binding and its workgroups one grid
     /// (see the [module docs](self)).
     pub fn bound(&self) -> u64 {
         self.kernels as u64 * self.windows as u64 * self.phases as u64
@@ -233,8 +238,8 @@ const _: () = assert!(std::mem::size_of::<PieceEntry>() as u64 == PIECE_BYTES);
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
 struct BatchUniform {
-    units: u32,
-    unit_base: u32,
+    groups: u32,
+    group_base: u32,
     groups_x: u32,
     pieces: u32,
 }
@@ -242,7 +247,8 @@ struct BatchUniform {
 /// One planned dispatch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DispatchPlan {
-    kernel: Kernel,
+    /// See [`pipeline_index`].
+    pipeline: usize,
     bind_offset: u64,
     bind_size: u64,
     /// First descriptor of the bound table slice, and how many.
@@ -256,7 +262,7 @@ struct DispatchPlan {
 #[derive(Debug)]
 struct Plan {
     entries: Vec<PieceEntry>,
-    unit_ends: Vec<u32>,
+    group_ends: Vec<u32>,
     dispatches: Vec<DispatchPlan>,
     report: BatchReport,
 }
@@ -282,11 +288,24 @@ struct Checked {
     phase: u8,
 }
 
-fn kernel_index(k: Kernel) -> usize {
-    Kernel::ALL
+/// Batched pipelines: one per sampler kernel and view.
+const PIPELINES: usize = Kernel::ALL.len() * BatchView::ALL.len();
+
+/// The index of the pipeline of `k` and `view`, in `0..PIPELINES`.
+fn pipeline_index(k: Kernel, view: BatchView) -> usize {
+    let k = Kernel::ALL
         .iter()
         .position(|&x| x == k)
-        .expect("a sampler's kernel is one of Kernel::ALL")
+        .expect("a sampler's kernel is one of Kernel::ALL");
+    k * BatchView::ALL.len() + view as usize
+}
+
+/// The kernel and view of pipeline `i`.
+fn pipeline_of(i: usize) -> (Kernel, BatchView) {
+    (
+        Kernel::ALL[i / BatchView::ALL.len()],
+        BatchView::ALL[i % BatchView::ALL.len()],
+    )
 }
 
 /// Checks every item (nothing is planned unless all are good) and plans
@@ -334,7 +353,13 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
         checked.push(Checked {
             index,
             sampler,
-            kernel: kernel_index(Kernel::for_sampler(&sampler)),
+            kernel: pipeline_index(
+                Kernel::for_sampler(&sampler),
+                match it.view {
+                    ItemView::Range(_) => BatchView::Range,
+                    ItemView::Columns { .. } => BatchView::Columns,
+                },
+            ),
             size,
             start,
             end,
@@ -364,7 +389,7 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
     let (Some(first), Some(_)) = (checked.first(), checked.last()) else {
         return Ok(Plan {
             entries: Vec::new(),
-            unit_ends: Vec::new(),
+            group_ends: Vec::new(),
             dispatches: Vec::new(),
             report: BatchReport::default(),
         });
@@ -375,7 +400,8 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
     let cap =
         (lim.max_window_bytes.min(1 << 31) / lim.alignment * lim.alignment).max(lim.alignment);
     let w0 = first.start / lim.alignment * lim.alignment;
-    // (window, phase, kernel, entry, units); the window's highest end byte.
+    // (window, phase, kernel, entry, workgroups); the window's highest end
+    // byte.
     let mut pieces: Vec<(u64, u8, usize, PieceEntry, u64)> = Vec::new();
     let mut window_end: std::collections::BTreeMap<u64, u64> = Default::default();
     for c in &checked {
@@ -430,7 +456,7 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
                 pad: [0; 4],
             };
             let units = (pe.wrapping_sub(q_start) as u64).div_ceil(POSITIONS_PER_INVOCATION);
-            pieces.push((k, c.phase, c.kernel, entry, units));
+            pieces.push((k, c.phase, c.kernel, entry, units.div_ceil(WORKGROUP_SIZE)));
             let e = window_end.entry(k).or_insert(0);
             *e = (*e).max(pe_byte);
         }
@@ -439,12 +465,12 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
     pieces.sort_by_key(|p| (p.0, p.1, p.2));
 
     let table_cap = (lim.max_window_bytes / PIECE_BYTES).max(1) as usize;
-    let grid_units = lim.max_workgroups as u64 * lim.max_workgroups as u64 * WORKGROUP_SIZE;
+    let grid_groups = lim.max_workgroups as u64 * lim.max_workgroups as u64;
     let entries_align = (lim.alignment / 4).max(1);
     let mut entries: Vec<PieceEntry> = Vec::new();
-    let mut unit_ends: Vec<u32> = Vec::new();
+    let mut group_ends: Vec<u32> = Vec::new();
     let mut dispatches = Vec::new();
-    let mut kernels_used = [false; 4];
+    let mut kernels_used = [false; PIPELINES];
     let mut phases = 1;
     let mut g = 0;
     while g < pieces.len() {
@@ -462,34 +488,33 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
         for chunk in pieces[g..h].chunks(table_cap) {
             let table_start = (entries.len() as u64).next_multiple_of(entries_align);
             entries.resize(table_start as usize, bytemuck::Zeroable::zeroed());
-            unit_ends.resize(table_start as usize, 0);
+            group_ends.resize(table_start as usize, 0);
             let mut total = 0u64;
             for p in chunk {
                 total += p.4;
                 entries.push(p.3);
-                unit_ends.push(total as u32);
+                group_ends.push(total as u32);
             }
             let mut base = 0;
             while base < total {
-                let units = (total - base).min(grid_units);
-                let groups = units.div_ceil(WORKGROUP_SIZE);
+                let groups = (total - base).min(grid_groups);
                 let x = groups.min(lim.max_workgroups as u64);
                 let y = groups.div_ceil(x);
                 dispatches.push(DispatchPlan {
-                    kernel: Kernel::ALL[key.2],
+                    pipeline: key.2,
                     bind_offset: ws,
                     bind_size,
                     table_start,
                     table_len: chunk.len() as u64,
                     uniform: BatchUniform {
-                        units: units as u32,
-                        unit_base: base as u32,
+                        groups: groups as u32,
+                        group_base: base as u32,
                         groups_x: x as u32,
                         pieces: chunk.len() as u32,
                     },
                     grid: [x as u32, y as u32],
                 });
-                base += units;
+                base += groups;
             }
         }
         g = h;
@@ -503,7 +528,7 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
     };
     Ok(Plan {
         entries,
-        unit_ends,
+        group_ends,
         dispatches,
         report,
     })
@@ -519,7 +544,7 @@ fn split(x: u64) -> [u32; 2] {
 pub(crate) struct Pipelines {
     layout: wgpu::BindGroupLayout,
     pipeline_layout: wgpu::PipelineLayout,
-    kernels: [OnceLock<Result<wgpu::ComputePipeline>>; 4],
+    kernels: [OnceLock<Result<wgpu::ComputePipeline>>; PIPELINES],
 }
 
 impl Pipelines {
@@ -572,12 +597,13 @@ impl Pipelines {
         })
     }
 
-    fn pipeline(&self, ctx: &GpuContext, kernel: Kernel) -> Result<&wgpu::ComputePipeline> {
-        self.kernels[kernel_index(kernel)]
+    fn pipeline(&self, ctx: &GpuContext, index: usize) -> Result<&wgpu::ComputePipeline> {
+        let (kernel, view) = pipeline_of(index);
+        self.kernels[index]
             .get_or_init(|| {
                 let device = ctx.device();
                 let source =
-                    batch_shader_source(kernel, ctx.mulhilo()).ok_or_else(|| Error::Gpu {
+                    batch_shader_source(kernel, view, ctx.mulhilo()).ok_or_else(|| Error::Gpu {
                         message: format!("{} has no batched kernel", kernel.file_name()),
                     })?;
                 let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -702,7 +728,7 @@ impl GpuContext {
         let pipes = self.batch_pipelines()?;
         let mut pipelines = Vec::with_capacity(plan.dispatches.len());
         for d in &plan.dispatches {
-            pipelines.push(pipes.pipeline(self, d.kernel)?);
+            pipelines.push(pipes.pipeline(self, d.pipeline)?);
         }
         let table = self
             .device
@@ -714,8 +740,8 @@ impl GpuContext {
         let ends = self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("weight-init batch unit ends"),
-                contents: bytemuck::cast_slice(&plan.unit_ends),
+                label: Some("weight-init batch group ends"),
+                contents: bytemuck::cast_slice(&plan.group_ends),
                 usage: wgpu::BufferUsages::STORAGE,
             });
         let slot = (self.device.limits().min_uniform_buffer_offset_alignment as u64)
@@ -837,21 +863,25 @@ mod tests {
             let mut covered = std::collections::HashSet::new();
             for d in &p.dispatches {
                 let table = d.table_start as usize..(d.table_start + d.table_len) as usize;
-                let ends = &p.unit_ends[table.clone()];
-                for u in d.uniform.unit_base..d.uniform.unit_base + d.uniform.units {
-                    let i = ends.partition_point(|&e| e <= u);
+                let ends = &p.group_ends[table.clone()];
+                let base = d.uniform.group_base;
+                for g in base..base + d.uniform.groups {
+                    let i = ends.partition_point(|&e| e <= g);
                     let begin = if i == 0 { 0 } else { ends[i - 1] };
                     let e = &p.entries[table.start + i];
                     let size = if e.params.dtype == 0 { 4 } else { 2 };
                     if size == 2 {
                         assert_eq!(e.q_start % 2, 0, "16-bit units start on a word");
                     }
-                    for k in 0..4 {
-                        let q = e.q_start.wrapping_add(4 * (u - begin) + k);
-                        if e.params.pos_begin <= q && q < e.params.pos_end {
-                            let byte = d.bind_offset + q as u64 * size;
-                            assert!(byte + size <= d.bind_offset + d.bind_size);
-                            assert!(covered.insert(byte), "byte {byte} twice");
+                    for lid in 0..WORKGROUP_SIZE as u32 {
+                        let unit = (g - begin) * WORKGROUP_SIZE as u32 + lid;
+                        for k in 0..4 {
+                            let q = e.q_start.wrapping_add(4 * unit + k);
+                            if e.params.pos_begin <= q && q < e.params.pos_end {
+                                let byte = d.bind_offset + q as u64 * size;
+                                assert!(byte + size <= d.bind_offset + d.bind_size);
+                                assert!(covered.insert(byte), "byte {byte} twice");
+                            }
                         }
                     }
                 }

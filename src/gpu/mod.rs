@@ -34,7 +34,7 @@ use std::collections::HashMap;
 
 pub use batch::{BatchItem, BatchReport, ItemView};
 pub use fill::FillParams;
-pub use shaders::{batch_shader_source, shader_source, Kernel, MulHiLo};
+pub use shaders::{batch_shader_source, shader_source, BatchView, Kernel, MulHiLo};
 pub use structured::StructureParams;
 
 use crate::error::{Error, Result};

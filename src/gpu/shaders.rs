@@ -119,28 +119,48 @@ pub fn shader_source(kernel: Kernel, mulhilo: MulHiLo) -> String {
 /// loads its piece's parameters into it).
 const PARAMS_UNIFORM: &str = "@group(0) @binding(1) var<uniform> p: Params;";
 
-/// The WGSL module of a batched-fill kernel (`src/gpu/batch.rs`) for the
-/// sampler kinds of [`Kernel::ALL`]; `None` for the structured kernels.
+/// Which item view a batched-fill kernel (`src/gpu/batch.rs`) fills: its
+/// entry point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatchView {
+    /// `fill_batch_range.wgsl`: contiguous element ranges.
+    Range,
+    /// `fill_batch_columns.wgsl`: column blocks of a 2-D view.
+    Columns,
+}
+
+impl BatchView {
+    /// Both views.
+    pub const ALL: [BatchView; 2] = [BatchView::Range, BatchView::Columns];
+}
+
+/// The WGSL module of a batched-fill kernel (`src/gpu/batch.rs`) for one of
+/// the sampler kinds of [`Kernel::ALL`] and one item view; `None` for the
+/// structured kernels.
 ///
 /// It is [`shader_source`]'s module with two changes: `philox.wgsl`'s
 /// uniform `p` becomes a `var<private>` that every invocation fills from
-/// its piece's descriptor, and the entry point is `fill_batch.wgsl`'s, which
-/// calls `block_values` from `fill_batch_random.wgsl` (on the kernel's own
+/// its piece's descriptor (`fill_batch.wgsl`), and the entry point is the
+/// view's (`fill_batch_range.wgsl`, `fill_batch_columns.wgsl`), which calls
+/// `block_values` from `fill_batch_random.wgsl` (on the kernel's own
 /// `sample_block`) or `fill_batch_constant.wgsl`. The generator, the
 /// transforms, `finish` and the stores are the very same text as in the
 /// single-tensor kernels.
 ///
 /// ```
-/// use weight_init::gpu::{batch_shader_source, Kernel, MulHiLo};
-/// let src = batch_shader_source(Kernel::Normal, MulHiLo::Emulated).unwrap();
+/// use weight_init::gpu::{batch_shader_source, BatchView, Kernel, MulHiLo};
+/// let src = batch_shader_source(Kernel::Normal, BatchView::Range, MulHiLo::Emulated).unwrap();
 /// assert!(src.contains("var<private> p: Params;"));
-/// assert!(batch_shader_source(Kernel::FillStructured, MulHiLo::Emulated).is_none());
+/// assert!(batch_shader_source(Kernel::FillStructured, BatchView::Range, MulHiLo::Emulated).is_none());
 /// ```
-pub fn batch_shader_source(kernel: Kernel, mulhilo: MulHiLo) -> Option<String> {
+pub fn batch_shader_source(kernel: Kernel, view: BatchView, mulhilo: MulHiLo) -> Option<String> {
     let philox = include_str!("../../shaders/philox.wgsl");
     debug_assert!(philox.contains(PARAMS_UNIFORM));
     let philox = philox.replacen(PARAMS_UNIFORM, "var<private> p: Params;", 1);
-    let entry = include_str!("../../shaders/fill_batch.wgsl");
+    let entry = match view {
+        BatchView::Range => include_str!("../../shaders/fill_batch_range.wgsl"),
+        BatchView::Columns => include_str!("../../shaders/fill_batch_columns.wgsl"),
+    };
     let values = match kernel {
         Kernel::Constant => include_str!("../../shaders/fill_batch_constant.wgsl"),
         Kernel::Uniform | Kernel::Normal | Kernel::TruncatedNormal => {
@@ -152,5 +172,15 @@ pub fn batch_shader_source(kernel: Kernel, mulhilo: MulHiLo) -> Option<String> {
         Kernel::Constant => "",
         _ => kernel.source(),
     };
-    Some([mulhilo.source(), &philox, entry, values, sample].join("\n"))
+    Some(
+        [
+            mulhilo.source(),
+            &philox,
+            include_str!("../../shaders/fill_batch.wgsl"),
+            entry,
+            values,
+            sample,
+        ]
+        .join("\n"),
+    )
 }
