@@ -62,8 +62,19 @@ struct Batch {
     pieces: u32,     // entries in the bound table
 }
 
-@group(0) @binding(1) var<storage, read> pieces: array<Piece>;
-@group(0) @binding(2) var<storage, read> group_ends: array<u32>;
+// Descriptors a dispatch binds at most: the host replaces this value with
+// its own `table_len` (512 where uniform bindings reach 64 KiB), see
+// `batch_shader_source`.
+const TABLE_LEN: u32 = 512u;
+
+// The table lives in uniform buffers, not storage: the piece index is the
+// same for a whole workgroup, and implementations load uniform data at a
+// uniform index once for all invocations (lavapipe, like a GPU's scalar
+// unit), so `p` is as cheap as the single-tensor kernels' uniform.
+@group(0) @binding(1) var<uniform> pieces: array<Piece, TABLE_LEN>;
+// Running sum of workgroups per piece, four to a vec4 (uniform arrays have
+// a 16-byte stride).
+@group(0) @binding(2) var<uniform> group_ends: array<vec4<u32>, TABLE_LEN / 4u>;
 @group(0) @binding(3) var<uniform> batch: Batch;
 
 // a + b for u64 values (lo, hi), wrapping mod 2^64.
@@ -78,6 +89,11 @@ fn mul_u64_u32(a: vec2<u32>, b: u32) -> vec2<u32> {
     return vec2<u32>(lo.y, lo.x + a.y * b);
 }
 
+// Entry i of the running sum of workgroups per piece.
+fn group_end(i: u32) -> u32 {
+    return group_ends[i >> 2u][i & 3u];
+}
+
 // The piece that workgroup g belongs to: the first entry of group_ends
 // above g.
 fn find_piece(g: u32) -> u32 {
@@ -85,7 +101,7 @@ fn find_piece(g: u32) -> u32 {
     var hi = batch.pieces;
     while lo < hi {
         let mid = (lo + hi) >> 1u;
-        if group_ends[mid] <= g {
+        if group_end(mid) <= g {
             lo = mid + 1u;
         } else {
             hi = mid;
@@ -142,7 +158,7 @@ fn unit_of(wid: vec3<u32>, lid: u32) -> Unit {
     let i = find_piece(g);
     var begin = 0u;
     if i > 0u {
-        begin = group_ends[i - 1u];
+        begin = group_end(i - 1u);
     }
     unit.ok = true;
     unit.piece = pieces[i];

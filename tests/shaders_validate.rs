@@ -316,8 +316,8 @@ const BATCH_RS: &str = include_str!("../src/gpu/batch.rs");
 
 fn batch_module(mulhilo: MulHiLo, kernel: Kernel, view: BatchView) -> (String, String, Module) {
     let label = format!("batch {mulhilo:?} + {view:?} + {}", kernel.file_name());
-    let src =
-        batch_shader_source(kernel, view, mulhilo).unwrap_or_else(|| panic!("{label}: no source"));
+    let src = batch_shader_source(kernel, view, mulhilo, 512)
+        .unwrap_or_else(|| panic!("{label}: no source"));
     let module = parse(&label, &src);
     (label, src, module)
 }
@@ -345,7 +345,7 @@ fn batch_kernels_validate_with_both_mulhilo_variants() {
         }
     }
     for kernel in Kernel::STRUCTURED {
-        assert!(batch_shader_source(kernel, BatchView::Range, MulHiLo::Emulated).is_none());
+        assert!(batch_shader_source(kernel, BatchView::Range, MulHiLo::Emulated, 512).is_none());
     }
 }
 

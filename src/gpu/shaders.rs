@@ -134,9 +134,14 @@ impl BatchView {
     pub const ALL: [BatchView; 2] = [BatchView::Range, BatchView::Columns];
 }
 
+/// The declaration of the batched kernels' descriptor count in
+/// `fill_batch.wgsl`, which [`batch_shader_source`] replaces.
+const TABLE_LEN: &str = "const TABLE_LEN: u32 = 512u;";
+
 /// The WGSL module of a batched-fill kernel (`src/gpu/batch.rs`) for one of
-/// the sampler kinds of [`Kernel::ALL`] and one item view; `None` for the
-/// structured kernels.
+/// the sampler kinds of [`Kernel::ALL`] and one item view, whose descriptor
+/// tables hold `table_len` pieces (a multiple of 4; the uniform binding is
+/// `128 * table_len` bytes); `None` for the structured kernels.
 ///
 /// It is [`shader_source`]'s module with two changes: `philox.wgsl`'s
 /// uniform `p` becomes a `var<private>` that every invocation fills from
@@ -149,11 +154,18 @@ impl BatchView {
 ///
 /// ```
 /// use weight_init::gpu::{batch_shader_source, BatchView, Kernel, MulHiLo};
-/// let src = batch_shader_source(Kernel::Normal, BatchView::Range, MulHiLo::Emulated).unwrap();
+/// let src = batch_shader_source(Kernel::Normal, BatchView::Range, MulHiLo::Emulated, 128).unwrap();
 /// assert!(src.contains("var<private> p: Params;"));
-/// assert!(batch_shader_source(Kernel::FillStructured, BatchView::Range, MulHiLo::Emulated).is_none());
+/// assert!(src.contains("const TABLE_LEN: u32 = 128u;"));
+/// let none = batch_shader_source(Kernel::FillStructured, BatchView::Range, MulHiLo::Emulated, 128);
+/// assert!(none.is_none());
 /// ```
-pub fn batch_shader_source(kernel: Kernel, view: BatchView, mulhilo: MulHiLo) -> Option<String> {
+pub fn batch_shader_source(
+    kernel: Kernel,
+    view: BatchView,
+    mulhilo: MulHiLo,
+    table_len: u32,
+) -> Option<String> {
     let philox = include_str!("../../shaders/philox.wgsl");
     debug_assert!(philox.contains(PARAMS_UNIFORM));
     let philox = philox.replacen(PARAMS_UNIFORM, "var<private> p: Params;", 1);
@@ -176,7 +188,11 @@ pub fn batch_shader_source(kernel: Kernel, view: BatchView, mulhilo: MulHiLo) ->
         [
             mulhilo.source(),
             &philox,
-            include_str!("../../shaders/fill_batch.wgsl"),
+            &include_str!("../../shaders/fill_batch.wgsl").replacen(
+                TABLE_LEN,
+                &format!("const TABLE_LEN: u32 = {table_len}u;"),
+                1,
+            ),
             entry,
             values,
             sample,
