@@ -233,6 +233,40 @@ fn a_thousand_items_take_a_handful_of_dispatches_and_equal_single_fills() {
     }
 }
 
+/// A model arena: whole tensors (every dtype and kind) at 256-byte offsets,
+/// whose units all start on a Philox block, so the batch runs the range
+/// kernel built without the straddling-block code: byte for byte the
+/// single fills.
+#[test]
+fn an_arena_of_whole_tensors_equals_single_fills() {
+    let ctx = ctx();
+    let mut rng = Rng(0xa7e4a);
+    let mut items = Vec::new();
+    let mut at = 0u64;
+    for i in 0..200u64 {
+        let dtype = DTYPES[rng.below(3) as usize];
+        let numel = 1 + rng.below(3000);
+        items.push(BatchItem {
+            dist: dist(rng.below(DISTS as u64) as usize, i).1,
+            dtype,
+            key: TensorKey::new(0xa7e4a, i, numel),
+            view: ItemView::Range(0..numel),
+            byte_offset: at,
+        });
+        at = (at + numel * dtype.size_bytes() as u64).next_multiple_of(256);
+    }
+    let size = at + 256;
+    let (report, got) = batch_fill(ctx, size, &items);
+    eprintln!("arena of 200 tensors: {report:?}");
+    assert_eq!(report.phases, 1);
+    assert_eq!(report.dispatches as u64, report.bound());
+    assert_same(
+        "arena vs single fills",
+        &got,
+        &single_fills(ctx, size, &items),
+    );
+}
+
 /// Neighbouring 16-bit items that share 32-bit words, with the same and
 /// with different kernels, one-element items, items at odd and even
 /// element offsets, f32 between them: byte for byte what the single fills

@@ -32,7 +32,11 @@
 //!   items at odd element offsets): the two are written by consecutive
 //!   dispatches instead of racing on the word;
 //! - the kernel is the item's distribution kind and view kind (at most
-//!   4 x 2 = 8; a model of `Range` items uses at most 4).
+//!   4 x 2 = 8; a model of `Range` items uses at most 4). A dispatch of
+//!   ranges whose units all start on a Philox block (tensors filled from
+//!   element 0, and f32 items anywhere) runs a build of the range kernel
+//!   without the code for units that straddle two blocks
+//!   ([`super::BatchView::Blocks`]); that choice never adds a dispatch.
 //!
 //! So `dispatches <= kernels x windows x phases` ([`BatchReport::bound`]),
 //! with phases <= 2. A group takes more than one dispatch only when its
@@ -500,7 +504,17 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
         }
         let ws = w0 + key.0 * cap;
         let bind_size = window_end[&key.0].div_ceil(4) * 4 - ws;
+        let (kind, view) = pipeline_of(key.2);
         for chunk in pieces[g..h].chunks(table_cap) {
+            // Range pieces whose units all start on a Philox block take the
+            // kernel without the second block.
+            let on_blocks = view == BatchView::Range
+                && chunk.iter().all(|p| p.3.params.first_index[0] & 3 == 0);
+            let pipeline = if on_blocks {
+                pipeline_index(kind, BatchView::Blocks)
+            } else {
+                key.2
+            };
             let table_start = (entries.len() as u64).next_multiple_of(entries_align);
             entries.resize(table_start as usize, bytemuck::Zeroable::zeroed());
             group_ends.resize(table_start as usize, 0);
@@ -516,7 +530,7 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
                 let x = groups.min(lim.max_workgroups as u64);
                 let y = groups.div_ceil(x);
                 dispatches.push(DispatchPlan {
-                    pipeline: key.2,
+                    pipeline,
                     bind_offset: ws,
                     bind_size,
                     table_start,

@@ -123,6 +123,9 @@ const PARAMS_UNIFORM: &str = "@group(0) @binding(1) var<uniform> p: Params;";
 /// entry point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BatchView {
+    /// `fill_batch_range.wgsl` built for contiguous element ranges whose
+    /// units all start on a Philox block (one block per four elements).
+    Blocks,
     /// `fill_batch_range.wgsl`: contiguous element ranges.
     Range,
     /// `fill_batch_columns.wgsl`: column blocks of a 2-D view.
@@ -130,9 +133,13 @@ pub enum BatchView {
 }
 
 impl BatchView {
-    /// Both views.
-    pub const ALL: [BatchView; 2] = [BatchView::Range, BatchView::Columns];
+    /// Every view.
+    pub const ALL: [BatchView; 3] = [BatchView::Blocks, BatchView::Range, BatchView::Columns];
 }
+
+/// The declaration in `fill_batch_range.wgsl` that [`BatchView::Blocks`]
+/// turns to `false`.
+const ANY_LANE: &str = "const ANY_LANE: bool = true;";
 
 /// The declaration of the batched kernels' descriptor count in
 /// `fill_batch.wgsl`, which [`batch_shader_source`] replaces.
@@ -169,9 +176,11 @@ pub fn batch_shader_source(
     let philox = include_str!("../../shaders/philox.wgsl");
     debug_assert!(philox.contains(PARAMS_UNIFORM));
     let philox = philox.replacen(PARAMS_UNIFORM, "var<private> p: Params;", 1);
+    let range = include_str!("../../shaders/fill_batch_range.wgsl");
     let entry = match view {
-        BatchView::Range => include_str!("../../shaders/fill_batch_range.wgsl"),
-        BatchView::Columns => include_str!("../../shaders/fill_batch_columns.wgsl"),
+        BatchView::Blocks => range.replacen(ANY_LANE, "const ANY_LANE: bool = false;", 1),
+        BatchView::Range => range.to_string(),
+        BatchView::Columns => include_str!("../../shaders/fill_batch_columns.wgsl").to_string(),
     };
     let values = match kernel {
         Kernel::Constant => include_str!("../../shaders/fill_batch_constant.wgsl"),
@@ -193,7 +202,7 @@ pub fn batch_shader_source(
                 &format!("const TABLE_LEN: u32 = {table_len}u;"),
                 1,
             ),
-            entry,
+            &entry,
             values,
             sample,
         ]
