@@ -267,6 +267,35 @@ fn an_arena_of_whole_tensors_equals_single_fills() {
     );
 }
 
+/// More items of one kernel than one descriptor table holds (512 where
+/// uniform bindings reach 64 KiB): the table is bound in chunks, one
+/// dispatch each, and the bytes are still the single fills'.
+#[test]
+fn descriptor_tables_past_one_binding_are_chunked() {
+    let ctx = ctx();
+    let n = 1200u64;
+    let items: Vec<BatchItem> = (0..n)
+        .map(|i| BatchItem {
+            dist: Normal::new(0.0, 1.0).unwrap().into(),
+            dtype: DType::F32,
+            key: TensorKey::new(0xc4, i, 10),
+            view: ItemView::Range(1..8),
+            byte_offset: 32 * i,
+        })
+        .collect();
+    let size = 32 * n;
+    let (report, got) = batch_fill(ctx, size, &items);
+    eprintln!("{n} items of one kernel: {report:?}");
+    assert_eq!(report.bound(), 1);
+    let per_table = (ctx.device().limits().max_uniform_buffer_binding_size / 128).clamp(4, 512);
+    assert_eq!(report.dispatches as u64, n.div_ceil(per_table));
+    assert_same(
+        "chunked tables vs single fills",
+        &got,
+        &single_fills(ctx, size, &items),
+    );
+}
+
 /// Neighbouring 16-bit items that share 32-bit words, with the same and
 /// with different kernels, one-element items, items at odd and even
 /// element offsets, f32 between them: byte for byte what the single fills
