@@ -1,6 +1,6 @@
 // fill_batch.wgsl: the interface of the batched fill (src/gpu/batch.rs):
 // many tensors, or parts of them, in one dispatch, each described by a
-// `Piece` of a table in a storage buffer.
+// `Piece` of a table in a uniform buffer.
 //
 // Built as mulhilo_*.wgsl + philox.wgsl (with its uniform `p` turned into a
 // private variable, see `batch_shader_source`) + this file + the entry
@@ -16,10 +16,14 @@
 // piece, 256 units (one workgroup) at a time: every workgroup works on ONE
 // piece (a piece's units are padded to whole workgroups), found by a binary
 // search in `group_ends`, the running sum of workgroups per piece. So the
-// piece, `p` and every branch on them are uniform across the workgroup,
-// which a SIMD implementation (lavapipe runs 8 invocations per vector) can
-// take as real branches instead of running both sides under masks; the
-// padding costs at most one partly idle workgroup per piece.
+// piece index is the same for the whole workgroup, and the table's loads
+// (uniform buffers at a uniform index) are done once for all invocations
+// (lavapipe, which runs 8 invocations per SIMD vector, then keeps `p` in
+// scalars, as for the single-tensor kernels' uniform; a GPU in its scalar
+// unit). The padding costs at most one partly idle workgroup per piece.
+// lavapipe still runs an `if` body under a mask when no invocation takes
+// it, so expensive code stays out of untaken branches: separate kernels
+// per distribution and per view, and fill_batch_range.wgsl's ANY_LANE.
 // A piece's units never hold another piece's positions, so no two
 // invocations of a dispatch write one word, except where two 16-bit pieces
 // share a word: the host puts those in different dispatches.

@@ -7,8 +7,8 @@
 //! `shaders/fill_batch.wgsl`) in a table that travels in a uniform buffer
 //! (a workgroup reads one descriptor, at an index the same for all its
 //! invocations: uniform data at a uniform index is loaded once for all of
-//! them, which on lavapipe made the kernels 2.5 to 3 times faster than a
-//! storage-buffer table).
+//! them; on lavapipe the scaled Llama benchmark took 0.61 s with the table
+//! in a uniform buffer against 2.5 s with it in a storage buffer).
 //! A dispatch runs one kernel (a distribution kind: constant, uniform,
 //! normal or truncated normal, and a view: range or columns) over the
 //! pieces of one window. Each workgroup works on one piece (a piece's work
