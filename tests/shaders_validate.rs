@@ -7,7 +7,7 @@
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{Expression, Literal, Module};
-use weight_init::gpu::{shader_source, Kernel, MulHiLo};
+use weight_init::gpu::{batch_shader_source, shader_source, BatchView, Kernel, MulHiLo};
 
 /// The two mulhilo variants and the naga capabilities each needs.
 const MULHILO: [(MulHiLo, Capabilities); 2] = [
@@ -306,4 +306,74 @@ fn emulated_mulhilo_formula_is_exact() {
         let (a, b) = (r as u32, (r >> 32) as u32);
         assert_eq!(mulhilo_emulated(a, b), mulhilo(a, b), "{a:#x} * {b:#x}");
     }
+}
+
+// ---------------------------------------------------------------------------
+// The batched-fill kernels (src/gpu/batch.rs, shaders/fill_batch*.wgsl)
+// ---------------------------------------------------------------------------
+
+const BATCH_RS: &str = include_str!("../src/gpu/batch.rs");
+
+fn batch_module(mulhilo: MulHiLo, kernel: Kernel, view: BatchView) -> (String, String, Module) {
+    let label = format!("batch {mulhilo:?} + {view:?} + {}", kernel.file_name());
+    let src = batch_shader_source(kernel, view, mulhilo, 512)
+        .unwrap_or_else(|| panic!("{label}: no source"));
+    let module = parse(&label, &src);
+    (label, src, module)
+}
+
+#[test]
+fn batch_kernels_validate_with_both_mulhilo_variants() {
+    for (mulhilo, extra) in MULHILO {
+        for (kernel, view) in Kernel::ALL
+            .into_iter()
+            .flat_map(|k| BatchView::ALL.map(|v| (k, v)))
+        {
+            let (label, src, module) = batch_module(mulhilo, kernel, view);
+            if let Err(e) = Validator::new(ValidationFlags::all(), Capabilities::default() | extra)
+                .validate(&module)
+            {
+                panic!("{label}: validation error\n{}", e.emit_to_string(&src));
+            }
+            // The uniform of the single-tensor kernels became private.
+            assert!(src.contains("var<private> p: Params;"), "{label}");
+            assert!(!src.contains("var<uniform> p: Params"), "{label}");
+            let eps: Vec<_> = module.entry_points.iter().collect();
+            assert_eq!(eps.len(), 1, "{label}: expected exactly one entry point");
+            assert_eq!(eps[0].name, "main", "{label}");
+            assert_eq!(eps[0].workgroup_size, [256, 1, 1], "{label}");
+        }
+    }
+    for kernel in Kernel::STRUCTURED {
+        assert!(batch_shader_source(kernel, BatchView::Range, MulHiLo::Emulated, 512).is_none());
+    }
+}
+
+/// The view codes and the descriptor's size in fill_batch.wgsl are those of
+/// src/gpu/batch.rs (the size as naga lays the struct out).
+#[test]
+fn batch_constants_match_batch_rs() {
+    let (_, _, module) = batch_module(MulHiLo::Emulated, Kernel::Normal, BatchView::Columns);
+    let wgsl = shader("fill_batch.wgsl");
+    for name in ["VIEW_RANGE", "VIEW_COLUMNS"] {
+        let r = clean_literal(scalar_text(BATCH_RS, name, "rust"));
+        let w = clean_literal(scalar_text(&wgsl, name, "wgsl"));
+        assert_eq!(r, w, "{name}");
+    }
+    let rust_size: u32 = clean_literal(scalar_text(BATCH_RS, "PIECE_BYTES", "rust"))
+        .parse()
+        .unwrap();
+    let mut layouter = naga::proc::Layouter::default();
+    layouter.update(module.to_ctx()).unwrap();
+    let size_of = |name: &str| {
+        let (h, _) = module
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("no struct {name}"));
+        layouter[h].size
+    };
+    assert_eq!(size_of("Piece"), rust_size, "Piece");
+    assert_eq!(size_of("Batch"), 16, "Batch");
+    assert_eq!(size_of("Params"), 80, "Params");
 }

@@ -19,15 +19,22 @@
 //! [`GpuContext::fill_structured`]) use the same windows and stores through
 //! `shaders/fill_structured.wgsl` and `shaders/sparse_thresholds.wgsl`;
 //! their pipelines are built on first use.
+//!
+//! Batched fills ([`GpuContext::record_batch`], [`GpuContext::fill_batch`])
+//! write many tensors, or parts of them, with a bounded number of dispatches
+//! through `shaders/fill_batch.wgsl`, reading a descriptor table from a
+//! storage buffer.
 
+mod batch;
 mod fill;
 mod shaders;
 mod structured;
 
 use std::collections::HashMap;
 
+pub use batch::{BatchItem, BatchReport, ItemView};
 pub use fill::FillParams;
-pub use shaders::{shader_source, Kernel, MulHiLo};
+pub use shaders::{batch_shader_source, shader_source, BatchView, Kernel, MulHiLo};
 pub use structured::StructureParams;
 
 use crate::error::{Error, Result};
@@ -85,6 +92,8 @@ pub struct GpuContext {
     info: Option<wgpu::AdapterInfo>,
     /// The structured kernels' pipelines, built on first use.
     structured: std::sync::OnceLock<Result<structured::Pipelines>>,
+    /// The batched-fill pipelines, built on first use.
+    batch: std::sync::OnceLock<Result<batch::Pipelines>>,
 }
 
 impl GpuContext {
@@ -232,6 +241,7 @@ impl GpuContext {
             offset_alignment,
             info,
             structured: std::sync::OnceLock::new(),
+            batch: std::sync::OnceLock::new(),
         })
     }
 

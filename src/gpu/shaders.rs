@@ -113,3 +113,99 @@ pub fn shader_source(kernel: Kernel, mulhilo: MulHiLo) -> String {
     ]
     .join("\n")
 }
+
+/// The declaration of the single-tensor kernels' uniform in `philox.wgsl`,
+/// which the batched kernels turn into a private variable (each invocation
+/// loads its piece's parameters into it).
+const PARAMS_UNIFORM: &str = "@group(0) @binding(1) var<uniform> p: Params;";
+
+/// Which item view a batched-fill kernel (`src/gpu/batch.rs`) fills: its
+/// entry point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatchView {
+    /// `fill_batch_range.wgsl` built for contiguous element ranges whose
+    /// units all start on a Philox block (one block per four elements).
+    Blocks,
+    /// `fill_batch_range.wgsl`: contiguous element ranges.
+    Range,
+    /// `fill_batch_columns.wgsl`: column blocks of a 2-D view.
+    Columns,
+}
+
+impl BatchView {
+    /// Every view.
+    pub const ALL: [BatchView; 3] = [BatchView::Blocks, BatchView::Range, BatchView::Columns];
+}
+
+/// The declaration in `fill_batch_range.wgsl` that [`BatchView::Blocks`]
+/// turns to `false`.
+const ANY_LANE: &str = "const ANY_LANE: bool = true;";
+
+/// The declaration of the batched kernels' descriptor count in
+/// `fill_batch.wgsl`, which [`batch_shader_source`] replaces.
+const TABLE_LEN: &str = "const TABLE_LEN: u32 = 512u;";
+
+/// The WGSL module of a batched-fill kernel (`src/gpu/batch.rs`) for one of
+/// the sampler kinds of [`Kernel::ALL`] and one item view, whose descriptor
+/// tables hold `table_len` pieces (a multiple of 4; the uniform binding is
+/// `128 * table_len` bytes); `None` for the structured kernels.
+///
+/// It is [`shader_source`]'s module with two changes: `philox.wgsl`'s
+/// uniform `p` becomes a `var<private>` that every invocation fills from
+/// its piece's descriptor (`fill_batch.wgsl`), and the entry point is the
+/// view's (`fill_batch_range.wgsl`, `fill_batch_columns.wgsl`), which calls
+/// `block_values` from `fill_batch_random.wgsl` (on the kernel's own
+/// `sample_block`) or `fill_batch_constant.wgsl`. The generator, the
+/// transforms, `finish` and the stores are the very same text as in the
+/// single-tensor kernels.
+///
+/// ```
+/// use weight_init::gpu::{batch_shader_source, BatchView, Kernel, MulHiLo};
+/// let src = batch_shader_source(Kernel::Normal, BatchView::Range, MulHiLo::Emulated, 128).unwrap();
+/// assert!(src.contains("var<private> p: Params;"));
+/// assert!(src.contains("const TABLE_LEN: u32 = 128u;"));
+/// let none = batch_shader_source(Kernel::FillStructured, BatchView::Range, MulHiLo::Emulated, 128);
+/// assert!(none.is_none());
+/// ```
+pub fn batch_shader_source(
+    kernel: Kernel,
+    view: BatchView,
+    mulhilo: MulHiLo,
+    table_len: u32,
+) -> Option<String> {
+    let philox = include_str!("../../shaders/philox.wgsl");
+    debug_assert!(philox.contains(PARAMS_UNIFORM));
+    let philox = philox.replacen(PARAMS_UNIFORM, "var<private> p: Params;", 1);
+    let range = include_str!("../../shaders/fill_batch_range.wgsl");
+    let entry = match view {
+        BatchView::Blocks => range.replacen(ANY_LANE, "const ANY_LANE: bool = false;", 1),
+        BatchView::Range => range.to_string(),
+        BatchView::Columns => include_str!("../../shaders/fill_batch_columns.wgsl").to_string(),
+    };
+    let values = match kernel {
+        Kernel::Constant => include_str!("../../shaders/fill_batch_constant.wgsl"),
+        Kernel::Uniform | Kernel::Normal | Kernel::TruncatedNormal => {
+            include_str!("../../shaders/fill_batch_random.wgsl")
+        }
+        Kernel::FillStructured | Kernel::SparseThresholds => return None,
+    };
+    let sample = match kernel {
+        Kernel::Constant => "",
+        _ => kernel.source(),
+    };
+    Some(
+        [
+            mulhilo.source(),
+            &philox,
+            &include_str!("../../shaders/fill_batch.wgsl").replacen(
+                TABLE_LEN,
+                &format!("const TABLE_LEN: u32 = {table_len}u;"),
+                1,
+            ),
+            &entry,
+            values,
+            sample,
+        ]
+        .join("\n"),
+    )
+}
