@@ -8,7 +8,7 @@ use wgpu::util::DeviceExt;
 use super::{ResolvedParam, ResolvedSet, Shard};
 use crate::cpu::{self, TensorKey};
 use crate::error::{Error, Result};
-use crate::gpu::GpuContext;
+use crate::gpu::{BatchItem, GpuContext, ItemView};
 use crate::sample::{
     bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits, DType, Distribution,
     Sampler,
@@ -336,15 +336,18 @@ impl ArenaLayout {
 
 /// What [`ResolvedSet::record_gpu`] recorded.
 ///
-/// Each `record_fill` call records one compute dispatch per binding window:
-/// exactly one for a run of at most `GpuContext::max_window_bytes()` minus
-/// the device's storage offset alignment (every parameter of a small
-/// model), more for larger runs. Each structured call records one or two
-/// dispatches or a copy.
+/// Every elementwise run of every tensor bound for one buffer goes into a
+/// single [`GpuContext::record_batch`], whose dispatch count is bounded by
+/// its distinct kernels x binding windows x 2 however many tensors there
+/// are (see [`crate::gpu::BatchReport`]); each structured call adds one
+/// or two dispatches or a copy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecordStats {
-    /// `GpuContext::record_fill` calls (elementwise jobs).
-    pub fill_calls: u64,
+    /// Elementwise batch items (a tensor, a row-shard run, a column-shard
+    /// block, or one gate of a segmented bias).
+    pub batch_items: u64,
+    /// Compute dispatches the batched elementwise fills recorded.
+    pub dispatches: u64,
     /// `GpuContext::record_structured` calls.
     pub structured_calls: u64,
     /// `copy_buffer_to_buffer` uploads of host-computed bytes.
@@ -506,9 +509,10 @@ impl ResolvedSet {
     /// (from [`Self::arena_layout`]); nothing is submitted and nothing waits
     /// for the device.
     ///
-    /// Elementwise tensors go through [`GpuContext::record_fill`] (one call
-    /// per contiguous run: one per tensor for unsharded and row-sharded
-    /// tensors, one per row for column shards), unsharded structured ones
+    /// Elementwise tensors all go into one [`GpuContext::record_batch`] (a
+    /// descriptor table: a handful of dispatches for any number of tensors,
+    /// see [`RecordStats`]; a column shard is one strided item), unsharded
+    /// structured ones
     /// through [`GpuContext::record_structured`], and host-computed bytes
     /// (class priors, sharded structured tensors) through a staging buffer
     /// created with the bytes and a `copy_buffer_to_buffer` recorded in
@@ -547,7 +551,7 @@ impl ResolvedSet {
     /// let params = layout.create_buffer(&ctx)?;
     /// let mut encoder = device.create_command_encoder(&Default::default());
     /// let stats = model.record_gpu(&ctx, &mut encoder, &params, &layout, /* seed */ 1, None)?;
-    /// assert_eq!(stats.fill_calls, 2);
+    /// assert!(stats.dispatches <= 2); // kaiming_uniform and the bias uniform share a kernel
     /// // ... the engine records more work, and submits when it wants to.
     /// queue.submit([encoder.finish()]);
     /// # Ok(()) }
@@ -577,7 +581,10 @@ impl ResolvedSet {
     /// tensor `i` (its shard, when sharded) goes to `targets[i] = (buffer,
     /// byte offset)`, laid out compactly (row-major, little-endian). Each
     /// offset must be a multiple of 4, and each buffer needs `STORAGE`
-    /// (and `COPY_DST` for tensors with host-computed bytes). Otherwise as
+    /// (and `COPY_DST` for tensors with host-computed bytes); targets in
+    /// one buffer must not overlap, and are filled by one batch (so the
+    /// dispatch count grows with the number of distinct buffers, not of
+    /// tensors). Otherwise as
     /// [`Self::record_gpu`]; every target is checked before anything is
     /// recorded.
     pub fn record_gpu_into(
@@ -595,7 +602,8 @@ impl ResolvedSet {
                 unit: "elements",
             });
         }
-        let mut work = Vec::with_capacity(targets.len());
+        // Jobs grouped by buffer: one batched fill per buffer.
+        let mut work: Vec<(&wgpu::Buffer, Vec<FillJob>)> = Vec::new();
         for (i, &(buffer, offset)) in targets.iter().enumerate() {
             if offset % 4 != 0 {
                 return Err(Error::Misaligned { offset, align: 4 });
@@ -608,18 +616,48 @@ impl ResolvedSet {
                 name: self.params[i].name.clone(),
                 source: Box::new(e),
             })?;
-            work.push((buffer, jobs));
+            match work.iter_mut().find(|(b, _)| *b == buffer) {
+                Some((_, all)) => all.extend(jobs),
+                None => work.push((buffer, jobs)),
+            }
+        }
+        for (_, jobs) in &work {
+            check_disjoint(jobs)?;
         }
         let mut total = RecordStats::default();
         for (buffer, jobs) in work {
             let s = record_checked(ctx, encoder, buffer, &jobs)?;
-            total.fill_calls += s.fill_calls;
+            total.batch_items += s.batch_items;
+            total.dispatches += s.dispatches;
             total.structured_calls += s.structured_calls;
             total.uploads += s.uploads;
             total.upload_bytes += s.upload_bytes;
         }
         Ok(total)
     }
+}
+
+/// Two jobs bound for one buffer must not share a byte: targets that
+/// overlap are refused before anything is recorded.
+fn check_disjoint(jobs: &[FillJob]) -> Result<()> {
+    let mut spans: Vec<(u64, u64)> = jobs
+        .iter()
+        .map(|j| (j.dst(), j.dst() + j.len_bytes()))
+        .filter(|(a, b)| a < b)
+        .collect();
+    spans.sort_unstable();
+    for w in spans.windows(2) {
+        if w[1].0 < w[0].1 {
+            return Err(Error::InvalidShape {
+                shape: vec![w[0].0, w[0].1, w[1].0, w[1].1],
+                reason: format!(
+                    "two targets in one buffer overlap: bytes {}..{} and {}..{}",
+                    w[0].0, w[0].1, w[1].0, w[1].1
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Records `jobs` into `encoder` (see [`ResolvedSet::record_gpu`]).
@@ -689,7 +727,9 @@ fn validate_jobs(buffer: &wgpu::Buffer, jobs: &[FillJob]) -> Result<()> {
     Ok(())
 }
 
-/// Records jobs that [`validate_jobs`] accepted.
+/// Records jobs that [`validate_jobs`] accepted: every elementwise job in
+/// one [`GpuContext::record_batch`] (a bounded number of dispatches
+/// whatever the job count), then structured tensors, then uploads.
 fn record_checked(
     ctx: &GpuContext,
     encoder: &mut wgpu::CommandEncoder,
@@ -697,21 +737,15 @@ fn record_checked(
     jobs: &[FillJob],
 ) -> Result<RecordStats> {
     let mut stats = RecordStats::default();
+    let items = batch_items(jobs);
+    if !items.is_empty() {
+        let report = ctx.record_batch(encoder, buffer, &items)?;
+        stats.batch_items += items.len() as u64;
+        stats.dispatches += report.dispatches as u64;
+    }
     for j in jobs {
         match j {
-            FillJob::Sample {
-                dist,
-                dtype,
-                key,
-                range,
-                dst,
-            } => {
-                if range.start == range.end {
-                    continue;
-                }
-                ctx.record_fill(encoder, buffer, *dst, dist, *dtype, key, range.clone())?;
-                stats.fill_calls += 1;
-            }
+            FillJob::Sample { .. } => {}
             FillJob::Structured {
                 plan,
                 dtype,
@@ -741,4 +775,77 @@ fn record_checked(
         }
     }
     Ok(stats)
+}
+
+/// The elementwise jobs as batch items. A column shard's per-row runs of
+/// one tensor (equal lengths, one row apart in the tensor, back to back in
+/// the output, starting in row 0 and covering every row) become a single
+/// strided `Columns` item, so that a `[32000, 4096]` embedding's shard is
+/// one descriptor rather than 32000; anything else stays a `Range` item.
+fn batch_items(jobs: &[FillJob]) -> Vec<BatchItem> {
+    let samples: Vec<_> = jobs
+        .iter()
+        .filter_map(|j| match j {
+            FillJob::Sample {
+                dist,
+                dtype,
+                key,
+                range,
+                dst,
+            } if range.start < range.end => Some((dist, *dtype, key, range.clone(), *dst)),
+            _ => None,
+        })
+        .collect();
+    let mut items = Vec::new();
+    let mut i = 0;
+    while i < samples.len() {
+        let (dist, dtype, key, ref first, dst) = samples[i];
+        let width = first.end - first.start;
+        let size = dtype.size_bytes() as u64;
+        // How many following runs continue the column block.
+        let mut count = 1;
+        if i + 1 < samples.len() {
+            let stride = samples[i + 1].3.start.wrapping_sub(first.start);
+            while let Some((d, t, k, r, o)) = samples.get(i + count) {
+                let continues = *d == dist
+                    && *t == dtype
+                    && *k == key
+                    && r.start == first.start + count as u64 * stride
+                    && r.end - r.start == width
+                    && *o == dst + count as u64 * width * size;
+                if !continues {
+                    break;
+                }
+                count += 1;
+            }
+            let whole_rows = stride > 0
+                && first.start + width <= stride
+                && width <= 1 << 31
+                && key.numel % stride == 0
+                && key.numel / stride == count as u64;
+            if count > 1 && whole_rows {
+                items.push(BatchItem {
+                    dist: *dist,
+                    dtype,
+                    key: *key,
+                    view: ItemView::Columns {
+                        row_len: stride,
+                        cols: first.start..first.start + width,
+                    },
+                    byte_offset: dst,
+                });
+                i += count;
+                continue;
+            }
+        }
+        items.push(BatchItem {
+            dist: *dist,
+            dtype,
+            key: *key,
+            view: ItemView::Range(first.clone()),
+            byte_offset: dst,
+        });
+        i += 1;
+    }
+    items
 }
