@@ -7,7 +7,12 @@
 //! pass the device's `max_buffer_size`).
 //!
 //! Timed, each submitted and waited for, in the same run:
-//! - `batch`: every tensor through `record_batch` (one encoder);
+//! - `model`: the whole-model API: a `model::ParamSet` of those names and
+//!   shapes, rules `*norm.weight=ones` and `*=normal(0, 0.02)`, each
+//!   parameter's stream the hash of its name, recorded by
+//!   `ResolvedSet::record_gpu_into` into the arena buffers (one encoder):
+//!   the issue's figure;
+//! - `batch`: the same bytes through `record_batch` directly (one encoder);
 //! - `per_tensor`: the same tensors through one `record_fill` each (one
 //!   encoder, one dispatch or more per tensor);
 //! - `baseline/clear_buffer` and `baseline/constant_kernel`: the same bytes
@@ -28,6 +33,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use weight_init::gpu::{BatchItem, GpuContext, ItemView};
+use weight_init::model::{Param, ParamSet, ResolvedSet, Rule, Rules};
 use weight_init::{DType, Distribution, Normal, TensorKey};
 
 /// Tensor offsets in the arena are multiples of this (bytes).
@@ -101,6 +107,26 @@ fn arenas(ctx: &GpuContext, k: u64) -> Vec<Arena> {
         .collect()
 }
 
+/// The same decoder as a resolved parameter set, and each parameter's
+/// place in `arenas` (same order as `llama_shapes`).
+fn model(k: u64, arenas: &[Arena]) -> (ResolvedSet, Vec<(&wgpu::Buffer, u64)>) {
+    let set = ParamSet::from_params(
+        llama_shapes(k)
+            .into_iter()
+            .map(|(name, shape)| Param::new(name, shape, DType::BF16)),
+    )
+    .unwrap();
+    let rules = Rules::new(vec![
+        "*norm.weight=ones".parse::<Rule>().unwrap(),
+        "*=normal(0, 0.02)".parse::<Rule>().unwrap(),
+    ]);
+    let targets = arenas
+        .iter()
+        .flat_map(|a| a.items.iter().map(move |it| (&a.buffer, it.byte_offset)))
+        .collect();
+    (set.resolve(&rules).unwrap(), targets)
+}
+
 /// Per-iteration times of every case, for the medians printed at the end.
 static TIMES: Mutex<Vec<(&'static str, Duration)>> = Mutex::new(Vec::new());
 
@@ -166,6 +192,20 @@ fn bench(c: &mut Criterion) {
     g.warm_up_time(Duration::from_millis(500));
     g.measurement_time(Duration::from_secs(5));
     g.throughput(Throughput::Bytes(bytes));
+    let (resolved, targets) = model(k, &arenas);
+    let mut model_stats = None;
+    g.bench_function("model", |b| {
+        b.iter_custom(|iters| {
+            timed("model", iters, || {
+                ctx.submit_checked(|enc| {
+                    model_stats =
+                        Some(resolved.record_gpu_into(&ctx, enc, &targets, 0x11a3a, None)?);
+                    Ok(())
+                })
+                .unwrap()
+            })
+        })
+    });
     g.bench_function("batch", |b| {
         b.iter_custom(|iters| {
             timed("batch", iters, || {
@@ -247,7 +287,8 @@ fn bench(c: &mut Criterion) {
         r
     };
     let gbs = |t: f64| bytes as f64 / t / 1e9;
-    let (batch, per, clear, konst) = (
+    let (model, batch, per, clear, konst) = (
+        median("model"),
         median("batch"),
         median("per_tensor"),
         median("clear_buffer"),
@@ -258,6 +299,7 @@ fn bench(c: &mut Criterion) {
         bytes as f64 / 1e6
     );
     for (name, t) in [
+        ("model (ParamSet, rules)", model),
         ("batch", batch),
         ("per-tensor record_fill", per),
         ("clear_buffer (baseline)", clear),
@@ -269,6 +311,14 @@ fn bench(c: &mut Criterion) {
         "  batch dispatches: {:?} (bounds {:?}), per-tensor fills: {tensors}",
         report.iter().map(|r| r.dispatches).collect::<Vec<_>>(),
         report.iter().map(|r| r.bound()).collect::<Vec<_>>()
+    );
+    eprintln!("  model: {:?}", model_stats.unwrap());
+    eprintln!(
+        "  model time / clear_buffer time: {:.2}x; / constant kernel time: {:.2}x; \
+         model / batch: {:.3}x",
+        model / clear,
+        model / konst,
+        model / batch
     );
     eprintln!(
         "  batch time / clear_buffer time: {:.2}x; / constant kernel time: {:.2}x; \
