@@ -12,6 +12,9 @@
 //!   parameter's stream the hash of its name, recorded by
 //!   `ResolvedSet::record_gpu_into` into the arena buffers (one encoder):
 //!   the figure;
+//! - `model_cpu`: the same set on the crate's CPU backend
+//!   (`ResolvedSet::fill_cpu`, all cores), the like-for-like peer of
+//!   PyTorch on the CPU;
 //! - `batch`: the same bytes through `record_batch` directly (one encoder);
 //! - `per_tensor`: the same tensors through one `record_fill` each (one
 //!   encoder, one dispatch or more per tensor);
@@ -206,6 +209,13 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
+    g.bench_function("model_cpu", |b| {
+        b.iter_custom(|iters| {
+            timed("model_cpu", iters, || {
+                std::hint::black_box(resolved.fill_cpu(0x11a3a, None).unwrap());
+            })
+        })
+    });
     g.bench_function("batch", |b| {
         b.iter_custom(|iters| {
             timed("batch", iters, || {
@@ -287,8 +297,9 @@ fn bench(c: &mut Criterion) {
         r
     };
     let gbs = |t: f64| bytes as f64 / t / 1e9;
-    let (model, batch, per, clear, konst) = (
+    let (model, model_cpu, batch, per, clear, konst) = (
         median("model"),
+        median("model_cpu"),
         median("batch"),
         median("per_tensor"),
         median("clear_buffer"),
@@ -300,6 +311,7 @@ fn bench(c: &mut Criterion) {
     );
     for (name, t) in [
         ("model (ParamSet, rules)", model),
+        ("model on the CPU backend", model_cpu),
         ("batch", batch),
         ("per-tensor record_fill", per),
         ("clear_buffer (baseline)", clear),
