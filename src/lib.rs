@@ -27,11 +27,15 @@
 //! - [`scheme`]: init schemes resolved to sampling plans;
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
 //! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
-//!   delta-orthogonal.
+//!   delta-orthogonal;
+//! - [`diagnose`]: signal propagation through a deep MLP initialized by a
+//!   scheme (activation and gradient scales per layer), on the GPU with a
+//!   CPU reference.
 
 #![warn(missing_docs)]
 
 pub mod cpu;
+pub mod diagnose;
 pub mod error;
 pub mod gpu;
 pub mod philox;

@@ -19,13 +19,19 @@
 //! [`GpuContext::fill_structured`]) use the same windows and stores through
 //! `shaders/fill_structured.wgsl` and `shaders/sparse_thresholds.wgsl`;
 //! their pipelines are built on first use.
+//!
+//! The signal-propagation diagnostic ([`GpuContext::diagnose`], see
+//! [`crate::diagnose`]) runs its matrix-multiply, activation and statistics
+//! kernels on the same context; its pipelines are built on first use too.
 
+mod diagnose;
 mod fill;
 mod shaders;
 mod structured;
 
 use std::collections::HashMap;
 
+pub use diagnose::{diagnose_shader_source, DIAGNOSE_SHADERS};
 pub use fill::FillParams;
 pub use shaders::{shader_source, Kernel, MulHiLo};
 pub use structured::StructureParams;
@@ -85,6 +91,8 @@ pub struct GpuContext {
     info: Option<wgpu::AdapterInfo>,
     /// The structured kernels' pipelines, built on first use.
     structured: std::sync::OnceLock<Result<structured::Pipelines>>,
+    /// The signal-propagation diagnostic's pipelines, built on first use.
+    diagnose: std::sync::OnceLock<Result<diagnose::Pipelines>>,
 }
 
 impl GpuContext {
@@ -232,6 +240,7 @@ impl GpuContext {
             offset_alignment,
             info,
             structured: std::sync::OnceLock::new(),
+            diagnose: std::sync::OnceLock::new(),
         })
     }
 
