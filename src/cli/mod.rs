@@ -2,6 +2,7 @@
 
 mod bench;
 mod devices;
+mod diagnose;
 mod inspect;
 mod plot;
 mod verify;
@@ -59,6 +60,9 @@ enum Command {
     Verify(VerifyArgs),
     /// Per-tensor shape, dtype and statistics of a safetensors file.
     Inspect(InspectArgs),
+    /// Signal propagation through a deep MLP per scheme: activation and
+    /// gradient scales layer by layer, on the GPU.
+    Diagnose(diagnose::DiagnoseArgs),
 }
 
 /// Options shared by the commands that fill.
@@ -159,6 +163,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Bench(a) => bench::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Inspect(a) => inspect::run(&a),
+        Command::Diagnose(a) => diagnose::run(&a),
     }
 }
 
