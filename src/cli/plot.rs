@@ -393,7 +393,10 @@ fn draw_log_lines<DB: DrawingBackend>(
         .iter()
         .flat_map(|s| s.points.iter().map(|p| on_floor(p.1)))
         .fold(floor, f64::max);
-    let y_range = (floor / 2.0)..(y_hi * 2.0);
+    // The y axis is log10(y) on a linear scale, labelled as powers of
+    // ten: plotters' own log scale stops labelling below 1e-15, and an
+    // underflowing scheme reaches 1e-40.
+    let y_range = (floor / 2.0).log10()..(y_hi * 2.0).log10();
     let any_floor = series
         .iter()
         .any(|s| s.points.iter().any(|p| !(p.1.is_finite() && p.1 > 0.0)));
@@ -411,7 +414,7 @@ fn draw_log_lines<DB: DrawingBackend>(
             .y_label_area_size(84);
     }
     let mut chart = builder
-        .build_cartesian_2d(x_lo..x_hi, y_range.log_scale())
+        .build_cartesian_2d(x_lo..x_hi, y_range)
         .map_err(|e| e.to_string())?;
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235));
@@ -419,7 +422,8 @@ fn draw_log_lines<DB: DrawingBackend>(
         mesh.x_desc(x_desc)
             .y_desc(y_desc)
             .x_label_formatter(&|x| format!("{x:.0}"))
-            .y_label_formatter(&|y| format!("{y:.0e}"))
+            .y_labels(12)
+            .y_label_formatter(&|y| format!("1e{y:.0}"))
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17));
     }
@@ -427,7 +431,11 @@ fn draw_log_lines<DB: DrawingBackend>(
     for (i, s) in series.iter().enumerate() {
         let colour = LINE_COLOURS[i % LINE_COLOURS.len()];
         let style = colour.stroke_width(2);
-        let points: Vec<(f64, f64)> = s.points.iter().map(|&(x, y)| (x, on_floor(y))).collect();
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|&(x, y)| (x, on_floor(y).log10()))
+            .collect();
         let line = chart
             .draw_series(LineSeries::new(points.clone(), style))
             .map_err(|e| e.to_string())?;

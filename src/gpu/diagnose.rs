@@ -114,12 +114,6 @@ struct Dispatch<'a> {
     grid: [u32; 2],
 }
 
-/// Largest sizes a run may use on this device.
-struct Limits {
-    binding: u64,
-    groups: u64,
-}
-
 impl GpuContext {
     fn diagnose_pipelines(&self) -> Result<&Pipelines> {
         self.diagnose
@@ -137,7 +131,8 @@ impl GpuContext {
     ///
     /// Errors: the scheme's resolve errors for `[width, width]`; a weight
     /// (`4 * width^2` bytes) or activation (`4 * batch * width` bytes)
-    /// matrix, or the statistics (`32 * depth * width` bytes), larger than
+    /// matrix, or the statistics (`32 * depth * width` bytes, whose word
+    /// offsets the kernel takes as `u32`), larger than
     /// the device's `max_storage_buffer_binding_size` (or
     /// `max_buffer_size`): [`Error::InvalidShape`], before anything runs
     /// (`weight-init devices` prints the limit; a device opened with
@@ -172,7 +167,9 @@ impl GpuContext {
         Ok((report, tensors, trace))
     }
 
-    fn diagnose_limits(&self, cfg: &DiagnoseConfig) -> Result<Limits> {
+    /// Checks every binding and grid of a run against the device's limits;
+    /// returns the largest workgroup count per grid dimension.
+    fn diagnose_limits(&self, cfg: &DiagnoseConfig) -> Result<u64> {
         let limits = self.device.limits();
         let binding = limits
             .max_storage_buffer_binding_size
@@ -195,12 +192,12 @@ impl GpuContext {
         if w_bytes > binding {
             return Err(too_big("a [width, width] weight matrix", w_bytes));
         }
-        let stats_words = d
-            .checked_mul(2 * w * PARTIAL_WORDS as u64)
-            .filter(|&n| n <= u32::MAX as u64)
-            .ok_or_else(|| too_big("the per-layer statistics", u64::MAX))?;
-        if 4 * stats_words > binding {
-            return Err(too_big("the per-layer statistics", 4 * stats_words));
+        let stats_words = d.saturating_mul(2 * w * PARTIAL_WORDS as u64);
+        if stats_words > u32::MAX as u64 || 4 * stats_words > binding {
+            return Err(too_big(
+                "the per-layer statistics",
+                stats_words.saturating_mul(4),
+            ));
         }
         let grid = [
             w.div_ceil(MATMUL_TILE),
@@ -215,7 +212,7 @@ impl GpuContext {
                 ),
             });
         }
-        Ok(Limits { binding, groups })
+        Ok(groups)
     }
 
     fn run_diagnose(
@@ -225,8 +222,7 @@ impl GpuContext {
         traced: bool,
     ) -> Result<(Report, Option<(Tensors, Trace)>)> {
         let plan = cfg.weight_plan(init)?;
-        let limits = self.diagnose_limits(cfg)?;
-        debug_assert!(limits.binding >= 4);
+        let max_groups = self.diagnose_limits(cfg)?;
         let pipes = self.diagnose_pipelines()?;
         let (depth, width, batch) = (cfg.depth(), cfg.width(), cfg.batch());
         let act_n = cfg.activation_numel();
@@ -292,9 +288,9 @@ impl GpuContext {
             }
         };
         let groups = act_n.div_ceil(ELEMENTWISE_GROUP);
-        let gx = groups.min(limits.groups);
+        let gx = groups.min(max_groups);
         let gy = groups.div_ceil(gx);
-        if gy > limits.groups {
+        if gy > max_groups {
             return Err(Error::InvalidShape {
                 shape: vec![depth as u64, width as u64, batch as u64],
                 reason: "the elementwise grid passes the device's workgroup limit".into(),
