@@ -31,7 +31,7 @@
 //! The GPU runs it ([`crate::gpu::GpuContext::diagnose`]); this module holds
 //! the pure parts: the activations, the configuration, the per-layer
 //! statistics, and a CPU reference of the same forward and backward pass
-//! ([`reference`]) that the tests compare the GPU with.
+//! ([`reference()`]) that the tests compare the GPU with.
 //!
 //! ```
 //! use weight_init::diagnose::{reference, cpu_tensors, Activation, DiagnoseConfig};
