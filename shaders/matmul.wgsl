@@ -10,9 +10,8 @@
 // clamp their load indices to the last row/column and skip the stores past
 // the edge. (On software adapters such as lavapipe, where every buffer or
 // workgroup-memory load is a per-lane gather, the number of loads per
-// multiply-add decides the speed; this register-blocked form ran about
-// twice as fast there as a 64 x 64 workgroup-memory tiling with 4 x 4
-// blocks per invocation, in one comparison on a shared 2-core machine.)
+// multiply-add decides the speed: hence register blocking rather than a
+// workgroup-memory tiling with smaller blocks per invocation.)
 
 struct Dims {
     m: u32,
