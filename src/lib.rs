@@ -29,11 +29,15 @@
 //! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
 //!   delta-orthogonal;
 //! - [`model`]: whole-model init: named parameter sets, rules and presets,
-//!   shards, safetensors files.
+//!   shards, safetensors files;
+//! - [`diagnose`]: signal propagation through a deep MLP initialized by a
+//!   scheme (activation and gradient scales per layer), on the GPU with a
+//!   CPU reference.
 
 #![warn(missing_docs)]
 
 pub mod cpu;
+pub mod diagnose;
 pub mod error;
 pub mod gpu;
 pub mod model;

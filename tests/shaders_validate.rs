@@ -377,3 +377,42 @@ fn batch_constants_match_batch_rs() {
     assert_eq!(size_of("Batch"), 16, "Batch");
     assert_eq!(size_of("Params"), 80, "Params");
 }
+
+/// The signal-propagation diagnostic's kernels (`src/gpu/diagnose.rs`)
+/// validate as the host assembles them, each with one compute entry point
+/// `main`, and need no optional capability.
+#[test]
+fn diagnose_kernels_validate() {
+    use weight_init::gpu::{diagnose_shader_source, DIAGNOSE_SHADERS};
+    let mut failures = Vec::new();
+    for name in DIAGNOSE_SHADERS {
+        let src = diagnose_shader_source(name).expect("a listed shader has a source");
+        // Each file on disk is part of what the host builds.
+        assert!(
+            src.contains(shader(name).trim()),
+            "{name}: not built from shaders/{name}"
+        );
+        let module = match naga::front::wgsl::parse_str(&src) {
+            Ok(m) => m,
+            Err(e) => {
+                failures.push(format!("{name}: parse error\n{}", e.emit_to_string(&src)));
+                continue;
+            }
+        };
+        if let Err(e) =
+            Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module)
+        {
+            failures.push(format!(
+                "{name}: validation error\n{}",
+                e.emit_to_string(&src)
+            ));
+            continue;
+        }
+        let eps: Vec<_> = module.entry_points.iter().collect();
+        assert_eq!(eps.len(), 1, "{name}: expected exactly one entry point");
+        assert_eq!(eps[0].name, "main", "{name}");
+        assert_eq!(eps[0].stage, naga::ShaderStage::Compute, "{name}");
+    }
+    assert!(diagnose_shader_source("philox.wgsl").is_none());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

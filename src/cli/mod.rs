@@ -2,6 +2,7 @@
 
 mod bench;
 mod devices;
+mod diagnose;
 mod init;
 mod inspect;
 mod plot;
@@ -63,6 +64,9 @@ enum Command {
     /// Initialize a whole model (a JSON description, or a safetensors
     /// file's names and shapes) and write it to a safetensors file.
     Init(InitArgs),
+    /// Signal propagation through a deep MLP per scheme: activation and
+    /// gradient scales layer by layer, on the GPU.
+    Diagnose(diagnose::DiagnoseArgs),
 }
 
 /// Options shared by the commands that fill.
@@ -226,6 +230,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Verify(a) => verify::run(&a),
         Command::Inspect(a) => inspect::run(&a),
         Command::Init(a) => init::run(&a),
+        Command::Diagnose(a) => diagnose::run(&a),
     }
 }
 

@@ -1,5 +1,5 @@
 //! PNG histograms of samples with a density drawn over them (`verify
-//! --plot`).
+//! --plot`), and line charts on a log-scale y axis (`diagnose --plot`).
 //!
 //! plotters is built without its system font loader (no fontconfig on the
 //! machines this runs on), so text needs a font registered from bytes: the
@@ -259,6 +259,213 @@ fn draw_histogram(
     Ok(())
 }
 
+/// Line colours of [`log_line_chart`], in series order (then repeated):
+/// far enough apart that a test can tell the lines apart by colour.
+pub const LINE_COLOURS: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(60, 60, 60),
+];
+
+/// One line of a [`log_line_chart`]: a legend label and its points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// `(x, y)` points; `y <= 0` (or not finite) is drawn at the chart's
+    /// floor, see [`log_line_chart`].
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Checks that `path` can be written, before any work is done: creates its
+/// parent directory if missing, then creates and removes a hidden probe
+/// file beside it. Also registers the font. Returns whether plots carry
+/// text.
+pub fn prepare_file(path: &Path) -> Result<bool, CliError> {
+    let fail = |e: String| CliError(format!("cannot write plot `{}`: {e}", path.display()));
+    if path.extension().and_then(|e| e.to_str()) != Some("png") {
+        return Err(fail("the file name must end in .png".into()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+    let probe = tmp_sibling(path, "probe");
+    std::fs::write(&probe, b"probe").map_err(|e| fail(e.to_string()))?;
+    std::fs::remove_file(&probe).map_err(|e| fail(e.to_string()))?;
+    Ok(font_available())
+}
+
+/// A hidden file beside `path` (ending in `.png`, which plotters needs to
+/// pick its encoder).
+fn tmp_sibling(path: &Path, tag: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(|| "plot".into(), |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.{tag}-{}.png", std::process::id()))
+}
+
+/// Draws `series` as lines (with a marker at every point) on a log-scale y
+/// axis into the PNG `path`, with a legend when a font is available. The
+/// y range spans the positive values; the floor is a tenth of the smallest
+/// positive value (1e-10 when there is none), and a value that is 0 or not
+/// finite (a zeros scheme, an underflow to 0) is drawn on the floor, with
+/// the caption saying so. Returns the floor.
+///
+/// The image is drawn into a hidden temporary file first and renamed into
+/// place, so an error never leaves a partial plot under `path`.
+pub fn log_line_chart(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<f64, CliError> {
+    let text = font_available();
+    let tmp = tmp_sibling(path, "tmp");
+    let floor = chart_floor(series);
+    let drawn = {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        draw_log_lines(&root, title, x_desc, y_desc, series, floor, text)
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
+    };
+    let result = drawn.and_then(|()| {
+        std::fs::rename(&tmp, path)
+            .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
+    });
+    match result {
+        Ok(()) => Ok(floor),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(CliError(format!(
+                "cannot write plot {}: {e}",
+                path.display()
+            )))
+        }
+    }
+}
+
+/// A tenth of the smallest positive finite y, or 1e-10 when there is none.
+fn chart_floor(series: &[Series]) -> f64 {
+    let min_pos = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.1))
+        .filter(|y| y.is_finite() && *y > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if min_pos.is_finite() {
+        min_pos / 10.0
+    } else {
+        1e-10
+    }
+}
+
+fn draw_log_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    floor: f64,
+    text: bool,
+) -> Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(err)?;
+    let on_floor = |y: f64| if y.is_finite() && y > 0.0 { y } else { floor };
+    let (x_lo, x_hi) = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+            (l.min(x), h.max(x))
+        });
+    if !(x_lo.is_finite() && x_hi.is_finite()) {
+        return Err("no points to plot".into());
+    }
+    let x_hi = if x_hi > x_lo { x_hi } else { x_lo + 1.0 };
+    let y_hi = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| on_floor(p.1)))
+        .fold(floor, f64::max);
+    // The y axis is log10(y) on a linear scale, labelled as powers of
+    // ten: plotters' own log scale stops labelling below 1e-15, and an
+    // underflowing scheme reaches 1e-40.
+    let y_range = (floor / 2.0).log10()..(y_hi * 2.0).log10();
+    let any_floor = series
+        .iter()
+        .any(|s| s.points.iter().any(|p| !(p.1.is_finite() && p.1 > 0.0)));
+    let mut builder = ChartBuilder::on(root);
+    builder.margin(18);
+    if text {
+        let caption = if any_floor {
+            format!("{title} (std 0 drawn at {floor:.1e})")
+        } else {
+            title.to_string()
+        };
+        builder
+            .caption(caption, ("sans-serif", 22))
+            .x_label_area_size(48)
+            .y_label_area_size(84);
+    }
+    let mut chart = builder
+        .build_cartesian_2d(x_lo..x_hi, y_range)
+        .map_err(|e| e.to_string())?;
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(RGBColor(235, 235, 235));
+    if text {
+        mesh.x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_labels(12)
+            .y_label_formatter(&|y| format!("1e{y:.0}"))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17));
+    }
+    mesh.draw().map_err(|e| e.to_string())?;
+    for (i, s) in series.iter().enumerate() {
+        let colour = LINE_COLOURS[i % LINE_COLOURS.len()];
+        let style = colour.stroke_width(2);
+        let points: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|&(x, y)| (x, on_floor(y).log10()))
+            .collect();
+        let line = chart
+            .draw_series(LineSeries::new(points.clone(), style))
+            .map_err(|e| e.to_string())?;
+        if text {
+            let zero = s.points.iter().any(|p| !(p.1.is_finite() && p.1 > 0.0));
+            let label = if zero {
+                format!("{} (0 drawn at the floor)", s.label)
+            } else {
+                s.label.clone()
+            };
+            line.label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+        }
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+            .map_err(|e| e.to_string())?;
+    }
+    if text {
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 15))
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +477,57 @@ mod tests {
             "uniform_low__1__high_1_"
         );
         assert_ne!(file_stem("normal(mean=-1)"), file_stem("normal(mean=1)"));
+    }
+
+    /// Pixels of each [`LINE_COLOURS`] entry in a chart of `n` series drawn
+    /// into memory (no text, so only lines and markers carry colour).
+    fn colour_pixels(n: usize) -> Vec<usize> {
+        let (w, h) = SIZE;
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        let series: Vec<Series> = (0..n)
+            .map(|i| Series {
+                label: format!("s{i}"),
+                // The last series is all zeros: drawn on the floor.
+                points: (1..=20)
+                    .map(|l| {
+                        let y = if i + 1 == n {
+                            0.0
+                        } else {
+                            10f64.powi(-(i as i32) * l / 4)
+                        };
+                        (l as f64, y)
+                    })
+                    .collect(),
+            })
+            .collect();
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+            let floor = chart_floor(&series);
+            draw_log_lines(&root, "t", "x", "y", &series, floor, false).unwrap();
+            root.present().unwrap();
+        }
+        LINE_COLOURS
+            .iter()
+            .map(|c| {
+                buf.chunks_exact(3)
+                    .filter(|p| p[0] == c.0 && p[1] == c.1 && p[2] == c.2)
+                    .count()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_line_colour_per_series() {
+        for n in [1, 4, 7] {
+            let counts = colour_pixels(n);
+            for (i, &c) in counts.iter().enumerate() {
+                if i < n {
+                    assert!(c > 200, "series {i} of {n}: only {c} pixels of its colour");
+                } else {
+                    assert_eq!(c, 0, "colour {i} drawn with only {n} series");
+                }
+            }
+        }
     }
 
     #[test]

@@ -23,9 +23,14 @@
 //! Batched fills ([`GpuContext::record_batch`], [`GpuContext::fill_batch`])
 //! write many tensors, or parts of them, with a bounded number of dispatches
 //! through `shaders/fill_batch.wgsl`, reading a descriptor table from a
-//! storage buffer.
+//! uniform buffer.
+//!
+//! The signal-propagation diagnostic ([`GpuContext::diagnose`], see
+//! [`crate::diagnose`]) runs its matrix-multiply, activation and statistics
+//! kernels on the same context; its pipelines are built on first use too.
 
 mod batch;
+mod diagnose;
 mod fill;
 mod shaders;
 mod structured;
@@ -33,6 +38,7 @@ mod structured;
 use std::collections::HashMap;
 
 pub use batch::{BatchItem, BatchReport, ItemView};
+pub use diagnose::{diagnose_shader_source, DIAGNOSE_SHADERS};
 pub use fill::FillParams;
 pub use shaders::{batch_shader_source, shader_source, BatchView, Kernel, MulHiLo};
 pub use structured::StructureParams;
@@ -94,6 +100,8 @@ pub struct GpuContext {
     structured: std::sync::OnceLock<Result<structured::Pipelines>>,
     /// The batched-fill pipelines, built on first use.
     batch: std::sync::OnceLock<Result<batch::Pipelines>>,
+    /// The signal-propagation diagnostic's pipelines, built on first use.
+    diagnose: std::sync::OnceLock<Result<diagnose::Pipelines>>,
 }
 
 impl GpuContext {
@@ -242,6 +250,7 @@ impl GpuContext {
             info,
             structured: std::sync::OnceLock::new(),
             batch: std::sync::OnceLock::new(),
+            diagnose: std::sync::OnceLock::new(),
         })
     }
 

@@ -1,0 +1,443 @@
+//! The signal-propagation diagnostic on the GPU ([`crate::diagnose`]):
+//! weights, input and output gradient filled on the device by the crate's
+//! own fills, forward and backward through WGSL kernels, per-layer
+//! statistics reduced on the device.
+//!
+//! Kernels: `shaders/matmul.wgsl` (64 x 64 tiles through workgroup memory),
+//! `shaders/activation_forward.wgsl` and `shaders/activation_backward.wgsl`
+//! (on `shaders/activation.wgsl`), `shaders/layer_stats.wgsl` (one
+//! invocation per unit). Their pipelines are built on first use.
+
+use wgpu::util::DeviceExt;
+
+use super::GpuContext;
+use crate::diagnose::{
+    combine_partials, standard_normal, DiagnoseConfig, LayerStats, Report, Tensors, Trace,
+    PARTIAL_WORDS,
+};
+use crate::error::{Error, Result};
+use crate::sample::DType;
+use crate::scheme::{Init, Plan};
+
+/// Side of the square output tile of `matmul.wgsl`.
+const MATMUL_TILE: u64 = 64;
+/// Invocations per workgroup of the elementwise kernels.
+const ELEMENTWISE_GROUP: u64 = 256;
+/// Invocations per workgroup of `layer_stats.wgsl`.
+const STATS_GROUP: u64 = 64;
+
+/// The diagnostic's WGSL sources, as the pipelines are built from them.
+/// `name` is one of `matmul.wgsl`, `activation_forward.wgsl`,
+/// `activation_backward.wgsl`, `layer_stats.wgsl`; the activation kernels
+/// come after their shared `activation.wgsl`.
+///
+/// ```
+/// let src = weight_init::gpu::diagnose_shader_source("activation_forward.wgsl").unwrap();
+/// assert!(src.contains("fn activate"));
+/// assert!(weight_init::gpu::diagnose_shader_source("nope.wgsl").is_none());
+/// ```
+pub fn diagnose_shader_source(name: &str) -> Option<String> {
+    let activation = include_str!("../../shaders/activation.wgsl");
+    Some(match name {
+        "matmul.wgsl" => include_str!("../../shaders/matmul.wgsl").to_string(),
+        "activation_forward.wgsl" => [
+            activation,
+            include_str!("../../shaders/activation_forward.wgsl"),
+        ]
+        .join("\n"),
+        "activation_backward.wgsl" => [
+            activation,
+            include_str!("../../shaders/activation_backward.wgsl"),
+        ]
+        .join("\n"),
+        "layer_stats.wgsl" => include_str!("../../shaders/layer_stats.wgsl").to_string(),
+        _ => return None,
+    })
+}
+
+/// The names [`diagnose_shader_source`] knows.
+pub const DIAGNOSE_SHADERS: [&str; 4] = [
+    "matmul.wgsl",
+    "activation_forward.wgsl",
+    "activation_backward.wgsl",
+    "layer_stats.wgsl",
+];
+
+/// The diagnostic pipelines of one device (automatic layouts).
+#[derive(Debug)]
+pub(crate) struct Pipelines {
+    matmul: wgpu::ComputePipeline,
+    forward: wgpu::ComputePipeline,
+    backward: wgpu::ComputePipeline,
+    stats: wgpu::ComputePipeline,
+}
+
+impl Pipelines {
+    fn new(ctx: &GpuContext) -> Result<Self> {
+        let device = ctx.device();
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let build = |name: &str| {
+            let source = diagnose_shader_source(name).expect("a known diagnostic shader");
+            let desc = wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            };
+            let module = device.create_shader_module(desc);
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(name),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let pipes = Self {
+            matmul: build("matmul.wgsl"),
+            forward: build("activation_forward.wgsl"),
+            backward: build("activation_backward.wgsl"),
+            stats: build("layer_stats.wgsl"),
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu {
+                message: format!("building the diagnostic pipelines failed: {e}"),
+            });
+        }
+        Ok(pipes)
+    }
+}
+
+/// One recorded dispatch.
+struct Dispatch<'a> {
+    pipeline: &'a wgpu::ComputePipeline,
+    bind: wgpu::BindGroup,
+    grid: [u32; 2],
+}
+
+impl GpuContext {
+    fn diagnose_pipelines(&self) -> Result<&Pipelines> {
+        self.diagnose
+            .get_or_init(|| Pipelines::new(self))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Runs the signal-propagation diagnostic of [`crate::diagnose`] for
+    /// the scheme `init` and returns its per-layer statistics.
+    ///
+    /// Device memory: `depth` weight matrices (`4 * width^2` bytes each,
+    /// all kept for the backward pass), `depth` pre-activation matrices
+    /// (`4 * batch * width` bytes each) and five more matrices of that size.
+    ///
+    /// Errors: the scheme's resolve errors for `[width, width]`; a weight
+    /// (`4 * width^2` bytes) or activation (`4 * batch * width` bytes)
+    /// matrix, or the statistics (`32 * depth * width` bytes, whose word
+    /// offsets the kernel takes as `u32`), larger than
+    /// the device's `max_storage_buffer_binding_size` (or
+    /// `max_buffer_size`): [`Error::InvalidShape`], before anything runs
+    /// (`weight-init devices` prints the limit; a device opened with
+    /// `GpuContext::new_default` requests the adapter's own); grids past
+    /// the device's workgroup limit; device errors (out of memory) caught by
+    /// error scopes.
+    ///
+    /// ```no_run
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// use weight_init::gpu::GpuContext;
+    /// let ctx = GpuContext::new_default()?;
+    /// let cfg = DiagnoseConfig::new(50, 512, 256, Activation::Relu, 0)?;
+    /// let report = ctx.diagnose(&cfg, &"kaiming_normal".parse()?)?;
+    /// let (first, last) = (&report.layers[0], &report.layers[49]);
+    /// println!("std ratio {}", last.act_std / first.act_std);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    pub fn diagnose(&self, cfg: &DiagnoseConfig, init: &Init) -> Result<Report> {
+        Ok(self.run_diagnose(cfg, init, false)?.0)
+    }
+
+    /// [`Self::diagnose`], also reading back the filled tensors and every
+    /// activation and gradient matrix (for tests on small sizes; keeps
+    /// every matrix on the device).
+    pub fn diagnose_traced(
+        &self,
+        cfg: &DiagnoseConfig,
+        init: &Init,
+    ) -> Result<(Report, Tensors, Trace)> {
+        let (report, traced) = self.run_diagnose(cfg, init, true)?;
+        let (tensors, trace) = traced.expect("a traced run returns its matrices");
+        Ok((report, tensors, trace))
+    }
+
+    /// Checks every binding and grid of a run against the device's limits;
+    /// returns the largest workgroup count per grid dimension.
+    fn diagnose_limits(&self, cfg: &DiagnoseConfig) -> Result<u64> {
+        let limits = self.device.limits();
+        let binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
+        let groups = limits.max_compute_workgroups_per_dimension as u64;
+        let (b, w, d) = (cfg.batch() as u64, cfg.width() as u64, cfg.depth() as u64);
+        let too_big = |what: &str, bytes: u64| {
+            Error::InvalidShape {
+            shape: vec![d, w, b],
+            reason: format!(
+                "{what} needs {bytes} bytes, past the device's storage binding limit of {binding} bytes"
+            ),
+        }
+        };
+        let act_bytes = 4 * b * w;
+        if act_bytes > binding {
+            return Err(too_big("a [batch, width] matrix", act_bytes));
+        }
+        let w_bytes = 4 * w * w;
+        if w_bytes > binding {
+            return Err(too_big("a [width, width] weight matrix", w_bytes));
+        }
+        let stats_words = d.saturating_mul(2 * w * PARTIAL_WORDS as u64);
+        if stats_words > u32::MAX as u64 || 4 * stats_words > binding {
+            return Err(too_big(
+                "the per-layer statistics",
+                stats_words.saturating_mul(4),
+            ));
+        }
+        let grid = [
+            w.div_ceil(MATMUL_TILE),
+            b.div_ceil(MATMUL_TILE),
+            w.div_ceil(STATS_GROUP),
+        ];
+        if grid.iter().any(|&g| g > groups) {
+            return Err(Error::InvalidShape {
+                shape: vec![d, w, b],
+                reason: format!(
+                    "the grid needs more than the device's {groups} workgroups per dimension"
+                ),
+            });
+        }
+        Ok(groups)
+    }
+
+    fn run_diagnose(
+        &self,
+        cfg: &DiagnoseConfig,
+        init: &Init,
+        traced: bool,
+    ) -> Result<(Report, Option<(Tensors, Trace)>)> {
+        let plan = cfg.weight_plan(init)?;
+        let max_groups = self.diagnose_limits(cfg)?;
+        let pipes = self.diagnose_pipelines()?;
+        let (depth, width, batch) = (cfg.depth(), cfg.width(), cfg.batch());
+        let act_n = cfg.activation_numel();
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        let buffer = |label: &str, elements: u64| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 4 * elements,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let weights: Vec<_> = (0..depth)
+            .map(|_| buffer("diagnose weight", cfg.weight_numel()))
+            .collect();
+        let zs: Vec<_> = (0..depth).map(|_| buffer("diagnose z", act_n)).collect();
+        // h_0..h_depth and g_0..g_depth: all of them when traced, else two
+        // of each used in turn (h_l and h_{l-1} never share a buffer).
+        let kept = if traced { depth + 1 } else { 2 };
+        let hs: Vec<_> = (0..kept).map(|_| buffer("diagnose h", act_n)).collect();
+        let gs: Vec<_> = (0..kept).map(|_| buffer("diagnose g", act_n)).collect();
+        let slot = |l: usize| if traced { l } else { l % 2 };
+        let delta = buffer("diagnose delta", act_n);
+        let stats_words = (depth * 2 * width * PARTIAL_WORDS) as u64;
+        let stats = buffer("diagnose stats", stats_words);
+
+        let uniform = |bytes: &[u8]| {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("diagnose params"),
+                    contents: bytes,
+                    usage: wgpu::BufferUsages::UNIFORM,
+                })
+        };
+        let bind = |pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]| {
+            let layout = pipeline.get_bind_group_layout(0);
+            let entries: Vec<_> = buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: b.as_entire_binding(),
+                })
+                .collect();
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("diagnose"),
+                layout: &layout,
+                entries: &entries,
+            })
+        };
+        let matmul = |a: &wgpu::Buffer, b: &wgpu::Buffer, c: &wgpu::Buffer, trans_b: u32| {
+            let dims = [batch as u32, width as u32, width as u32, trans_b];
+            let u = uniform(bytemuck::cast_slice(&dims));
+            Dispatch {
+                pipeline: &pipes.matmul,
+                bind: bind(&pipes.matmul, &[a, b, c, &u]),
+                grid: [
+                    (width as u64).div_ceil(MATMUL_TILE) as u32,
+                    (batch as u64).div_ceil(MATMUL_TILE) as u32,
+                ],
+            }
+        };
+        let groups = act_n.div_ceil(ELEMENTWISE_GROUP);
+        let gx = groups.min(max_groups);
+        let gy = groups.div_ceil(gx);
+        if gy > max_groups {
+            return Err(Error::InvalidShape {
+                shape: vec![depth as u64, width as u64, batch as u64],
+                reason: "the elementwise grid passes the device's workgroup limit".into(),
+            });
+        }
+        let elementwise = |pipeline, buffers: &[&wgpu::Buffer]| {
+            let params = [act_n as u32, cfg.activation().code(), gx as u32, 0];
+            let u = uniform(bytemuck::cast_slice(&params));
+            let mut all = buffers.to_vec();
+            all.push(&u);
+            Dispatch {
+                pipeline,
+                bind: bind(pipeline, &all),
+                grid: [gx as u32, gy as u32],
+            }
+        };
+        let layer_stats = |x: &wgpu::Buffer, layer: usize, which: usize| {
+            let offset = ((layer * 2 + which) * width * PARTIAL_WORDS) as u32;
+            let params = [batch as u32, width as u32, offset, 0];
+            let u = uniform(bytemuck::cast_slice(&params));
+            Dispatch {
+                pipeline: &pipes.stats,
+                bind: bind(&pipes.stats, &[x, &stats, &u]),
+                grid: [(width as u64).div_ceil(STATS_GROUP) as u32, 1],
+            }
+        };
+
+        let mut dispatches = Vec::with_capacity(6 * depth);
+        for l in 1..=depth {
+            let (w, z) = (&weights[l - 1], &zs[l - 1]);
+            dispatches.push(matmul(&hs[slot(l - 1)], w, z, 1));
+            dispatches.push(elementwise(&pipes.forward, &[z, &hs[slot(l)]]));
+            dispatches.push(layer_stats(&hs[slot(l)], l - 1, 0));
+        }
+        let backward_layers = if cfg.backward() { depth } else { 0 };
+        for l in (1..=backward_layers).rev() {
+            let (w, z) = (&weights[l - 1], &zs[l - 1]);
+            dispatches.push(elementwise(&pipes.backward, &[z, &gs[slot(l)], &delta]));
+            dispatches.push(matmul(&delta, w, &gs[slot(l - 1)], 0));
+            dispatches.push(layer_stats(&gs[slot(l - 1)], l - 1, 1));
+        }
+
+        self.submit_checked(|enc| {
+            let normal = standard_normal();
+            let key = cfg.input_key();
+            self.record_fill(enc, &hs[0], 0, &normal, DType::F32, &key, 0..key.numel)?;
+            let key = cfg.output_grad_key();
+            let g_last = &gs[slot(depth)];
+            self.record_fill(enc, g_last, 0, &normal, DType::F32, &key, 0..key.numel)?;
+            for (l, w) in (1..=depth).zip(&weights) {
+                self.record_plan(enc, w, &plan, cfg, l)?;
+            }
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("diagnose"),
+                timestamp_writes: None,
+            });
+            for d in &dispatches {
+                pass.set_pipeline(d.pipeline);
+                pass.set_bind_group(0, &d.bind, &[]);
+                pass.dispatch_workgroups(d.grid[0], d.grid[1], 1);
+            }
+            Ok(())
+        })?;
+
+        let partials = self.read_f32(&stats, stats_words)?;
+        let block = width * PARTIAL_WORDS;
+        let layers = (0..depth)
+            .map(|l| {
+                let h = combine_partials(&partials[(2 * l) * block..(2 * l + 1) * block], batch);
+                let g = cfg.backward().then(|| {
+                    combine_partials(&partials[(2 * l + 1) * block..(2 * l + 2) * block], batch)
+                });
+                LayerStats {
+                    layer: l + 1,
+                    act_mean: h.mean,
+                    act_std: h.std,
+                    grad_mean: g.map(|s| s.mean),
+                    grad_std: g.map(|s| s.std),
+                    dead_fraction: h.dead_fraction,
+                    max_unit_spread: h.max_unit_spread,
+                }
+            })
+            .collect();
+        let report = Report {
+            scheme: init.to_string(),
+            config: *cfg,
+            layers,
+        };
+        if !traced {
+            return Ok((report, None));
+        }
+        let tensors = Tensors {
+            input: self.read_f32(&hs[0], act_n)?,
+            weights: weights
+                .iter()
+                .map(|w| self.read_f32(w, cfg.weight_numel()))
+                .collect::<Result<_>>()?,
+            output_grad: self.read_f32(&gs[depth], act_n)?,
+        };
+        let trace = Trace {
+            activations: hs[1..]
+                .iter()
+                .map(|h| self.read_f32(h, act_n))
+                .collect::<Result<_>>()?,
+            gradients: gs[..if cfg.backward() { depth } else { 0 }]
+                .iter()
+                .map(|g| self.read_f32(g, act_n))
+                .collect::<Result<_>>()?,
+        };
+        Ok((report, Some((tensors, trace))))
+    }
+
+    /// Records layer `layer`'s weights: `plan` on the layer's stream.
+    fn record_plan(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        plan: &Plan,
+        cfg: &DiagnoseConfig,
+        layer: usize,
+    ) -> Result<()> {
+        let key = cfg.weight_key(layer);
+        match plan {
+            Plan::Sample(d) => self.record_fill(enc, buffer, 0, d, DType::F32, &key, 0..key.numel),
+            Plan::Segments(segs) => segs.iter().try_for_each(|(r, d)| {
+                self.record_fill(enc, buffer, 4 * r.start, d, DType::F32, &key, r.clone())
+            }),
+            Plan::Values(v) => {
+                if v.len() as u64 != key.numel {
+                    return Err(Error::OutputLength {
+                        expected: key.numel,
+                        got: v.len() as u64,
+                        unit: "elements",
+                    });
+                }
+                self.queue.write_buffer(buffer, 0, bytemuck::cast_slice(v));
+                Ok(())
+            }
+            Plan::Structured(s) => self.record_structured(enc, buffer, 0, s, DType::F32, &key),
+        }
+    }
+
+    fn read_f32(&self, buffer: &wgpu::Buffer, elements: u64) -> Result<Vec<f32>> {
+        let bytes = self.read_buffer(buffer, 0, 4 * elements)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+}

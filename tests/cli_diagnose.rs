@@ -1,0 +1,255 @@
+//! `weight-init diagnose` end to end: the table and JSON rows, a valid PNG
+//! plot with one line per scheme, and bad input as one clear error line
+//! with a non-zero exit and no file written.
+//!
+//! Sizes are small (width 64, depth 8) so the file runs in seconds on
+//! lavapipe; the textbook claims at depth 50 are tested in
+//! `tests/diagnose.rs`. That the plot's lines are distinct is tested on
+//! the drawn pixels in `src/cli/plot.rs` (`one_line_colour_per_series`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde_json::Value;
+
+const SCHEMES: &str = "kaiming_normal,xavier_normal,normal(std=0.01),zeros";
+const SMALL: [&str; 6] = ["--depth", "8", "--width", "64", "--batch", "32"];
+
+fn diagnose(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_weight-init"))
+        .arg("diagnose")
+        .args(args)
+        .output()
+        .expect("the weight-init binary runs");
+    eprintln!(
+        "$ weight-init diagnose {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp_path(tag: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::env::temp_dir().join(format!(
+        "weight-init-cli-diagnose-{tag}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+fn json_rows(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn table_shows_every_scheme_and_layer() {
+    let mut args = SMALL.to_vec();
+    args.extend(["--scheme", SCHEMES]);
+    let out = diagnose(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let blocks: Vec<&str> = text.lines().filter(|l| l.starts_with("scheme ")).collect();
+    assert_eq!(blocks.len(), 4, "{text}");
+    // Depth 8 <= 20: every layer is a row; rows start with the layer number.
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(rows.len(), 4 * 8, "{text}");
+    // The zeros block: every layer identical, std 0.
+    let zeros = text.split("scheme zeros").nth(1).expect("a zeros block");
+    let zero_rows: Vec<&str> = zeros
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .collect();
+    assert_eq!(zero_rows.len(), 8);
+    assert!(zero_rows.iter().all(|r| r.ends_with("yes")), "{zeros}");
+}
+
+#[test]
+fn json_rows_per_scheme_and_layer() {
+    let mut args = SMALL.to_vec();
+    args.extend(["--activation", "tanh", "--scheme", SCHEMES, "--json"]);
+    let out = diagnose(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = json_rows(&stdout(&out));
+    assert_eq!(rows.len(), 4 * 8);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["layer"], (i % 8 + 1) as u64, "{r}");
+        assert_eq!(r["activation"], "tanh");
+        assert!(r["act_std"].as_f64().unwrap() >= 0.0);
+        assert!(r["grad_std"].as_f64().is_some(), "{r}");
+    }
+    let kaiming = &rows[..8];
+    assert!(kaiming.iter().all(|r| r["identical_units"] == false));
+    let zeros = &rows[24..];
+    assert!(zeros
+        .iter()
+        .all(|r| r["scheme"] == "zeros" && r["identical_units"] == true));
+    // Same seed, same numbers.
+    let again = json_rows(&stdout(&diagnose(&args)));
+    assert_eq!(rows, again);
+}
+
+/// The chunks of a PNG file, checked: signature, every chunk's CRC, IHDR
+/// first and IEND last; returns the IHDR width and height.
+fn check_png(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{}: not a PNG",
+        path.display()
+    );
+    let mut pos = 8;
+    let mut kinds = Vec::new();
+    let mut size = (0, 0);
+    while pos < bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        let kind = &bytes[pos + 4..pos + 8];
+        let crc = u32::from_be_bytes(bytes[pos + 8 + len..pos + 12 + len].try_into().unwrap());
+        assert_eq!(
+            crc32(&bytes[pos + 4..pos + 8 + len]),
+            crc,
+            "CRC of a {kind:?} chunk"
+        );
+        if kind == b"IHDR" {
+            let d = &bytes[pos + 8..pos + 16];
+            size = (
+                u32::from_be_bytes(d[..4].try_into().unwrap()),
+                u32::from_be_bytes(d[4..].try_into().unwrap()),
+            );
+        }
+        kinds.push(String::from_utf8_lossy(kind).into_owned());
+        pos += 12 + len;
+    }
+    assert_eq!(pos, bytes.len());
+    assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
+    assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
+    assert!(kinds.iter().any(|k| k == "IDAT"));
+    size
+}
+
+/// CRC-32 (IEEE, as PNG uses it), bit by bit.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn plot_is_a_valid_png_with_one_line_per_scheme() {
+    let dir = temp_path("plot");
+    let file = dir.join("nested").join("std.png");
+    for (schemes, n) in [(SCHEMES, 4), ("kaiming_normal,xavier_normal", 2)] {
+        let mut args = SMALL.to_vec();
+        args.extend([
+            "--scheme",
+            schemes,
+            "--json",
+            "--plot",
+            file.to_str().unwrap(),
+        ]);
+        let out = diagnose(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(check_png(&file), (900, 560));
+        // One JSON series per scheme, and the plot reports one line each.
+        let rows = json_rows(&stdout(&out));
+        let mut names: Vec<String> = rows.iter().map(|r| r["scheme"].to_string()).collect();
+        names.dedup();
+        assert_eq!(names.len(), n);
+        let err = stderr(&out);
+        assert!(err.contains(&format!("({n} lines)")), "{err}");
+        // zeros reaches std 0: the note says it is drawn at the floor.
+        assert_eq!(
+            err.contains("drawn at the floor"),
+            schemes.contains("zeros"),
+            "{err}"
+        );
+        // Nothing but the plot is left beside it (no temporary files).
+        let entries: Vec<_> = std::fs::read_dir(file.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, vec![std::ffi::OsString::from("std.png")]);
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Bad input: one `error:` line on stderr, exit code 2, nothing on stdout,
+/// no file written.
+#[test]
+fn bad_input_is_one_error_line() {
+    let dir = temp_path("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let plot = dir.join("p.png");
+    let under_file = blocker.join("p.png");
+    let jpg = dir.join("p.jpg");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--depth", "0"], "depth"),
+        (vec!["--width", "0"], "width"),
+        (vec!["--batch", "0"], "batch"),
+        (vec!["--activation", "swish"], "leaky_relu"),
+        (vec!["--scheme", "kaiming_normal,bogus(1)"], "bogus"),
+        (vec!["--scheme", "dirac"], "dirac"),
+        (vec!["--every", "0"], "every"),
+        (vec!["--plot", under_file.to_str().unwrap()], "plot"),
+        (vec!["--plot", "/proc/forbidden/p.png"], "plot"),
+        (vec!["--plot", jpg.to_str().unwrap()], ".png"),
+    ];
+    for (extra, needle) in cases {
+        let mut args = extra.clone();
+        for (flag, value) in [("--depth", "2"), ("--width", "8"), ("--batch", "4")] {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
+        if !extra.contains(&"--plot") {
+            args.extend(["--plot", plot.to_str().unwrap()]);
+        }
+        let out = diagnose(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{extra:?}: {err}");
+        assert!(
+            lines[0].starts_with("error:") && lines[0].contains(needle),
+            "{extra:?}: {err}"
+        );
+        assert!(stdout(&out).is_empty(), "{extra:?}");
+        assert!(!err.contains("panicked"));
+        let entries: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, vec![std::ffi::OsString::from("file")], "{extra:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
