@@ -419,6 +419,45 @@ impl DType {
         }
     }
 
+    /// Little-endian elements of this dtype (a buffer read back from the
+    /// GPU, a safetensors payload) widened exactly to f32; a trailing
+    /// partial element is ignored.
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// let v: Vec<f32> = DType::BF16.decode_le(&[0x80, 0x3f, 0x00, 0xc0]).collect();
+    /// assert_eq!(v, [1.0, -2.0]);
+    /// ```
+    pub fn decode_le(self, bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+        bytes
+            .chunks_exact(self.size_bytes())
+            .map(move |c| match self {
+                DType::F32 => f32::from_le_bytes([c[0], c[1], c[2], c[3]]),
+                DType::F16 => f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])),
+                DType::BF16 => bf16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])),
+            })
+    }
+
+    /// One unit in the last place of this dtype at magnitude `m`: the
+    /// spacing of the binade holding `m` (the subnormal spacing below the
+    /// normal range).
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// assert_eq!(DType::BF16.ulp(1.0), 2f64.powi(-7));
+    /// assert_eq!(DType::F16.ulp(0.0), 2f64.powi(-24));
+    /// ```
+    pub fn ulp(self, m: f64) -> f64 {
+        let m = m.abs().max(f64::MIN_POSITIVE);
+        let (mant_bits, min_exp) = match self {
+            DType::F32 => (23, -126),
+            DType::F16 => (10, -14),
+            DType::BF16 => (7, -126),
+        };
+        let e = (m.log2().floor() as i32).max(min_exp);
+        2f64.powi(e - mant_bits)
+    }
+
     /// The lower-case name: `f32`, `f16` or `bf16`.
     pub fn name(self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! Statistics used by the tests and tools: moments, the exact CDFs of the
 //! crate's distributions (in f64) and Kolmogorov–Smirnov tests.
 
-use crate::sample::Distribution;
+use crate::sample::{DType, Distribution};
 
 /// Mean, standard deviation (n - 1 denominator), minimum and maximum,
 /// accumulated in f64.
@@ -313,4 +313,21 @@ pub fn kolmogorov_sf(t: f64) -> f64 {
         }
     }
     (2.0 * s).clamp(0.0, 1.0)
+}
+
+/// `|a - b|` in ULP of `dtype` at `max(|b|, |scale|)`: how the GPU backend's
+/// distance from the CPU backend is measured. Against the scale (a
+/// distribution's std) because `mean + std * z` near zero turns one ULP of
+/// `std * z` into many ULP of a tiny result.
+///
+/// ```
+/// use weight_init::{stats::scaled_ulp_distance, DType};
+/// let one_ulp = 1.0 + f32::EPSILON;
+/// assert_eq!(scaled_ulp_distance(one_ulp, 1.0, 0.5, DType::F32), 1.0);
+/// // Near zero the scale sets the unit: 1e-9 apart is far below one ULP of 1.
+/// assert!(scaled_ulp_distance(1e-9, 0.0, 1.0, DType::F32) < 0.01);
+/// ```
+pub fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
+    let m = b.abs().max(scale.abs()) as f64;
+    (a as f64 - b as f64).abs() / dtype.ulp(m)
 }

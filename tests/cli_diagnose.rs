@@ -7,11 +7,14 @@
 //! `tests/diagnose.rs`. That the plot's lines are distinct is tested on
 //! the drawn pixels in `src/cli/plot.rs` (`one_line_colour_per_series`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
+
+mod common;
+use common::check_png;
 
 const SCHEMES: &str = "kaiming_normal,xavier_normal,normal(std=0.01),zeros";
 const SMALL: [&str; 6] = ["--depth", "8", "--width", "64", "--batch", "32"];
@@ -105,61 +108,6 @@ fn json_rows_per_scheme_and_layer() {
     // Same seed, same numbers.
     let again = json_rows(&stdout(&diagnose(&args)));
     assert_eq!(rows, again);
-}
-
-/// The chunks of a PNG file, checked: signature, every chunk's CRC, IHDR
-/// first and IEND last; returns the IHDR width and height.
-fn check_png(path: &Path) -> (u32, u32) {
-    let bytes = std::fs::read(path).unwrap();
-    assert_eq!(
-        &bytes[..8],
-        b"\x89PNG\r\n\x1a\n",
-        "{}: not a PNG",
-        path.display()
-    );
-    let mut pos = 8;
-    let mut kinds = Vec::new();
-    let mut size = (0, 0);
-    while pos < bytes.len() {
-        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        let kind = &bytes[pos + 4..pos + 8];
-        let crc = u32::from_be_bytes(bytes[pos + 8 + len..pos + 12 + len].try_into().unwrap());
-        assert_eq!(
-            crc32(&bytes[pos + 4..pos + 8 + len]),
-            crc,
-            "CRC of a {kind:?} chunk"
-        );
-        if kind == b"IHDR" {
-            let d = &bytes[pos + 8..pos + 16];
-            size = (
-                u32::from_be_bytes(d[..4].try_into().unwrap()),
-                u32::from_be_bytes(d[4..].try_into().unwrap()),
-            );
-        }
-        kinds.push(String::from_utf8_lossy(kind).into_owned());
-        pos += 12 + len;
-    }
-    assert_eq!(pos, bytes.len());
-    assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
-    assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
-    assert!(kinds.iter().any(|k| k == "IDAT"));
-    size
-}
-
-/// CRC-32 (IEEE, as PNG uses it), bit by bit.
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use weight_init::gpu::{GpuContext, GpuOptions, MulHiLo};
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
+use weight_init::stats::scaled_ulp_distance;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
 /// Largest distance the GPU may be from the CPU for normal, truncated-normal
@@ -88,33 +88,7 @@ fn cpu_bytes(
 }
 
 fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    match dtype {
-        DType::F32 => bytes
-            .chunks(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        DType::F16 => bytes
-            .chunks(2)
-            .map(|c| f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-        DType::BF16 => bytes
-            .chunks(2)
-            .map(|c| bf16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-    }
-}
-
-/// |a - b| in units of the dtype's ULP at `max(|b|, scale)`.
-fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
-    let m = (b.abs().max(scale.abs()) as f64).max(f64::MIN_POSITIVE);
-    let (mant_bits, min_exp) = match dtype {
-        DType::F32 => (23, -126),
-        DType::F16 => (10, -14),
-        DType::BF16 => (7, -126),
-    };
-    let e = (m.log2().floor() as i32).max(min_exp);
-    let ulp = 2f64.powi(e - mant_bits);
-    (a as f64 - b as f64).abs() / ulp
+    dtype.decode_le(bytes).collect()
 }
 
 /// Fills `range` of `key` at `byte_offset` of a canary-filled buffer on the

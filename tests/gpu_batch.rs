@@ -10,7 +10,7 @@
 use std::sync::OnceLock;
 
 use weight_init::gpu::{BatchItem, BatchReport, GpuContext, GpuOptions, ItemView};
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
+use weight_init::stats::scaled_ulp_distance;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
 /// The largest distance, in ULP of the dtype at `max(|value|, scale)`, the
@@ -99,32 +99,7 @@ fn batch_fill(ctx: &GpuContext, size: u64, items: &[BatchItem]) -> (BatchReport,
 }
 
 fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    match dtype {
-        DType::F32 => bytes
-            .chunks(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        DType::F16 => bytes
-            .chunks(2)
-            .map(|c| f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-        DType::BF16 => bytes
-            .chunks(2)
-            .map(|c| bf16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-    }
-}
-
-/// |a - b| in units of the dtype's ULP at `max(|b|, scale)` (as tests/gpu.rs).
-fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
-    let m = (b.abs().max(scale.abs()) as f64).max(f64::MIN_POSITIVE);
-    let (mant_bits, min_exp) = match dtype {
-        DType::F32 => (23, -126),
-        DType::F16 => (10, -14),
-        DType::BF16 => (7, -126),
-    };
-    let e = (m.log2().floor() as i32).max(min_exp);
-    (a as f64 - b as f64).abs() / 2f64.powi(e - mant_bits)
+    dtype.decode_le(bytes).collect()
 }
 
 /// The first byte where two buffers differ, described.

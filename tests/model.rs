@@ -12,7 +12,6 @@ use weight_init::model::{
     write_safetensors_with, ArenaLayout, LayerKind, ModelSpec, Param, ParamSet, Preset,
     ResolvedSet, Rule, Rules, Shard, ShardMode, ARENA_ALIGN,
 };
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::{cpu, DType, Error, Init, Plan, TensorKey};
 
 // ---------------------------------------------------------------------------
@@ -36,20 +35,7 @@ fn init(s: &str) -> Init {
 }
 
 fn to_f32(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    match dtype {
-        DType::F32 => bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect(),
-        DType::F16 => bytes
-            .chunks_exact(2)
-            .map(|c| f16_bits_to_f32(u16::from_le_bytes(c.try_into().unwrap())))
-            .collect(),
-        DType::BF16 => bytes
-            .chunks_exact(2)
-            .map(|c| bf16_bits_to_f32(u16::from_le_bytes(c.try_into().unwrap())))
-            .collect(),
-    }
+    dtype.decode_le(bytes).collect()
 }
 
 /// Population mean and std in f64.

@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use weight_init::gpu::{shader_source, GpuContext, GpuOptions, Kernel, MulHiLo};
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
+use weight_init::stats::scaled_ulp_distance;
 use weight_init::stats::{ks_one_sample, normal_cdf};
 use weight_init::structured::{
     fill_structured_cpu, orthogonal_column_axis, orthogonal_f32, orthogonal_f32_without_sign_fix,
@@ -56,20 +56,7 @@ fn cpu_bytes(s: &Structured, dtype: DType, key: &TensorKey) -> Vec<u8> {
 }
 
 fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    match dtype {
-        DType::F32 => bytes
-            .chunks(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        DType::F16 => bytes
-            .chunks(2)
-            .map(|c| f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-        DType::BF16 => bytes
-            .chunks(2)
-            .map(|c| bf16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
-            .collect(),
-    }
+    dtype.decode_le(bytes).collect()
 }
 
 /// max |QᵀQ - gain² I| (rows >= cols) or max |QQᵀ - gain² I| (rows <
@@ -110,18 +97,6 @@ fn gram_error(q: &[f32], rows: usize, cols: usize, gain: f64) -> f64 {
 fn haar4_entry_cdf(x: f64) -> f64 {
     let x = x.clamp(-1.0, 1.0);
     0.5 + (x * (1.0 - x * x).sqrt() + x.asin()) / std::f64::consts::PI
-}
-
-/// |a - b| in units of the dtype's ULP at `max(|b|, scale)` (as tests/gpu.rs).
-fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
-    let m = (b.abs().max(scale.abs()) as f64).max(f64::MIN_POSITIVE);
-    let (mant_bits, min_exp) = match dtype {
-        DType::F32 => (23, -126),
-        DType::F16 => (10, -14),
-        DType::BF16 => (7, -126),
-    };
-    let e = (m.log2().floor() as i32).max(min_exp);
-    (a as f64 - b as f64).abs() / 2f64.powi(e - mant_bits)
 }
 
 // ---------------------------------------------------------------------------

@@ -17,6 +17,7 @@ use std::process::ExitCode;
 
 use weight_init::gpu::GpuContext;
 use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32, SamplerKind, NORMAL_MAX_ABS_Z};
+use weight_init::stats::scaled_ulp_distance;
 use weight_init::stats::{self, KsResult};
 use weight_init::{cpu, DType, Distribution, Init, Sampler, TensorKey};
 
@@ -410,47 +411,10 @@ fn ulp_scale(sampler: &Sampler) -> f32 {
     }
 }
 
-/// One ULP of `dtype` at magnitude `m` (the spacing of the binade holding
-/// `m`, subnormal spacing below the normal range).
-fn dtype_ulp(dtype: DType, m: f64) -> f64 {
-    let m = m.max(f64::MIN_POSITIVE);
-    let (mant_bits, min_exp) = match dtype {
-        DType::F32 => (23, -126),
-        DType::F16 => (10, -14),
-        DType::BF16 => (7, -126),
-    };
-    let e = (m.log2().floor() as i32).max(min_exp);
-    2f64.powi(e - mant_bits)
-}
-
-/// `|a - b|` in ULP of `dtype` at `max(|b|, scale)`, as `tests/gpu.rs`
-/// measures it: against the scale because `mean + std * z` near zero turns
-/// one ULP of `std * z` into many ULP of a tiny result.
-fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
-    let m = b.abs().max(scale.abs()) as f64;
-    (a as f64 - b as f64).abs() / dtype_ulp(dtype, m)
-}
-
 /// Little-endian bytes of `dtype` to f32 values (exact widening).
 fn decode(bytes: &[u8], dtype: DType, out: &mut Vec<f32>) {
     out.clear();
-    match dtype {
-        DType::F32 => out.extend(
-            bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-        ),
-        DType::F16 => out.extend(
-            bytes
-                .chunks_exact(2)
-                .map(|c| f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]]))),
-        ),
-        DType::BF16 => out.extend(
-            bytes
-                .chunks_exact(2)
-                .map(|c| bf16_bits_to_f32(u16::from_le_bytes([c[0], c[1]]))),
-        ),
-    }
+    out.extend(dtype.decode_le(bytes));
 }
 
 /// Sample moments accumulated chunk by chunk. Sums are of deviations from
@@ -757,7 +721,7 @@ fn bounds_violation(dist: &Distribution, dtype: DType, min: f64, max: f64) -> Op
         Distribution::Normal(n) => {
             let (m, s) = (n.mean() as f64, n.std() as f64);
             let reach = NORMAL_MAX_ABS_Z as f64 * s;
-            let tol = dtype_ulp(dtype, m.abs() + reach);
+            let tol = dtype.ulp(m.abs() + reach);
             let far = (m - min).max(max - m);
             (far > reach + tol).then(|| {
                 format!(
