@@ -7,15 +7,13 @@
 //! back in pieces of at most `WRITE_CHUNK_BYTES`. On the CPU each tensor
 //! is generated chunk by chunk straight into the file.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 
 use weight_init::gpu::GpuContext;
 use weight_init::model::{
-    read_safetensors_header, write_safetensors, write_safetensors_with, ModelSpec, ParamSet,
-    Preset, ResolvedSet, Rule, Rules, Shard, ARENA_ALIGN, WRITE_CHUNK_BYTES,
+    read_safetensors_header, safetensors_entries, write_safetensors, write_safetensors_with,
+    ModelSpec, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard, ARENA_ALIGN, WRITE_CHUNK_BYTES,
 };
-use weight_init::DType;
 
 use super::{CliError, CliResult, InitArgs, InitDevice};
 
@@ -123,21 +121,7 @@ fn write_from_gpu(
             .record_gpu(ctx, enc, &buffer, &layout, seed, shard)
             .map(|_| ())
     })?;
-    let tensors: Vec<(String, DType, Vec<u64>)> = resolved
-        .params()
-        .iter()
-        .zip(&layout.shapes)
-        .map(|(p, s)| (p.name.clone(), p.dtype, s.clone()))
-        .collect();
-    let mut meta = HashMap::new();
-    meta.insert("format".to_string(), "pt".to_string());
-    meta.insert("weight_init.seed".to_string(), seed.to_string());
-    if let Some(s) = shard {
-        meta.insert("weight_init.shard".to_string(), s.to_string());
-    }
-    for p in resolved.params() {
-        meta.insert(format!("weight_init.init.{}", p.name), p.init.to_string());
-    }
+    let (tensors, meta) = safetensors_entries(resolved, &layout, seed, shard);
     write_safetensors_with(&a.out, &tensors, Some(meta), |i, emit| {
         let (start, size) = (layout.offsets[i], layout.sizes[i]);
         let mut at = 0;

@@ -11,7 +11,9 @@ use safetensors::Dtype;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::rules::init_text;
-use super::{FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard};
+use super::{
+    ArenaLayout, FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard,
+};
 use crate::error::{Error, Result};
 use crate::sample::DType;
 use crate::scheme::{numel, Init, Layout};
@@ -343,7 +345,7 @@ impl Drop for TempOut {
 /// temporary file is removed and `path` is untouched.
 pub fn write_safetensors_with<F>(
     path: &Path,
-    tensors: &[(String, DType, Vec<u64>)],
+    tensors: &[TensorEntry],
     metadata: Option<HashMap<String, String>>,
     mut produce: F,
 ) -> Result<()>
@@ -402,6 +404,39 @@ where
     out.persist(path)
 }
 
+/// A tensor of a safetensors file: name, dtype, shape.
+pub type TensorEntry = (String, DType, Vec<u64>);
+
+/// What [`write_safetensors`] writes for `set` besides the data: each
+/// tensor's (name, dtype, shape of the shard when sharded), in the set's
+/// order, and `__metadata__` (`format: pt`, the seed, the shard, each
+/// tensor's scheme as `weight_init.init.NAME`). For writers that produce
+/// the bytes elsewhere (a GPU arena) and stream them through
+/// [`write_safetensors_with`].
+pub fn safetensors_entries(
+    set: &ResolvedSet,
+    layout: &ArenaLayout,
+    seed: u64,
+    shard: Option<&Shard>,
+) -> (Vec<TensorEntry>, HashMap<String, String>) {
+    let tensors = set
+        .params()
+        .iter()
+        .zip(&layout.shapes)
+        .map(|(p, s)| (p.name.clone(), p.dtype, s.clone()))
+        .collect();
+    let mut meta = HashMap::new();
+    meta.insert("format".to_string(), "pt".to_string());
+    meta.insert("weight_init.seed".to_string(), seed.to_string());
+    if let Some(s) = shard {
+        meta.insert("weight_init.shard".to_string(), s.to_string());
+    }
+    for p in set.params() {
+        meta.insert(format!("weight_init.init.{}", p.name), p.init.to_string());
+    }
+    (tensors, meta)
+}
+
 /// Initializes `set` on the CPU (each rank's part when `shard` is given)
 /// and streams it into the safetensors file `path`, tensors in the set's
 /// order, with `__metadata__` recording the seed, the shard and each
@@ -434,21 +469,7 @@ pub fn write_safetensors(
     shard: Option<&Shard>,
 ) -> Result<()> {
     let layout = set.arena_layout(shard, 4)?;
-    let tensors: Vec<(String, DType, Vec<u64>)> = set
-        .params()
-        .iter()
-        .zip(&layout.shapes)
-        .map(|(p, s)| (p.name.clone(), p.dtype, s.clone()))
-        .collect();
-    let mut meta = HashMap::new();
-    meta.insert("format".to_string(), "pt".to_string());
-    meta.insert("weight_init.seed".to_string(), seed.to_string());
-    if let Some(s) = shard {
-        meta.insert("weight_init.shard".to_string(), s.to_string());
-    }
-    for p in set.params() {
-        meta.insert(format!("weight_init.init.{}", p.name), p.init.to_string());
-    }
+    let (tensors, meta) = safetensors_entries(set, &layout, seed, shard);
     let mut chunk = Vec::new();
     write_safetensors_with(path, &tensors, Some(meta), |i, emit| {
         let (_, jobs) = set.tensor_jobs(i, seed, shard)?;

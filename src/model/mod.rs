@@ -48,8 +48,8 @@ use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 
 pub use exec::{ArenaLayout, FillJob, RecordStats, ARENA_ALIGN};
 pub use io::{
-    read_safetensors_header, write_safetensors, write_safetensors_with, ModelSpec, ParamSpec,
-    WRITE_CHUNK_BYTES,
+    read_safetensors_header, safetensors_entries, write_safetensors, write_safetensors_with,
+    ModelSpec, ParamSpec, TensorEntry, WRITE_CHUNK_BYTES,
 };
 pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
 pub use shard::{Shard, ShardMode};
