@@ -53,7 +53,7 @@ use wgpu::util::DeviceExt;
 
 use super::fill::{FillParams, Window, POSITIONS_PER_INVOCATION, WORKGROUP_SIZE};
 use super::shaders::{batch_shader_source, BatchView, Kernel};
-use super::GpuContext;
+use super::{storage_entry, uniform_entry, GpuContext};
 use crate::cpu::TensorKey;
 use crate::error::{Error, Result};
 use crate::sample::{DType, Distribution, Sampler};
@@ -588,32 +588,13 @@ impl Pipelines {
     pub(crate) fn new(device: &wgpu::Device) -> Result<Self> {
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let table_len = table_len(&device.limits());
-        let uniform = |binding, size| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Uniform,
-                has_dynamic_offset: false,
-                min_binding_size: wgpu::BufferSize::new(size),
-            },
-            count: None,
-        };
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("weight-init batch"),
             entries: &[
-                wgpu::BindGroupLayoutEntry {
-                    binding: 0,
-                    visibility: wgpu::ShaderStages::COMPUTE,
-                    ty: wgpu::BindingType::Buffer {
-                        ty: wgpu::BufferBindingType::Storage { read_only: false },
-                        has_dynamic_offset: false,
-                        min_binding_size: None,
-                    },
-                    count: None,
-                },
-                uniform(1, table_len * PIECE_BYTES),
-                uniform(2, table_len * 4),
-                uniform(3, std::mem::size_of::<BatchUniform>() as u64),
+                storage_entry(0),
+                uniform_entry(1, table_len * PIECE_BYTES),
+                uniform_entry(2, table_len * 4),
+                uniform_entry(3, std::mem::size_of::<BatchUniform>() as u64),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {

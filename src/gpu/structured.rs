@@ -16,7 +16,7 @@ use wgpu::util::DeviceExt;
 
 use super::fill::{self, FillParams, Window};
 use super::shaders::{shader_source, Kernel};
-use super::GpuContext;
+use super::{storage_entry, uniform_entry, GpuContext};
 use crate::cpu::TensorKey;
 use crate::error::{Error, Result};
 use crate::sample::{DType, Distribution, Normal, Sampler};
@@ -69,33 +69,13 @@ impl Pipelines {
     pub(crate) fn new(ctx: &GpuContext) -> Result<Self> {
         let device = ctx.device();
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let storage = |binding| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Storage { read_only: false },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let uniform = |binding, size| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: wgpu::BufferBindingType::Uniform,
-                has_dynamic_offset: false,
-                min_binding_size: wgpu::BufferSize::new(size),
-            },
-            count: None,
-        };
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("weight-init structured"),
             entries: &[
-                storage(0),
-                uniform(1, FillParams::SIZE),
-                uniform(2, StructureParams::SIZE),
-                storage(3),
+                storage_entry(0),
+                uniform_entry(1, FillParams::SIZE),
+                uniform_entry(2, StructureParams::SIZE),
+                storage_entry(3),
             ],
         });
         let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
