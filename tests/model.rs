@@ -1197,3 +1197,38 @@ fn gpu_into_callers_buffers() {
         assert!(e.to_string().contains("parameter `conv.weight`"), "{e}");
     }
 }
+
+#[test]
+fn fill_cpu_into_matches_fill_cpu_and_checks_its_input() {
+    let set = shard_set(true);
+    let r = set.resolve(&Rules::default()).unwrap();
+    for shard in [None, Some(Shard::new(4, 1, ShardMode::Columns).unwrap())] {
+        let layout = r.arena_layout(shard.as_ref(), ARENA_ALIGN).unwrap();
+        let mut host = vec![CANARY; layout.total_bytes as usize];
+        r.fill_cpu_into(5, shard.as_ref(), &layout, &mut host)
+            .unwrap();
+        check_canaries(&host, &layout);
+        for ((_, want), (&o, &n)) in r
+            .fill_cpu(5, shard.as_ref())
+            .unwrap()
+            .iter()
+            .zip(layout.offsets.iter().zip(&layout.sizes))
+        {
+            assert_eq!(&host[o as usize..(o + n) as usize], &want[..]);
+        }
+    }
+    let layout = r.arena_layout(None, ARENA_ALIGN).unwrap();
+    let mut short = vec![0u8; layout.total_bytes as usize - 1];
+    assert!(matches!(
+        r.fill_cpu_into(5, None, &layout, &mut short),
+        Err(Error::OutputLength { .. })
+    ));
+    let sharded = r
+        .arena_layout(
+            Some(&Shard::new(2, 0, ShardMode::Rows).unwrap()),
+            ARENA_ALIGN,
+        )
+        .unwrap();
+    let mut host = vec![0u8; layout.total_bytes as usize];
+    assert!(r.fill_cpu_into(5, None, &sharded, &mut host).is_err());
+}

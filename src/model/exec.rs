@@ -489,6 +489,55 @@ impl ResolvedSet {
         Ok((shape, out))
     }
 
+    /// Every tensor (its shard, when sharded) filled on the CPU into the
+    /// caller's host memory `out`, laid out as `layout` says (from
+    /// [`Self::arena_layout`]): a staging buffer, a memory-mapped file, the
+    /// host side of an engine's arena. Bytes between tensors are left as
+    /// they were. Errors: `out` shorter than `layout.total_bytes`, a layout
+    /// not made for this set and shard.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([
+    ///     Param::new("a", vec![3], DType::F32).with_init("ones".parse().unwrap()),
+    ///     Param::new("b", vec![2], DType::BF16).with_init("zeros".parse().unwrap()),
+    /// ]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let layout = r.arena_layout(None, 16).unwrap();
+    /// let mut host = vec![0xffu8; layout.total_bytes as usize];
+    /// r.fill_cpu_into(1, None, &layout, &mut host).unwrap();
+    /// assert_eq!(&host[..4], &1.0f32.to_le_bytes());
+    /// assert_eq!(&host[16..20], &[0, 0, 0, 0]);
+    /// assert_eq!(host[12], 0xff); // padding untouched
+    /// ```
+    pub fn fill_cpu_into(
+        &self,
+        seed: u64,
+        shard: Option<&Shard>,
+        layout: &ArenaLayout,
+        out: &mut [u8],
+    ) -> Result<()> {
+        let expected = self.arena_layout(shard, layout.align)?;
+        if expected.sizes != layout.sizes {
+            return Err(Error::InvalidShape {
+                shape: layout.sizes.clone(),
+                reason: "the arena layout was not made for this set and shard".into(),
+            });
+        }
+        if (out.len() as u64) < layout.total_bytes {
+            return Err(Error::OutputLength {
+                expected: layout.total_bytes,
+                got: out.len() as u64,
+                unit: "bytes",
+            });
+        }
+        for j in self.jobs(seed, shard, layout)? {
+            j.run_cpu(out, 0)?;
+        }
+        Ok(())
+    }
+
     /// Every tensor filled on the CPU, in the set's order: `(name, bytes)`
     /// (little-endian, the parameter's dtype, the shard's part when
     /// sharded). Holds the whole model in memory: for large models stream
