@@ -230,7 +230,7 @@ const LOG1P_HIGH: f32 = 0.414_213_56; // sqrt(2) - 1
 /// rounding would cost the radius `sqrt(-2 ln u)` its relative accuracy, so
 /// for `u > 1 - 2^-8` (words from [`UNIT_COMPLEMENT_THRESHOLD`]) the exact
 /// complement `1 - u = (!w + 1/2) * 2^-32` goes through [`ln1p_reduced`]
-/// instead ([`ln_unit_complement`]). The result lies in
+/// instead (`ln_unit_complement`). The result lies in
 /// `[ln(2^-33), ln(1 - 2^-33)]`, never 0 or -inf.
 #[inline(always)]
 pub fn ln_unit_open(w: u32) -> f32 {

@@ -20,31 +20,6 @@
 //! `finish` and stores, so every element is bit-identical to
 //! [`GpuContext::record_fill`]'s for the same `(dist, dtype, key, element
 //! index)` on the same adapter.
-//!
-//! # How many dispatches
-//!
-//! One per non-empty group (window, phase, kernel), where
-//! - a window is a binding window of the destination (at most
-//!   [`GpuContext::max_window_bytes`], tiled from the first item's byte
-//!   rounded down to the offset alignment) holding at least one item byte;
-//! - the phase is 0, or 1 for an item that shares a 32-bit word with the
-//!   item just before it in the buffer and uses the same kernel (16-bit
-//!   items at odd element offsets): the two are written by consecutive
-//!   dispatches instead of racing on the word;
-//! - the kernel is the item's distribution kind and view kind (at most
-//!   4 x 2 = 8; a model of `Range` items uses at most 4). A dispatch of
-//!   ranges whose units all start on a Philox block (tensors filled from
-//!   element 0, and f32 items anywhere) runs a build of the range kernel
-//!   without the code for units that straddle two blocks
-//!   ([`super::BatchView::Blocks`]); that choice never adds a dispatch.
-//!
-//! So `dispatches <= kernels x windows x phases` ([`BatchReport::bound`]),
-//! with phases <= 2. A group takes more than one dispatch only when its
-//! descriptors pass one table (a uniform binding: 512 descriptors of 128
-//! bytes where uniform bindings reach 64 KiB, as on lavapipe, llvmpipe GL
-//! and desktop GPUs) or its workgroups pass one grid (only with a lowered
-//! [`super::GpuOptions::max_workgroups_per_dimension`]); the table is then
-//! bound in chunks and the report counts every dispatch.
 
 use std::ops::Range;
 use std::sync::OnceLock;
@@ -195,6 +170,31 @@ impl BatchItem {
 
 /// What [`GpuContext::record_batch`] recorded.
 ///
+/// # How many dispatches
+///
+/// One per non-empty group (window, phase, kernel), where
+/// - a window is a binding window of the destination (at most
+///   [`GpuContext::max_window_bytes`], tiled from the first item's byte
+///   rounded down to the offset alignment) holding at least one item byte;
+/// - the phase is 0, or 1 for an item that shares a 32-bit word with the
+///   item just before it in the buffer and uses the same kernel (16-bit
+///   items at odd element offsets): the two are written by consecutive
+///   dispatches instead of racing on the word;
+/// - the kernel is the item's distribution kind and view kind (at most
+///   4 x 2 = 8; a model of `Range` items uses at most 4). A dispatch of
+///   ranges whose units all start on a Philox block (tensors filled from
+///   element 0, and f32 items anywhere) runs a build of the range kernel
+///   without the code for units that straddle two blocks
+///   ([`super::BatchView::Blocks`]); that choice never adds a dispatch.
+///
+/// So `dispatches <= kernels x windows x phases` ([`BatchReport::bound`]),
+/// with phases <= 2. A group takes more than one dispatch only when its
+/// descriptors pass one table (a uniform binding: 512 descriptors of 128
+/// bytes where uniform bindings reach 64 KiB, as on lavapipe, llvmpipe GL
+/// and desktop GPUs) or its workgroups pass one grid (only with a lowered
+/// [`super::GpuOptions::max_workgroups_per_dimension`]); the table is then
+/// bound in chunks and the report counts every dispatch.
+///
 /// ```
 /// use weight_init::gpu::BatchReport;
 /// let r = BatchReport { dispatches: 3, kernels: 2, windows: 1, phases: 2, pieces: 1000 };
@@ -220,7 +220,7 @@ pub struct BatchReport {
 impl BatchReport {
     /// `kernels x windows x phases`: the dispatch count whenever every
     /// group's descriptors fit one table (512) and its workgroups one grid
-    /// (see the [module docs](self)).
+    /// (see [`BatchReport`]).
     pub fn bound(&self) -> u64 {
         self.kernels as u64 * self.windows as u64 * self.phases as u64
     }
@@ -712,8 +712,8 @@ impl GpuContext {
     /// Records the fill of every item into `encoder` (nothing is submitted,
     /// nothing waits for the device) and reports how many compute
     /// dispatches that took: at most [`BatchReport::bound`] =
-    /// `kernels x windows x phases`, however many items (see the module
-    /// docs of `gpu::batch` for the exact count).
+    /// `kernels x windows x phases`, however many items (see
+    /// [`BatchReport`] for the exact count).
     ///
     /// Items may mix dtypes and distributions, sit at any offset that is a
     /// multiple of their element size (16-bit items may share a 32-bit word
