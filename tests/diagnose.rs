@@ -7,25 +7,13 @@
 //! Every run uses a fixed seed, so the claims below are deterministic
 //! checks of one draw, not statistical tests with a false-failure rate.
 
-use std::sync::OnceLock;
-
 use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig, Report};
-use weight_init::gpu::GpuContext;
 use weight_init::{Error, Init};
 
-const SEED: u64 = 0x5eed;
+mod common;
+use common::gpu as ctx;
 
-fn ctx() -> &'static GpuContext {
-    static CTX: OnceLock<GpuContext> = OnceLock::new();
-    CTX.get_or_init(|| {
-        GpuContext::new_default().unwrap_or_else(|e| {
-            panic!(
-                "no GPU adapter: {e}. These tests need one; on a machine without a GPU install \
-                 Mesa's software drivers: `apt-get install mesa-vulkan-drivers`"
-            )
-        })
-    })
-}
+const SEED: u64 = 0x5eed;
 
 fn init(text: &str) -> Init {
     text.parse()

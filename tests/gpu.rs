@@ -10,6 +10,8 @@ use weight_init::gpu::{GpuContext, GpuOptions, MulHiLo};
 use weight_init::stats::scaled_ulp_distance;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
+mod common;
+
 /// Largest distance the GPU may be from the CPU for normal, truncated-normal
 /// and asymmetric uniform samples, in units in the last place (of the
 /// output dtype) of `max(|value|, scale)`. The shaders do the CPU's
@@ -30,34 +32,13 @@ struct Adapter {
 fn adapters() -> &'static [Adapter] {
     static ADAPTERS: OnceLock<Vec<Adapter>> = OnceLock::new();
     ADAPTERS.get_or_init(|| {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-            backends: wgpu::Backends::VULKAN | wgpu::Backends::GL,
-            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
-        });
-        let found = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::VULKAN | wgpu::Backends::GL));
-        let mut out = Vec::new();
-        for a in found {
-            let info = a.get_info();
-            let name = format!("{} ({:?})", info.name, info.backend);
-            match GpuContext::from_adapter(&a, GpuOptions::default()) {
-                Ok(ctx) => {
-                    eprintln!(
-                        "adapter: {name}, mulhilo {:?}, window {} MiB",
-                        ctx.mulhilo(),
-                        ctx.max_window_bytes() >> 20
-                    );
-                    out.push(Adapter { name, ctx })
-                }
-                Err(e) => eprintln!("adapter {name} could not be opened: {e}"),
-            }
-        }
-        assert!(
-            !out.is_empty(),
-            "no GPU adapter found. These tests need one; on a machine without a GPU install \
-             Mesa's software drivers: `apt-get install mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri` \
-             (lavapipe through Vulkan, llvmpipe through GL)"
-        );
-        out
+        common::all_adapters(&[GpuOptions::default()])
+            .into_iter()
+            .map(|(name, mut ctxs)| Adapter {
+                name,
+                ctx: ctxs.remove(0),
+            })
+            .collect()
     })
 }
 

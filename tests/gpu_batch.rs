@@ -7,11 +7,12 @@
 //! These tests never pass silently: with no adapter they fail and say how to
 //! install Mesa's software drivers.
 
-use std::sync::OnceLock;
-
 use weight_init::gpu::{BatchItem, BatchReport, GpuContext, GpuOptions, ItemView};
 use weight_init::stats::scaled_ulp_distance;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
+
+mod common;
+use common::gpu as ctx;
 
 /// The largest distance, in ULP of the dtype at `max(|value|, scale)`, the
 /// GPU may be from the CPU for normal and truncated-normal samples: the
@@ -20,22 +21,6 @@ use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedN
 const ULP_BOUND: f64 = 16.0;
 
 const CANARY: u8 = 0xA5;
-
-fn ctx() -> &'static GpuContext {
-    static CTX: OnceLock<GpuContext> = OnceLock::new();
-    CTX.get_or_init(|| {
-        let ctx = GpuContext::new_default().unwrap_or_else(|e| {
-            panic!(
-                "no GPU adapter: {e}. These tests need one; on a machine without a GPU install \
-                 Mesa's software drivers: `apt-get install mesa-vulkan-drivers` (lavapipe)"
-            )
-        });
-        if let Some(info) = ctx.adapter_info() {
-            eprintln!("adapter: {} ({:?})", info.name, info.backend);
-        }
-        ctx
-    })
-}
 
 /// splitmix64: the tests' fixed-seed shapes and offsets.
 struct Rng(u64);

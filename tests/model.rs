@@ -4,9 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
-use weight_init::gpu::GpuContext;
 use weight_init::model::{
     glob_match, infer_kind, name_stream, read_safetensors_header, write_safetensors,
     write_safetensors_with, ArenaLayout, LayerKind, ModelSpec, Param, ParamSet, Preset,
@@ -14,21 +12,12 @@ use weight_init::model::{
 };
 use weight_init::{cpu, DType, Error, Init, Plan, TensorKey};
 
+mod common;
+use common::gpu;
+
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-fn gpu() -> &'static GpuContext {
-    static CTX: OnceLock<GpuContext> = OnceLock::new();
-    CTX.get_or_init(|| {
-        GpuContext::new_default().unwrap_or_else(|e| {
-            panic!(
-                "no GPU adapter ({e}). These tests need one; on a machine without a GPU install \
-                 Mesa's software drivers: `apt-get install mesa-vulkan-drivers` (lavapipe)"
-            )
-        })
-    })
-}
 
 fn init(s: &str) -> Init {
     s.parse().unwrap()

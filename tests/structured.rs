@@ -23,6 +23,8 @@ use weight_init::structured::{
 };
 use weight_init::{cpu, DType, Error, Normal, TensorKey};
 
+mod common;
+
 /// Significance of every statistical test here.
 const ALPHA: f64 = 0.001;
 /// z with P(|Z| > z) = 0.001.
@@ -631,40 +633,19 @@ struct Adapter {
 fn adapters() -> &'static [Adapter] {
     static ADAPTERS: OnceLock<Vec<Adapter>> = OnceLock::new();
     ADAPTERS.get_or_init(|| {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-            backends: wgpu::Backends::VULKAN | wgpu::Backends::GL,
-            ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
-        });
-        let found = pollster::block_on(
-            instance.enumerate_adapters(wgpu::Backends::VULKAN | wgpu::Backends::GL),
-        );
-        let mut out = Vec::new();
-        for a in found {
-            let info = a.get_info();
-            let name = format!("{} ({:?})", info.name, info.backend);
-            let small_opts = GpuOptions {
-                max_window_bytes: Some(1024),
-                max_workgroups_per_dimension: Some(2),
-                ..Default::default()
-            };
-            match (
-                GpuContext::from_adapter(&a, GpuOptions::default()),
-                GpuContext::from_adapter(&a, small_opts),
-            ) {
-                (Ok(ctx), Ok(small)) => {
-                    eprintln!("adapter: {name}, mulhilo {:?}", ctx.mulhilo());
-                    out.push(Adapter { name, ctx, small })
-                }
-                (Err(e), _) | (_, Err(e)) => eprintln!("adapter {name} could not be opened: {e}"),
-            }
-        }
-        assert!(
-            !out.is_empty(),
-            "no GPU adapter found. These tests need one; on a machine without a GPU install \
-             Mesa's software drivers: `apt-get install mesa-vulkan-drivers libegl1 libegl-mesa0 libgl1-mesa-dri` \
-             (lavapipe through Vulkan, llvmpipe through GL)"
-        );
-        out
+        let small = GpuOptions {
+            max_window_bytes: Some(1024),
+            max_workgroups_per_dimension: Some(2),
+            ..Default::default()
+        };
+        common::all_adapters(&[GpuOptions::default(), small])
+            .into_iter()
+            .map(|(name, mut ctxs)| Adapter {
+                name,
+                small: ctxs.remove(1),
+                ctx: ctxs.remove(0),
+            })
+            .collect()
     })
 }
 

@@ -1,6 +1,63 @@
-//! Helpers shared by the command-line tests.
+//! Helpers shared by the integration tests (each test binary uses a part).
+#![allow(dead_code)]
 
 use std::path::Path;
+use std::sync::OnceLock;
+
+use weight_init::gpu::{GpuContext, GpuOptions};
+
+/// How to get an adapter: the failure message of every GPU test that finds
+/// none (they fail, never pass silently).
+pub const ADAPTER_HINT: &str = "These tests need a GPU adapter; on a machine without a GPU \
+     install Mesa's software drivers: `apt-get install mesa-vulkan-drivers libegl1 libegl-mesa0 \
+     libgl1-mesa-dri` (lavapipe through Vulkan, llvmpipe through GL)";
+
+/// The default adapter (`WGPU_BACKEND` and `WGPU_ADAPTER_NAME` honoured),
+/// opened once per test binary.
+pub fn gpu() -> &'static GpuContext {
+    static CTX: OnceLock<GpuContext> = OnceLock::new();
+    CTX.get_or_init(|| {
+        let ctx = GpuContext::new_default()
+            .unwrap_or_else(|e| panic!("no GPU adapter ({e}). {ADAPTER_HINT}"));
+        if let Some(info) = ctx.adapter_info() {
+            eprintln!("adapter: {} ({:?})", info.name, info.backend);
+        }
+        ctx
+    })
+}
+
+/// Every Vulkan and GL adapter wgpu finds, each opened once per entry of
+/// `options`: `(name, contexts)`. Panics with [`ADAPTER_HINT`] when none
+/// opens.
+pub fn all_adapters(options: &[GpuOptions]) -> Vec<(String, Vec<GpuContext>)> {
+    let backends = wgpu::Backends::VULKAN | wgpu::Backends::GL;
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+    });
+    let mut out = Vec::new();
+    for a in pollster::block_on(instance.enumerate_adapters(backends)) {
+        let info = a.get_info();
+        let name = format!("{} ({:?})", info.name, info.backend);
+        match options
+            .iter()
+            .map(|o| GpuContext::from_adapter(&a, *o))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(ctxs) => {
+                eprintln!(
+                    "adapter: {name}, mulhilo {:?}, window {} MiB",
+                    ctxs[0].mulhilo(),
+                    ctxs[0].max_window_bytes() >> 20
+                );
+                out.push((name, ctxs));
+            }
+            Err(e) => eprintln!("adapter {name} could not be opened: {e}"),
+        }
+    }
+    assert!(!out.is_empty(), "no GPU adapter found. {ADAPTER_HINT}");
+    out
+}
 
 /// The chunks of a PNG file, checked: signature, every chunk's CRC, IHDR
 /// first, IEND last, at least one IDAT. Returns (width, height).
