@@ -34,7 +34,9 @@ fn parse(label: &str, src: &str) -> Module {
 fn every_kernel_validates_with_both_mulhilo_variants() {
     let mut failures = Vec::new();
     for (mulhilo, extra) in MULHILO {
-        for kernel in Kernel::ALL {
+        // The elementwise fills and the structured kernels (eye, identity,
+        // dirac, sparse, uploaded orthogonal values) alike.
+        for kernel in Kernel::ALL.into_iter().chain(Kernel::STRUCTURED) {
             let label = format!("{mulhilo:?} + {}", kernel.file_name());
             let src = pipeline_source(mulhilo, kernel);
             let module = match naga::front::wgsl::parse_str(&src) {

@@ -1,7 +1,8 @@
 //! Structured inits (orthogonal, eye, identity, dirac, sparse,
-//! delta-orthogonal): shader validation, orthogonality, the Haar
-//! distribution, determinism, the structure each init promises, GPU against
-//! CPU on every adapter, and bad input.
+//! delta-orthogonal): orthogonality, the Haar distribution, determinism,
+//! the structure each init promises, GPU against CPU on every adapter, and
+//! bad input. (Their kernels are validated by naga in
+//! `tests/shaders_validate.rs` with every other kernel.)
 //!
 //! Statistical tests use fixed seeds and significance 0.001: a correct
 //! implementation fails one with probability 0.001 for some seed, and the
@@ -12,8 +13,7 @@
 
 use std::sync::OnceLock;
 
-use naga::valid::{Capabilities, ValidationFlags, Validator};
-use weight_init::gpu::{shader_source, GpuContext, GpuOptions, Kernel, MulHiLo};
+use weight_init::gpu::{shader_source, GpuContext, GpuOptions, Kernel};
 use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
 use weight_init::stats::scaled_ulp_distance;
 use weight_init::stats::{ks_one_sample, normal_cdf};
@@ -99,45 +99,6 @@ fn gram_error(q: &[f32], rows: usize, cols: usize, gain: f64) -> f64 {
 fn haar4_entry_cdf(x: f64) -> f64 {
     let x = x.clamp(-1.0, 1.0);
     0.5 + (x * (1.0 - x * x).sqrt() + x.asin()) / std::f64::consts::PI
-}
-
-// ---------------------------------------------------------------------------
-// Shaders
-// ---------------------------------------------------------------------------
-
-#[test]
-fn structured_kernels_validate_with_both_mulhilo_variants() {
-    let mut failures = Vec::new();
-    for (mulhilo, extra) in [
-        (MulHiLo::Emulated, Capabilities::empty()),
-        (MulHiLo::Int64, Capabilities::SHADER_INT64),
-    ] {
-        for kernel in Kernel::STRUCTURED {
-            let label = format!("{mulhilo:?} + {}", kernel.file_name());
-            let src = shader_source(kernel, mulhilo);
-            let module = match naga::front::wgsl::parse_str(&src) {
-                Ok(m) => m,
-                Err(e) => {
-                    failures.push(format!("{label}: parse error\n{}", e.emit_to_string(&src)));
-                    continue;
-                }
-            };
-            let caps = Capabilities::default() | extra;
-            if let Err(e) = Validator::new(ValidationFlags::all(), caps).validate(&module) {
-                failures.push(format!(
-                    "{label}: validation error\n{}",
-                    e.emit_to_string(&src)
-                ));
-                continue;
-            }
-            let eps: Vec<_> = module.entry_points.iter().collect();
-            assert_eq!(eps.len(), 1, "{label}: expected exactly one entry point");
-            assert_eq!(eps[0].name, "main", "{label}");
-            assert_eq!(eps[0].stage, naga::ShaderStage::Compute, "{label}");
-            assert_eq!(eps[0].workgroup_size, [256, 1, 1], "{label}");
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 // ---------------------------------------------------------------------------
