@@ -8,39 +8,20 @@
 //! the drawn pixels in `src/cli/plot.rs` (`one_line_colour_per_series`).
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
 mod common;
-use common::check_png;
+use common::{check_png, run_cli, stderr, stdout};
+
+fn diagnose(args: &[&str]) -> Output {
+    run_cli("diagnose", args, &[])
+}
 
 const SCHEMES: &str = "kaiming_normal,xavier_normal,normal(std=0.01),zeros";
 const SMALL: [&str; 6] = ["--depth", "8", "--width", "64", "--batch", "32"];
-
-fn diagnose(args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_weight-init"))
-        .arg("diagnose")
-        .args(args)
-        .output()
-        .expect("the weight-init binary runs");
-    eprintln!(
-        "$ weight-init diagnose {}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn temp_path(tag: &str) -> PathBuf {
     static COUNTER: AtomicU32 = AtomicU32::new(0);

@@ -6,11 +6,11 @@
 //! minute and a half on a 2-core machine with lavapipe.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 mod common;
-use common::check_png;
+use common::{check_png, run_cli, stderr, stdout};
 
 /// The schemes `verify` runs when none is named (`cli::DEFAULT_SCHEMES`,
 /// which a test cannot import from the binary).
@@ -21,27 +21,7 @@ fn verify(args: &[&str]) -> Output {
 }
 
 fn verify_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weight-init"));
-    cmd.arg("verify").args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("the weight-init binary runs");
-    eprintln!(
-        "$ weight-init verify {}\n--- stdout\n{}--- stderr\n{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    run_cli("verify", args, env)
 }
 
 /// Table rows: lines that end in PASS or FAIL.

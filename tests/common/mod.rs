@@ -2,9 +2,43 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use weight_init::gpu::{GpuContext, GpuOptions};
+
+/// Runs `weight-init SUBCOMMAND ARGS...` with the extra environment
+/// `env`, and echoes the command and its output to the test log.
+pub fn run_cli(subcommand: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    // `option_env!`: test binaries that do not run the CLI still build
+    // without the `cli` feature.
+    let Some(bin) = option_env!("CARGO_BIN_EXE_weight-init") else {
+        panic!("the weight-init binary is not built: enable feature `cli`");
+    };
+    let mut cmd = Command::new(bin);
+    cmd.arg(subcommand).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the weight-init binary runs");
+    eprintln!(
+        "$ weight-init {subcommand} {}\n--- stdout\n{}--- stderr\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A command's standard output, as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A command's standard error, as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
 
 /// How to get an adapter: the failure message of every GPU test that finds
 /// none (they fail, never pass silently).
