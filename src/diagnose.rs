@@ -631,15 +631,7 @@ pub fn reference(cfg: &DiagnoseConfig, tensors: &Tensors) -> Result<(Vec<LayerSt
         .map(|l| {
             let h = matrix_stats(&hs[l], b, w);
             let gr = gs.get(l).map(|g| matrix_stats(g, b, w));
-            LayerStats {
-                layer: l + 1,
-                act_mean: h.mean,
-                act_std: h.std,
-                grad_mean: gr.map(|s| s.mean),
-                grad_std: gr.map(|s| s.std),
-                dead_fraction: h.dead_fraction,
-                max_unit_spread: h.max_unit_spread,
-            }
+            LayerStats::from_matrices(l + 1, h, gr)
         })
         .collect();
     Ok((
@@ -649,6 +641,23 @@ pub fn reference(cfg: &DiagnoseConfig, tensors: &Tensors) -> Result<(Vec<LayerSt
             gradients: gs,
         },
     ))
+}
+
+impl LayerStats {
+    /// Layer `layer`'s report from the statistics of its activations `h`
+    /// and of the gradient `g` flowing into its input (none when forward
+    /// only); shared by the GPU run and the CPU reference.
+    pub(crate) fn from_matrices(layer: usize, h: MatrixStats, g: Option<MatrixStats>) -> Self {
+        LayerStats {
+            layer,
+            act_mean: h.mean,
+            act_std: h.std,
+            grad_mean: g.map(|s| s.mean),
+            grad_std: g.map(|s| s.std),
+            dead_fraction: h.dead_fraction,
+            max_unit_spread: h.max_unit_spread,
+        }
+    }
 }
 
 /// Statistics of one `[batch, width]` matrix.

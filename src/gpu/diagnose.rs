@@ -363,15 +363,7 @@ impl GpuContext {
                 let g = cfg.backward().then(|| {
                     combine_partials(&partials[(2 * l + 1) * block..(2 * l + 2) * block], batch)
                 });
-                LayerStats {
-                    layer: l + 1,
-                    act_mean: h.mean,
-                    act_std: h.std,
-                    grad_mean: g.map(|s| s.mean),
-                    grad_std: g.map(|s| s.std),
-                    dead_fraction: h.dead_fraction,
-                    max_unit_spread: h.max_unit_spread,
-                }
+                LayerStats::from_matrices(l + 1, h, g)
             })
             .collect();
         let report = Report {
