@@ -444,6 +444,9 @@ impl ResolvedSet {
     /// Host memory: the host-computed uploads (class priors, and sharded
     /// structured tensors, each computed whole and sliced) are all held
     /// until the jobs are dropped.
+    ///
+    /// Errors: a layout not made (by [`Self::arena_layout`]) for this set
+    /// and shard; a parameter's own errors, naming it.
     pub fn jobs(
         &self,
         seed: u64,
@@ -455,6 +458,13 @@ impl ResolvedSet {
                 expected: self.params.len() as u64,
                 got: layout.offsets.len() as u64,
                 unit: "elements",
+            });
+        }
+        let expected = self.arena_layout(shard, layout.align)?;
+        if expected.sizes != layout.sizes {
+            return Err(Error::InvalidShape {
+                shape: layout.sizes.clone(),
+                reason: "the arena layout was not made for this set and shard".into(),
             });
         }
         let mut all = Vec::new();
@@ -518,13 +528,6 @@ impl ResolvedSet {
         layout: &ArenaLayout,
         out: &mut [u8],
     ) -> Result<()> {
-        let expected = self.arena_layout(shard, layout.align)?;
-        if expected.sizes != layout.sizes {
-            return Err(Error::InvalidShape {
-                shape: layout.sizes.clone(),
-                reason: "the arena layout was not made for this set and shard".into(),
-            });
-        }
         if (out.len() as u64) < layout.total_bytes {
             return Err(Error::OutputLength {
                 expected: layout.total_bytes,
@@ -615,13 +618,6 @@ impl ResolvedSet {
         seed: u64,
         shard: Option<&Shard>,
     ) -> Result<RecordStats> {
-        let expected = self.arena_layout(shard, layout.align)?;
-        if expected.sizes != layout.sizes {
-            return Err(Error::InvalidShape {
-                shape: layout.sizes.clone(),
-                reason: "the arena layout was not made for this set and shard".into(),
-            });
-        }
         let jobs = self.jobs(seed, shard, layout)?;
         record_jobs(ctx, encoder, buffer, &jobs)
     }
