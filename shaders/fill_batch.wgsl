@@ -55,7 +55,6 @@ struct Piece {
     row_base: vec2<u32>,
     // VIEW_COLUMNS: elements per row of the tensor's 2-D view, u64.
     row_len: vec2<u32>,
-    _pad: vec4<u32>,
 }
 
 // The dispatch: which workgroups of the bound table it runs.

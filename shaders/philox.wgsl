@@ -5,14 +5,33 @@
 // keep them side by side. Every function below names the Rust function it
 // mirrors. The same constants (same f32 literal text, parsed straight to f32
 // thanks to the `f` suffix, so no double rounding through f64), and the same
-// floating-point operations in the same order, so that the GPU can reproduce
-// the CPU bit for bit wherever the shader compiler does not fuse a multiply
-// and an add.
+// floating-point operations in the same order, so that the GPU reproduces
+// the CPU bit for bit.
+//
+// Why the bits are the same on any conforming implementation: every f32
+// operation here is one whose result WGSL fixes exactly: integer
+// arithmetic, bit casts, compares, selects, and a single `+`, `-` or `*`
+// (correctly rounded in WGSL). What a compiler may still do is rewrite
+// expressions: SPIR-V (Vulkan) lets it contract a product and an add into a
+// fused multiply-add, and GLSL, HLSL and fast-math Metal without `precise`
+// also let it reassociate and refactor (seen on llvmpipe's GL driver: the
+// four terms of an Estrin polynomial summed in another order). So every
+// arithmetic result that feeds another arithmetic operation goes through
+// `add`, `sub` or `mul`, which OR the result's bits with `p.fence`, a
+// uniform the host always sets to 0. The next operation then takes an
+// integer result that the compiler cannot know to equal the rounded value
+// (a uniform's contents are not known when the pipeline is compiled), so
+// it can neither fuse nor regroup across it: each operation is rounded on
+// its own, in the written order, exactly as the CPU does. Exact operations
+// (an exact integer times a power of two) are left bare: no rewrite can
+// change their result.
 //
 // What is deliberately NOT used, and why:
 // - WGSL `log`, `exp`, `sin`, `cos`: their WGSL accuracy (2^-11 absolute for
 //   sin/cos) is far too coarse and varies by driver; the crate's own
 //   polynomials are used instead.
+// - WGSL `sqrt` and `/`: only accurate to 2.5 ULP; the crate's own
+//   sqrt_f32 and recip_f32 iterations are used instead.
 // - `fma`: may or may not be fused depending on the backend.
 // - `min`, `max`, `clamp` on floats: their NaN behaviour is unspecified; the
 //   compare-and-select forms below match Rust's exactly.
@@ -146,23 +165,66 @@ const LN_2PI: f32 = 1.8378771f;
 // (0x3f490fdb) divided by a power of two, which is exact; naga folds this
 // f32 const-expression in f32.
 const OCTANT_STEP: f32 = 0.7853982f / 536870912.0f;
-// 2^-24 and 2^-32, exact powers of two.
+// 2^-24, an exact power of two.
 const TWO_M24: f32 = 1.0f / 16777216.0f;
-const TWO_M32: f32 = 1.0f / 4294967296.0f;
 // Bit pattern of sqrt(2) as the mantissa threshold for the log reduction.
 const SQRT2_MANTISSA: u32 = 0x3fb504f3u;
-// Words at or above this give u = (w + 0.5) / 2^32 > 1 - 2^-8: ln(u) then
-// comes from ln1p of the exact complement (see ln_unit_open).
-const UNIT_COMPLEMENT_THRESHOLD: u32 = 0xff000000u;
-// Bounds of the range where `ln1p` uses its polynomial directly.
-const LOG1P_LOW: f32 = -0.2928932f; // sqrt(1/2) - 1
-const LOG1P_HIGH: f32 = 0.41421356f; // sqrt(2) - 1
+// Seed of the inverse square root iteration (sample::RSQRT_MAGIC).
+const RSQRT_MAGIC: u32 = 0x5f375a86u;
+// Seed of the reciprocal iteration (sample::RECIP_MAGIC).
+const RECIP_MAGIC: u32 = 0x7ef311c3u;
 // Largest r = sqrt(-ln Q) the tail polynomials cover.
 const TAIL_POLY_MAX_R: f32 = 5.0f;
 // Where the central polynomial hands over to the tail.
 const CENTRAL_MAX_D: f32 = 0.35f;
-// f32::MIN_POSITIVE, the smallest normal f32 (0x00800000).
-const F32_MIN_POSITIVE: f32 = 1.1754944e-38f;
+
+// ---------------------------------------------------------------------------
+// Unfused arithmetic (sample.rs, "Unfused arithmetic")
+// ---------------------------------------------------------------------------
+
+// x with its bits ORed with p.fence (always 0, unknown to the compiler),
+// see the top of this file.
+fn fence(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) | p.fence);
+}
+
+// a * b, rounded once, fenced. Mirrors `sample::mul`.
+fn mul(a: f32, b: f32) -> f32 {
+    return fence(a * b);
+}
+
+// a + b, rounded once, fenced. Mirrors `sample::add`.
+fn add(a: f32, b: f32) -> f32 {
+    return fence(a + b);
+}
+
+// a - b, rounded once, fenced. Mirrors `sample::sub`.
+fn sub(a: f32, b: f32) -> f32 {
+    return fence(a - b);
+}
+
+// Square root of a positive, finite, normal f32 within about one ULP: two
+// Newton steps on x^-1/2 from a bit-pattern seed, then s = x y and one
+// correction s + (y/2)(x - s^2). Mirrors `sample::sqrt_f32`.
+fn sqrt_f32(x: f32) -> f32 {
+    let half = mul(0.5f, x);
+    var y = bitcast<f32>(RSQRT_MAGIC - (bitcast<u32>(x) >> 1u));
+    y = mul(y, sub(1.5f, mul(mul(half, y), y)));
+    y = mul(y, sub(1.5f, mul(mul(half, y), y)));
+    let s = mul(x, y);
+    return add(s, mul(mul(0.5f, y), sub(x, mul(s, s))));
+}
+
+// 1 / x for a positive, finite, normal f32 with a normal reciprocal, within
+// about one ULP: four Newton steps y (2 - x y) from a bit-pattern seed.
+// Mirrors `sample::recip_f32`.
+fn recip_f32(x: f32) -> f32 {
+    var y = bitcast<f32>(RECIP_MAGIC - bitcast<u32>(x));
+    y = mul(y, sub(2.0f, mul(x, y)));
+    y = mul(y, sub(2.0f, mul(x, y)));
+    y = mul(y, sub(2.0f, mul(x, y)));
+    return mul(y, sub(2.0f, mul(x, y)));
+}
 
 // ---------------------------------------------------------------------------
 // Polynomial evaluation (sample::poly)
@@ -176,40 +238,40 @@ const F32_MIN_POSITIVE: f32 = 1.1754944e-38f;
 
 // Mirrors `sample::poly` for N = 5 (SIN, COS).
 fn poly5(c: array<f32, 5>, x: f32) -> f32 {
-    let x2 = x * x;
-    let x4 = x2 * x2;
-    let a = c[0] + c[1] * x;
-    let b = c[2] + c[3] * x;
-    return (a + b * x2) + c[4] * x4;
+    let x2 = mul(x, x);
+    let x4 = mul(x2, x2);
+    let a = add(c[0], mul(c[1], x));
+    let b = add(c[2], mul(c[3], x));
+    return add(add(a, mul(b, x2)), mul(c[4], x4));
 }
 
 // Mirrors `sample::poly` for N = 10 (LOG1P, PROBIT_CENTRAL).
 fn poly10(c: array<f32, 10>, x: f32) -> f32 {
-    let x2 = x * x;
-    let x4 = x2 * x2;
-    let x8 = x4 * x4;
-    let a = c[0] + c[1] * x;
-    let b = c[2] + c[3] * x;
-    let d = c[4] + c[5] * x;
-    let e = c[6] + c[7] * x;
-    let f = c[8] + c[9] * x;
+    let x2 = mul(x, x);
+    let x4 = mul(x2, x2);
+    let x8 = mul(x4, x4);
+    let a = add(c[0], mul(c[1], x));
+    let b = add(c[2], mul(c[3], x));
+    let d = add(c[4], mul(c[5], x));
+    let e = add(c[6], mul(c[7], x));
+    let f = add(c[8], mul(c[9], x));
     let top = f;
-    return (a + b * x2 + (d + e * x2) * x4) + top * x8;
+    return add(add(add(a, mul(b, x2)), mul(add(d, mul(e, x2)), x4)), mul(top, x8));
 }
 
 // Mirrors `sample::poly` for N = 11 (PROBIT_TAIL_NEAR, PROBIT_TAIL_FAR):
 // the odd last coefficient is carried up with x^2.
 fn poly11(c: array<f32, 11>, x: f32) -> f32 {
-    let x2 = x * x;
-    let x4 = x2 * x2;
-    let x8 = x4 * x4;
-    let a = c[0] + c[1] * x;
-    let b = c[2] + c[3] * x;
-    let d = c[4] + c[5] * x;
-    let e = c[6] + c[7] * x;
-    let f = c[8] + c[9] * x;
-    let top = f + c[10] * x2;
-    return (a + b * x2 + (d + e * x2) * x4) + top * x8;
+    let x2 = mul(x, x);
+    let x4 = mul(x2, x2);
+    let x8 = mul(x4, x4);
+    let a = add(c[0], mul(c[1], x));
+    let b = add(c[2], mul(c[3], x));
+    let d = add(c[4], mul(c[5], x));
+    let e = add(c[6], mul(c[7], x));
+    let f = add(c[8], mul(c[9], x));
+    let top = add(f, mul(c[10], x2));
+    return add(add(add(a, mul(b, x2)), mul(add(d, mul(e, x2)), x4)), mul(top, x8));
 }
 
 // ---------------------------------------------------------------------------
@@ -221,7 +283,7 @@ fn poly11(c: array<f32, 11>, x: f32) -> f32 {
 // `f32(u32)` pick either neighbour of an inexact value. Mirrors
 // `sample::u32_to_f32`.
 fn u32_to_f32(x: u32) -> f32 {
-    return f32(x >> 16u) * 65536.0f + f32(x & 0xffffu);
+    return add(mul(f32(x >> 16u), 65536.0f), f32(x & 0xffffu));
 }
 
 // The unit uniform of a word: its top 24 bits times 2^-24, exactly; in
@@ -236,10 +298,16 @@ fn signed_unit(w: u32) -> f32 {
     return f32(i32((w >> 8u) << 1u) - 16777216) * TWO_M24;
 }
 
-// A word as an exact value in the open interval (0, 1): the midpoint
-// (top24(w) + 1/2) * 2^-24. Mirrors `sample::open_unit`.
-fn open_unit(w: u32) -> f32 {
-    return f32(((w >> 8u) << 1u) | 1u) * (TWO_M24 * 0.5f);
+// A word as an exact value in the open interval (0, 1): the midpoint of the
+// f32 cell holding (x + 1/2) / 2^32. With s = max(0, bitlen(x) - 23) low
+// bits dropped, (2 floor(x / 2^s) + 1) * 2^(s - 33): an odd integer below
+// 2^24 (exact as f32) times a power of two. In [2^-33, 1 - 2^-24].
+// Mirrors `sample::open_unit`.
+fn open_unit(x: u32) -> f32 {
+    let lz = countLeadingZeros(x);
+    let s = select(0u, 9u - lz, lz < 9u);
+    let k = ((x >> s) << 1u) | 1u;
+    return f32(k) * bitcast<f32>((94u + s) << 23u);
 }
 
 // ---------------------------------------------------------------------------
@@ -249,7 +317,7 @@ fn open_unit(w: u32) -> f32 {
 // ln(1 + t) for t in [sqrt(1/2) - 1, sqrt(2) - 1] by a degree-10
 // polynomial. Mirrors `sample::ln1p_reduced`.
 fn ln1p_reduced(t: f32) -> f32 {
-    return t * poly10(LOG1P, t);
+    return mul(t, poly10(LOG1P, t));
 }
 
 // Natural logarithm of a positive, finite, normal f32: x = 2^e * m with m in
@@ -263,47 +331,9 @@ fn ln(x: f32) -> f32 {
         m -= 0x00800000u;
         e += 1;
     }
-    let t = bitcast<f32>(m) - 1.0f;
+    let t = sub(bitcast<f32>(m), 1.0f);
     let ef = f32(e);
-    return ef * LN2_HI + (ln1p_reduced(t) + ef * LN2_LO);
-}
-
-// ln(1 + t) for t in (-1, 1]: the polynomial near zero, ln of the rounded
-// sum elsewhere. Both are computed and one selected, as in Rust; the range
-// test is Rust's `(LOG1P_LOW..=LOG1P_HIGH).contains(&t)` (false for NaN).
-// Mirrors `sample::ln1p`.
-fn ln1p(t: f32) -> f32 {
-    let near = ln1p_reduced(t);
-    let far = ln(1.0f + t);
-    return select(far, near, LOG1P_LOW <= t && t <= LOG1P_HIGH);
-}
-
-// ln(u) of the open unit value u = (w + 1/2) * 2^-32 that a word stands for,
-// using all 32 bits. For u > 1 - 2^-8 the exact complement goes through
-// ln1p_reduced instead, so that the Box-Muller radius keeps its relative
-// accuracy. Result in [ln(2^-33), ln(1 - 2^-33)]. Mirrors
-// `sample::ln_unit_open`.
-fn ln_unit_open(w: u32) -> f32 {
-    if w >= UNIT_COMPLEMENT_THRESHOLD {
-        return ln_unit_complement(w);
-    } else {
-        return ln_unit_rounded(w);
-    }
-}
-
-// The common branch of ln_unit_open: ln of u rounded once (the +0.5 on the
-// low half is exact, the add of the halves is the one rounding). Mirrors
-// `sample::ln_unit_rounded`.
-fn ln_unit_rounded(w: u32) -> f32 {
-    return ln((f32(w >> 16u) * 65536.0f + (f32(w & 0xffffu) + 0.5f)) * TWO_M32);
-}
-
-// The branch of ln_unit_open for u near 1: ln1p(-(1 - u)) with the
-// complement !w exact before its one rounding. Mirrors
-// `sample::ln_unit_complement`.
-fn ln_unit_complement(w: u32) -> f32 {
-    let c = ~w;
-    return ln1p_reduced(-((f32(c >> 16u) * 65536.0f + (f32(c & 0xffffu) + 0.5f)) * TWO_M32));
+    return add(mul(ef, LN2_HI), add(ln1p_reduced(t), mul(ef, LN2_LO)));
 }
 
 // (sin, cos) of the angle 2 pi w / 2^32 of a word, as vec2(sin, cos).
@@ -316,9 +346,9 @@ fn sincos_turn(w: u32) -> vec2<f32> {
     let low = w & 0x1fffffffu;
     // Odd octants measure from the next multiple of pi/2, so x <= pi/4.
     let n = select(low, 0x20000000u - low, (octant & 1u) == 1u);
-    let x = u32_to_f32(n) * OCTANT_STEP;
-    let x2 = x * x;
-    let s = x * poly5(SIN, x2);
+    let x = mul(u32_to_f32(n), OCTANT_STEP);
+    let x2 = mul(x, x);
+    let s = mul(x, poly5(SIN, x2));
     let c = poly5(COS, x2);
     // (sin, cos) within the quadrant, then rotated by the quadrant.
     let odd = (octant & 1u) == 1u;
@@ -336,14 +366,14 @@ fn sincos_turn(w: u32) -> vec2<f32> {
     );
 }
 
-// Box-Muller on a lane pair: vec2(r cos t, r sin t) with r = sqrt(-2 ln u1)
-// from all 32 bits of w0 and the angle from w1. The even lane takes the
-// cosine branch (.x), the odd lane the sine branch (.y). Mirrors
-// `sample::box_muller`.
+// Box-Muller on a lane pair: vec2(r cos t, r sin t) with r = sqrt(-2 ln u),
+// u = open_unit(w0) (all 32 bits of w0), and the angle from w1. The even
+// lane takes the cosine branch (.x), the odd lane the sine branch (.y).
+// Mirrors `sample::box_muller`.
 fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
-    let r = sqrt(-2.0f * ln_unit_open(w0));
+    let r = sqrt_f32(mul(-2.0f, ln(open_unit(w0))));
     let sc = sincos_turn(w1);
-    return vec2<f32>(r * sc.y, r * sc.x);
+    return vec2<f32>(mul(r, sc.y), mul(r, sc.x));
 }
 
 // ---------------------------------------------------------------------------
@@ -353,16 +383,15 @@ fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
 // Phi^-1(1/2 + d) for |d| <= 0.35 (a degree-19 odd polynomial). Mirrors
 // `sample::probit_central`.
 fn probit_central(d: f32) -> f32 {
-    return d * poly10(PROBIT_CENTRAL, d * d);
+    return mul(d, poly10(PROBIT_CENTRAL, mul(d, d)));
 }
 
-// r = sqrt(y), with y raised to at least ln 2 (Q <= 1/2). The raise is
-// Rust's `y.max(k)`, written as a compare-and-select that also gives k for
-// a NaN y. `TAIL_NEAR_R0 * TAIL_NEAR_R0` is an f32 product in both
-// languages. Mirrors `sample::tail_radius`.
+// r = sqrt(y), with y raised to at least ln 2 (Q <= 1/2) by a
+// compare-and-select. `TAIL_NEAR_R0 * TAIL_NEAR_R0` is an f32 product in
+// both languages. Mirrors `sample::tail_radius`.
 fn tail_radius(y: f32) -> f32 {
-    let k = TAIL_NEAR_R0 * TAIL_NEAR_R0;
-    return sqrt(select(k, y, y > k));
+    let floor = TAIL_NEAR_R0 * TAIL_NEAR_R0;
+    return sqrt_f32(select(floor, y, y > floor));
 }
 
 // Q^-1(exp(-r^2)) for r in [sqrt(ln 2), 5]: two degree-10 polynomials split
@@ -372,7 +401,7 @@ fn tail_radius(y: f32) -> f32 {
 // `sample::probit_tail_poly`.
 fn probit_tail_poly(r: f32) -> f32 {
     let near = r <= 2.0f;
-    let x = select(r - 2.0f, r - TAIL_NEAR_R0, near);
+    let x = select(sub(r, 2.0f), sub(r, TAIL_NEAR_R0), near);
     let c = array<f32, 11>(
         select(PROBIT_TAIL_FAR[0], PROBIT_TAIL_NEAR[0], near),
         select(PROBIT_TAIL_FAR[1], PROBIT_TAIL_NEAR[1], near),
@@ -394,11 +423,13 @@ fn probit_tail_poly(r: f32) -> f32 {
 // 105 z^-8) (Abramowitz & Stegun 26.2.12), from z = sqrt(2y). Mirrors
 // `sample::probit_tail_asymptotic`.
 fn probit_tail_asymptotic(y: f32) -> f32 {
-    var z = sqrt(2.0f * y);
+    let y2 = mul(2.0f, y);
+    var z = sqrt_f32(y2);
     for (var i = 0u; i < 4u; i++) {
-        let iz = 1.0f / (z * z);
-        let series = iz * (-1.0f + iz * (3.0f + iz * (-15.0f + iz * 105.0f)));
-        z = sqrt(2.0f * y - LN_2PI - 2.0f * ln(z) + 2.0f * ln1p_reduced(series));
+        let iz = recip_f32(mul(z, z));
+        let series = mul(iz, add(-1.0f, mul(iz, add(3.0f, mul(iz, add(-15.0f, mul(iz, 105.0f)))))));
+        let sq = sub(sub(y2, LN_2PI), mul(2.0f, ln(z)));
+        z = sqrt_f32(add(sq, mul(2.0f, ln1p_reduced(series))));
     }
     return z;
 }
@@ -407,82 +438,67 @@ fn probit_tail_asymptotic(y: f32) -> f32 {
 // Truncated normal (sample::TruncMode and friends)
 // ---------------------------------------------------------------------------
 //
-// WGSL has no enums: `TruncMode` travels as `mode` (Params.mode) plus its
-// parameters `m = vec3(m0, m1, m2)`:
-//   Central { h_lo, h_width }        -> m = (h_lo, h_width, unused)
-//   Tail { neg_ln_q_lo, c, sign }    -> m = (neg_ln_q_lo, c, sign)
-//   Pinned                           -> m unused
-// Functions returning Rust tuples `(z, y)` return vec2(z, y).
+// WGSL has no enums: `TruncMode` travels as `mode` (Params.mode) and its
+// parameters in two vec4s:
+//   Inverse { width, neg_ln_width, lower, upper } -> mode 0,
+//     ta = (width, neg_ln_width, lower.h, upper.h),
+//     tb = (lower.below, lower.above, upper.below, upper.above)
+//   Pinned                                        -> mode 1
+// Functions returning Rust tuples `(z, y, sign)` return vec3(z, y, sign).
 
-const TRUNC_CENTRAL: u32 = 0u;
-const TRUNC_TAIL: u32 = 1u;
-const TRUNC_PINNED: u32 = 2u;
+const TRUNC_INVERSE: u32 = 0u;
+const TRUNC_PINNED: u32 = 1u;
 
-// A truncated standard normal sample (std units) from an open unit u: the
-// common path, and the asymptotic formula for the rare deep-tail lanes whose
-// tail radius exceeds TAIL_POLY_MAX_R. Mirrors `sample::truncated_std_normal`.
-fn truncated_std_normal(mode: u32, m: vec3<f32>, u: f32) -> f32 {
-    let zy = truncated_std_normal_common(mode, m, u);
-    if tail_radius(zy.y) > TAIL_POLY_MAX_R {
-        return truncated_sign(mode, m, u) * probit_tail_asymptotic(zy.y);
+// A truncated standard normal sample (std units) from a word, by the
+// inverse CDF counted from the nearer end of the interval; the asymptotic
+// formula for the rare deep-tail lanes whose tail radius exceeds
+// TAIL_POLY_MAX_R. Mirrors `sample::truncated_std_normal`.
+fn truncated_std_normal(mode: u32, ta: vec4<f32>, tb: vec4<f32>, w: u32) -> f32 {
+    let zys = truncated_std_normal_common(mode, ta, tb, w);
+    if tail_radius(zys.y) > TAIL_POLY_MAX_R {
+        return mul(zys.z, probit_tail_asymptotic(zys.y));
     } else {
-        return zy.x;
+        return zys.x;
     }
 }
 
-// vec2(z, y): the truncated sample for every u whose tail radius sqrt(y) is
-// at most TAIL_POLY_MAX_R, and y (-ln of the tail probability, 0 when the
-// central polynomial applies). Mirrors `sample::truncated_std_normal_common`.
-fn truncated_std_normal_common(mode: u32, m: vec3<f32>, u: f32) -> vec2<f32> {
-    if mode == TRUNC_CENTRAL {
-        return truncated_central(m.x, m.y, u);
-    } else if mode == TRUNC_TAIL {
-        return truncated_tail(m.x, m.y, m.z, u);
+// vec3(z, y, sign): the truncated sample for every word whose tail radius
+// sqrt(y) is at most TAIL_POLY_MAX_R, y (0 where the central polynomial
+// applies) and the sign of a tail sample. Mirrors
+// `sample::truncated_std_normal_common`.
+fn truncated_std_normal_common(mode: u32, ta: vec4<f32>, tb: vec4<f32>, w: u32) -> vec3<f32> {
+    if mode == TRUNC_INVERSE {
+        return truncated_inverse(ta, tb, w);
     } else {
         // TRUNC_PINNED
-        return vec2<f32>(0.0f, 0.0f);
+        return vec3<f32>(0.0f, 0.0f, 1.0f);
     }
 }
 
-// Central mode: d = Phi(z) - 1/2 is affine in u; the central polynomial for
-// |d| <= CENTRAL_MAX_D, the tail of the nearer side beyond. Mirrors
-// `sample::truncated_central`.
-fn truncated_central(h_lo: f32, h_width: f32, u: f32) -> vec2<f32> {
-    let d = h_lo + u * h_width;
-    if abs(d) <= CENTRAL_MAX_D {
-        return vec2<f32>(probit_central(d), 0.0f);
-    } else {
-        return central_tail(d);
-    }
-}
-
-// The tail branch of truncated_central: vec2(z, y) with y = -ln(1/2 - |d|).
-// Rust's `.max(f32::MIN_POSITIVE)` is a compare-and-select (MIN_POSITIVE for
-// NaN too). Mirrors `sample::central_tail`.
-fn central_tail(d: f32) -> vec2<f32> {
-    let q = 0.5f - abs(d);
-    let y = -ln(select(F32_MIN_POSITIVE, q, q > F32_MIN_POSITIVE));
-    let z = probit_tail_poly(tail_radius(y));
-    return vec2<f32>(select(z, -z, d < 0.0f), y);
-}
-
-// Tail mode: -ln Q(z) = -ln Q(alpha) - ln(1 - u c). Mirrors
-// `sample::truncated_tail`.
-fn truncated_tail(neg_ln_q_lo: f32, c: f32, sign: f32, u: f32) -> vec2<f32> {
-    let y = neg_ln_q_lo - ln1p(-u * c);
-    return vec2<f32>(sign * probit_tail_poly(tail_radius(y)), y);
-}
-
-// The sign a tail sample takes for u under the mode. Mirrors
-// `sample::truncated_sign`.
-fn truncated_sign(mode: u32, m: vec3<f32>, u: f32) -> f32 {
-    if mode == TRUNC_CENTRAL {
-        return select(1.0f, -1.0f, m.x + u * m.y < 0.0f);
-    } else if mode == TRUNC_TAIL {
-        return m.z;
-    } else {
-        return 1.0f;
-    }
+// The inverse mode on one word: the top bit picks the end (0 lower, 1 upper
+// mirrored), the other 31 bits the probability v W from it. With
+// d = h + v W: the central polynomial for |d| <= CENTRAL_MAX_D, else
+// y = -ln W - ln(below + v) (lower tail) or -ln W - ln(above - v) (upper
+// tail) and z = +-Q^-1(e^-y). Mirrors `sample::truncated_inverse`.
+fn truncated_inverse(ta: vec4<f32>, tb: vec4<f32>, w: u32) -> vec3<f32> {
+    let width = ta.x;
+    let neg_ln_width = ta.y;
+    let from_upper = (w >> 31u) == 1u;
+    let h = select(ta.z, ta.w, from_upper);
+    let below_g = select(tb.x, tb.z, from_upper);
+    let above_g = select(tb.y, tb.w, from_upper);
+    let v = open_unit(select(w, ~w, from_upper));
+    let d = add(h, mul(v, width));
+    let below = d < 0.0f;
+    let y = sub(neg_ln_width, ln(select(sub(above_g, v), add(below_g, v), below)));
+    let tail = probit_tail_poly(tail_radius(y));
+    let central = probit_central(d);
+    // The sign of a tail sample: the side of the mean, flipped back for the
+    // mirrored upper end.
+    let sign = select(1.0f, -1.0f, below != from_upper);
+    let in_centre = abs(d) <= CENTRAL_MAX_D;
+    let z = select(mul(sign, tail), select(central, -central, from_upper), in_centre);
+    return vec3<f32>(z, select(y, 0.0f, in_centre), sign);
 }
 
 // ---------------------------------------------------------------------------
@@ -546,16 +562,14 @@ struct Params {
     pos_end: u32,           // one past the last window position to write
     groups_x: u32,          // workgroups per row of the 2-D grid
     dtype: u32,             // 0 = f32, 1 = f16, 2 = bf16
-    mode: u32,              // truncated normal: 0 central, 1 tail, 2 pinned
-    _pad0: u32,
+    mode: u32,              // truncated normal: 0 inverse, 1 pinned
+    fence: u32,             // always 0: see `mul` (FillParams::fence)
     offset: f32,            // Sampler::offset
     scale: f32,             // Sampler::scale
     lo: f32,                // Sampler::lo (clamp)
     hi: f32,                // Sampler::hi (clamp)
-    m0: f32,                // TruncMode parameters, see truncated_std_normal
-    m1: f32,
-    m2: f32,
-    _pad1: f32,
+    ta: vec4<f32>,          // TruncMode parameters, see truncated_std_normal
+    tb: vec4<f32>,
 }
 
 // A window of the caller's buffer; its byte offset is a multiple of 256, so
@@ -573,14 +587,9 @@ const DTYPE_BF16: u32 = 2u;
 // Rust's compare-and-selects, in the same order. Mirrors `Sampler::finish`
 // with `self` = the uniform `p`.
 fn finish(x: f32) -> f32 {
-    let v0 = select(p.offset + p.scale * x, p.scale * x, p.offset == 0.0f);
+    let v0 = select(add(p.offset, mul(p.scale, x)), mul(p.scale, x), p.offset == 0.0f);
     let v1 = select(v0, p.lo, v0 < p.lo);
     return select(v1, p.hi, v1 > p.hi);
-}
-
-// The truncated-normal mode parameters of this dispatch.
-fn trunc_params() -> vec3<f32> {
-    return vec3<f32>(p.m0, p.m1, p.m2);
 }
 
 // The invocation's index in the (possibly 2-D) grid of 256-wide workgroups.

@@ -79,19 +79,97 @@ const LN2_LO: f32 = 1.428_606_8e-6; // ln 2 - LN2_HI
 const LN_2PI: f32 = 1.837_877_1;
 /// pi / 4 / 2^29: one step of the 29-bit fraction of an octant.
 const OCTANT_STEP: f32 = core::f32::consts::FRAC_PI_4 / 536_870_912.0;
-/// 2^-24 and 2^-32, exact powers of two.
+/// 2^-24, an exact power of two.
 const TWO_M24: f32 = 1.0 / 16_777_216.0;
-const TWO_M32: f32 = 1.0 / 4_294_967_296.0;
 /// Bit pattern of sqrt(2) as the mantissa threshold for the log reduction.
 const SQRT2_MANTISSA: u32 = 0x3fb5_04f3;
-/// Words at or above this give u = (w + 0.5) / 2^32 > 1 - 2^-8: ln(u) then
-/// comes from ln1p of the exact complement (see [`ln_unit_open`]).
-pub const UNIT_COMPLEMENT_THRESHOLD: u32 = 0xff00_0000;
+/// Seed of the inverse square root iteration (the bits of an f32 whose
+/// halved exponent approximates `x^-1/2`; largest relative error 3.4e-3).
+const RSQRT_MAGIC: u32 = 0x5f37_5a86;
+/// Seed of the reciprocal iteration (largest relative error about 12%).
+const RECIP_MAGIC: u32 = 0x7ef3_11c3;
 /// Largest |z| a Box–Muller sample can reach: sqrt(-2 ln(2^-33)) < 6.77.
 pub const NORMAL_MAX_ABS_Z: f32 = 6.77;
 /// Beyond this many std the truncated normal is a point mass at the bound to
 /// f32 precision (its spread 1/alpha is below a 2^-7 fraction of an ULP).
 const TRUNC_PINNED_ALPHA: f64 = 65536.0;
+
+// ---------------------------------------------------------------------------
+// Fenced arithmetic
+// ---------------------------------------------------------------------------
+//
+// Every f32 operation below is one whose result IEEE 754 and WGSL both fix:
+// integer arithmetic, a single `+`, `-` or `*` (correctly rounded in WGSL),
+// compares, selects and sign-bit flips. A shader compiler still has
+// liberties the CPU does not take: SPIR-V lets it contract `a * b + c`
+// into a fused multiply-add, and GLSL, HLSL and fast-math Metal also let
+// it reassociate (`(a + b) + c` as `a + (b + c)`); WGSL leaves `sqrt`,
+// division and the transcendental builtins inexact. So every arithmetic
+// result that feeds another arithmetic operation goes through [`add`],
+// [`sub`] or [`mul`], whose WGSL twins OR the result's bits with a uniform
+// that is zero at run time (`Params.fence`): the next operation then takes
+// an integer result no compiler can know to equal the rounded value, so it
+// can neither fuse nor regroup across it. Exact operations (products by
+// powers of two of exact integers) are left bare. Square roots and
+// reciprocals are the crate's own iterations ([`sqrt_f32`],
+// [`recip_f32`]), built from the same operations. On the CPU these
+// functions are the plain operators (Rust never contracts or reassociates).
+
+/// `a * b`, rounded once; fenced in the WGSL twin (see above).
+#[inline(always)]
+pub fn mul(a: f32, b: f32) -> f32 {
+    a * b
+}
+
+/// `a + b`, rounded once; fenced in the WGSL twin.
+#[inline(always)]
+pub fn add(a: f32, b: f32) -> f32 {
+    a + b
+}
+
+/// `a - b`, rounded once; fenced in the WGSL twin.
+#[inline(always)]
+pub fn sub(a: f32, b: f32) -> f32 {
+    a - b
+}
+
+/// Square root of a positive, finite, normal f32, within about one ULP.
+///
+/// Two Newton steps on `x^-1/2` from a bit-pattern seed, then
+/// `s = x y` and one correction `s + (y / 2)(x - s²)`. Only `+ - *` and
+/// integer operations, so it is the same bits on every backend (WGSL's
+/// `sqrt` is only accurate to 2.5 ULP and may differ per adapter).
+///
+/// ```
+/// use weight_init::sample::sqrt_f32;
+/// assert!((sqrt_f32(2.0) - 2f32.sqrt()).abs() <= f32::EPSILON * 2.0);
+/// ```
+#[inline(always)]
+pub fn sqrt_f32(x: f32) -> f32 {
+    let half = mul(0.5, x);
+    let mut y = f32::from_bits(RSQRT_MAGIC.wrapping_sub(x.to_bits() >> 1));
+    y = mul(y, sub(1.5, mul(mul(half, y), y)));
+    y = mul(y, sub(1.5, mul(mul(half, y), y)));
+    let s = mul(x, y);
+    add(s, mul(mul(0.5, y), sub(x, mul(s, s))))
+}
+
+/// `1 / x` for a positive, finite, normal f32 whose reciprocal is normal,
+/// within about one ULP: four Newton steps `y (2 - x y)` from a bit-pattern
+/// seed (WGSL's division is only accurate to 2.5 ULP).
+///
+/// ```
+/// use weight_init::sample::recip_f32;
+/// assert!((recip_f32(3.0) - 1.0 / 3.0).abs() <= f32::EPSILON);
+/// ```
+#[inline(always)]
+pub fn recip_f32(x: f32) -> f32 {
+    let mut y = f32::from_bits(RECIP_MAGIC.wrapping_sub(x.to_bits()));
+    y = mul(y, sub(2.0, mul(x, y)));
+    y = mul(y, sub(2.0, mul(x, y)));
+    y = mul(y, sub(2.0, mul(x, y)));
+    mul(y, sub(2.0, mul(x, y)))
+}
 
 /// Polynomial evaluation by Estrin's scheme, lowest coefficient first in
 /// `c`: adjacent pairs are combined as `lo + hi * x`, then pairs of pairs
@@ -103,24 +181,31 @@ fn poly<const N: usize>(c: &[f32; N], x: f32) -> f32 {
     // Written out level by level (the compiler does not unroll the general
     // loop, and a rolled loop stops vectorization): level k combines
     // neighbours with x^(2^k); an odd last element is carried up.
-    let x2 = x * x;
-    let x4 = x2 * x2;
-    let x8 = x4 * x4;
+    let x2 = mul(x, x);
+    let x4 = mul(x2, x2);
+    let x8 = mul(x4, x4);
     match N {
         5 => {
-            let (a, b) = (c[0] + c[1] * x, c[2] + c[3] * x);
-            (a + b * x2) + c[4] * x4
+            let (a, b) = (add(c[0], mul(c[1], x)), add(c[2], mul(c[3], x)));
+            add(add(a, mul(b, x2)), mul(c[4], x4))
         }
         10 | 11 => {
             let (a, b, d, e, f) = (
-                c[0] + c[1] * x,
-                c[2] + c[3] * x,
-                c[4] + c[5] * x,
-                c[6] + c[7] * x,
-                c[8] + c[9] * x,
+                add(c[0], mul(c[1], x)),
+                add(c[2], mul(c[3], x)),
+                add(c[4], mul(c[5], x)),
+                add(c[6], mul(c[7], x)),
+                add(c[8], mul(c[9], x)),
             );
-            let top = if N == 11 { f + c[N - 1] * x2 } else { f };
-            (a + b * x2 + (d + e * x2) * x4) + top * x8
+            let top = if N == 11 {
+                add(f, mul(c[N - 1], x2))
+            } else {
+                f
+            };
+            add(
+                add(add(a, mul(b, x2)), mul(add(d, mul(e, x2)), x4)),
+                mul(top, x8),
+            )
         }
         _ => unreachable!("no polynomial of {N} coefficients is used"),
     }
@@ -142,7 +227,7 @@ fn poly<const N: usize>(c: &[f32; N], x: f32) -> f32 {
 /// ```
 #[inline(always)]
 pub fn u32_to_f32(x: u32) -> f32 {
-    ((x >> 16) as f32) * 65536.0 + ((x & 0xffff) as f32)
+    add(mul((x >> 16) as f32, 65536.0), (x & 0xffff) as f32)
 }
 
 /// The unit uniform of a word: its top 24 bits times 2^-24, exactly.
@@ -164,11 +249,33 @@ pub fn signed_unit(w: u32) -> f32 {
     ((((w >> 8) << 1) as i32 - 16_777_216) as f32) * TWO_M24
 }
 
-/// A word as an exact value in the open interval `(0, 1)`: the midpoint
-/// `(top24(w) + 1/2) * 2^-24`. Used where 0 and 1 must both be excluded.
+/// A word as an exact value in the open interval `(0, 1)`, with the full
+/// 32 bits of resolution near 0.
+///
+/// The word stands for the point `(x + 1/2) / 2^32`; this is the midpoint of
+/// the f32 cell that holds it: with `s = max(0, bitlen(x) - 23)` low bits
+/// dropped,
+///
+/// `open_unit(x) = (2 floor(x / 2^s) + 1) * 2^(s - 33)`,
+///
+/// an odd integer below 2^24 times a power of two, so exactly an f32. It lies
+/// in `[2^-33, 1 - 2^-24]`, never 0 or 1, grows with `x`, and equals
+/// `(x + 1/2) / 2^32` for `x < 2^23`.
+///
+/// ```
+/// use weight_init::sample::open_unit;
+/// assert_eq!(open_unit(0), 2f32.powi(-33));
+/// assert_eq!(open_unit(3), 3.5 / 4294967296.0);
+/// assert_eq!(open_unit(u32::MAX), 1.0 - 2f32.powi(-24));
+/// assert_eq!(open_unit(0x8000_0000), 0.5 + 2f32.powi(-24));
+/// ```
 #[inline(always)]
-pub fn open_unit(w: u32) -> f32 {
-    ((((w >> 8) << 1) | 1) as f32) * (TWO_M24 * 0.5)
+pub fn open_unit(x: u32) -> f32 {
+    let lz = x.leading_zeros();
+    // Mirrors the WGSL select: bits below the f32 resolution of x.
+    let s = 9u32.saturating_sub(lz);
+    let k = ((x >> s) << 1) | 1;
+    (k as f32) * f32::from_bits((94 + s) << 23)
 }
 
 // ---------------------------------------------------------------------------
@@ -179,7 +286,7 @@ pub fn open_unit(w: u32) -> f32 {
 /// polynomial; accurate near `t = 0` in relative terms.
 #[inline(always)]
 pub fn ln1p_reduced(t: f32) -> f32 {
-    t * poly(&LOG1P, t)
+    mul(t, poly(&LOG1P, t))
 }
 
 /// Natural logarithm of a positive, finite, normal f32.
@@ -203,56 +310,9 @@ pub fn ln(x: f32) -> f32 {
         m -= 0x0080_0000;
         e += 1;
     }
-    let t = f32::from_bits(m) - 1.0;
+    let t = sub(f32::from_bits(m), 1.0);
     let ef = e as f32;
-    ef * LN2_HI + (ln1p_reduced(t) + ef * LN2_LO)
-}
-
-/// ln(1 + t) for `t` in `(-1, 1]`: the polynomial near zero, `ln` of the
-/// rounded sum elsewhere.
-#[inline(always)]
-pub fn ln1p(t: f32) -> f32 {
-    let near = ln1p_reduced(t);
-    let far = ln(1.0 + t);
-    if (LOG1P_LOW..=LOG1P_HIGH).contains(&t) {
-        near
-    } else {
-        far
-    }
-}
-const LOG1P_LOW: f32 = -0.292_893_2; // sqrt(1/2) - 1
-const LOG1P_HIGH: f32 = 0.414_213_56; // sqrt(2) - 1
-
-/// ln(u) of the open unit value `u = (w + 1/2) * 2^-32` that a word stands
-/// for, using all 32 bits.
-///
-/// `u` is formed with one rounding and passed to [`ln`]. Near 1 that
-/// rounding would cost the radius `sqrt(-2 ln u)` its relative accuracy, so
-/// for `u > 1 - 2^-8` (words from [`UNIT_COMPLEMENT_THRESHOLD`]) the exact
-/// complement `1 - u = (!w + 1/2) * 2^-32` goes through [`ln1p_reduced`]
-/// instead (`ln_unit_complement`). The result lies in
-/// `[ln(2^-33), ln(1 - 2^-33)]`, never 0 or -inf.
-#[inline(always)]
-pub fn ln_unit_open(w: u32) -> f32 {
-    if w >= UNIT_COMPLEMENT_THRESHOLD {
-        ln_unit_complement(w)
-    } else {
-        ln_unit_rounded(w)
-    }
-}
-
-/// The common branch of [`ln_unit_open`]: `ln` of `u` rounded once.
-#[inline(always)]
-fn ln_unit_rounded(w: u32) -> f32 {
-    ln((((w >> 16) as f32) * 65536.0 + (((w & 0xffff) as f32) + 0.5)) * TWO_M32)
-}
-
-/// The branch of [`ln_unit_open`] for `u` near 1: `ln1p(-(1 - u))` with the
-/// complement exact before its one rounding.
-#[inline(always)]
-fn ln_unit_complement(w: u32) -> f32 {
-    let c = !w;
-    ln1p_reduced(-((((c >> 16) as f32) * 65536.0 + (((c & 0xffff) as f32) + 0.5)) * TWO_M32))
+    add(mul(ef, LN2_HI), add(ln1p_reduced(t), mul(ef, LN2_LO)))
 }
 
 /// `(sin θ, cos θ)` for the angle `θ = 2π w / 2^32` of a word.
@@ -277,9 +337,9 @@ pub fn sincos_turn(w: u32) -> (f32, f32) {
     } else {
         low
     };
-    let x = u32_to_f32(n) * OCTANT_STEP;
-    let x2 = x * x;
-    let s = x * poly(&SIN, x2);
+    let x = mul(u32_to_f32(n), OCTANT_STEP);
+    let x2 = mul(x, x);
+    let s = mul(x, poly(&SIN, x2));
     let c = poly(&COS, x2);
     // (sin, cos) of the angle within its quadrant, then rotated by the
     // quadrant: sign flips are exact, done on the sign bit.
@@ -297,8 +357,9 @@ pub fn sincos_turn(w: u32) -> (f32, f32) {
     )
 }
 
-/// Box–Muller on a lane pair: `(r cos θ, r sin θ)` with `r = sqrt(-2 ln u1)`
-/// from all 32 bits of `w0` and `θ` from `w1`. The even lane takes the
+/// Box–Muller on a lane pair: `(r cos θ, r sin θ)` with
+/// `r = sqrt(-2 ln u)`, `u = open_unit(w0)` (all 32 bits of `w0`, exact, in
+/// `[2^-33, 1 - 2^-24]`), and `θ = 2π w1 / 2^32`. The even lane takes the
 /// cosine branch, the odd lane the sine branch.
 ///
 /// `|z|` never exceeds [`NORMAL_MAX_ABS_Z`]; no word gives NaN or infinity.
@@ -310,9 +371,9 @@ pub fn sincos_turn(w: u32) -> (f32, f32) {
 /// ```
 #[inline(always)]
 pub fn box_muller(w0: u32, w1: u32) -> (f32, f32) {
-    let r = (-2.0 * ln_unit_open(w0)).sqrt();
+    let r = sqrt_f32(mul(-2.0, ln(open_unit(w0))));
     let (s, c) = sincos_turn(w1);
-    (r * c, r * s)
+    (mul(r, c), mul(r, s))
 }
 
 // ---------------------------------------------------------------------------
@@ -322,7 +383,7 @@ pub fn box_muller(w0: u32, w1: u32) -> (f32, f32) {
 /// `Φ⁻¹(1/2 + d)` for `|d| <= 0.35` (a degree-19 odd polynomial).
 #[inline(always)]
 pub fn probit_central(d: f32) -> f32 {
-    d * poly(&PROBIT_CENTRAL, d * d)
+    mul(d, poly(&PROBIT_CENTRAL, mul(d, d)))
 }
 
 /// `Q⁻¹(exp(-y))` for `y >= ln 2`: the `z >= 0` whose upper tail
@@ -348,7 +409,8 @@ pub const TAIL_POLY_MAX_R: f32 = 5.0;
 /// `r = sqrt(y)`, with `y` raised to at least `ln 2` (`Q <= 1/2`).
 #[inline(always)]
 pub fn tail_radius(y: f32) -> f32 {
-    y.max(TAIL_NEAR_R0 * TAIL_NEAR_R0).sqrt()
+    let floor = TAIL_NEAR_R0 * TAIL_NEAR_R0;
+    sqrt_f32(if y > floor { y } else { floor })
 }
 
 /// `Q⁻¹(exp(-r²))` for `r` in `[sqrt(ln 2), 5]`: two degree-10 polynomials,
@@ -358,7 +420,11 @@ pub fn probit_tail_poly(r: f32) -> f32 {
     // Coefficients selected per lane, then one evaluation: the same
     // operations as evaluating the chosen polynomial alone.
     let near = r <= 2.0;
-    let x = if near { r - TAIL_NEAR_R0 } else { r - 2.0 };
+    let x = if near {
+        sub(r, TAIL_NEAR_R0)
+    } else {
+        sub(r, 2.0)
+    };
     let c: [f32; 11] = core::array::from_fn(|i| {
         if near {
             PROBIT_TAIL_NEAR[i]
@@ -369,22 +435,21 @@ pub fn probit_tail_poly(r: f32) -> f32 {
     poly(&c, x)
 }
 
-/// The near piece of [`probit_tail_poly`], which selects it for `r <= 2`.
-#[inline(always)]
-fn probit_tail_near(r: f32) -> f32 {
-    poly(&PROBIT_TAIL_NEAR, r - TAIL_NEAR_R0)
-}
-
 /// `Q⁻¹(exp(-y))` for `sqrt(y) > 5`: four fixed-point steps of the
 /// asymptotic expansion `z² = 2y - ln 2π - 2 ln z + 2 ln(1 - z⁻² + 3 z⁻⁴ -
 /// 15 z⁻⁶ + 105 z⁻⁸)` (Abramowitz & Stegun 26.2.12), from `z = sqrt(2y)`.
 #[inline(always)]
 pub fn probit_tail_asymptotic(y: f32) -> f32 {
-    let mut z = (2.0 * y).sqrt();
+    let y2 = mul(2.0, y);
+    let mut z = sqrt_f32(y2);
     for _ in 0..4 {
-        let iz = 1.0 / (z * z);
-        let series = iz * (-1.0 + iz * (3.0 + iz * (-15.0 + iz * 105.0)));
-        z = (2.0 * y - LN_2PI - 2.0 * ln(z) + 2.0 * ln1p_reduced(series)).sqrt();
+        let iz = recip_f32(mul(z, z));
+        let series = mul(
+            iz,
+            add(-1.0, mul(iz, add(3.0, mul(iz, add(-15.0, mul(iz, 105.0)))))),
+        );
+        let sq = sub(sub(y2, LN_2PI), mul(2.0, ln(z)));
+        z = sqrt_f32(add(sq, mul(2.0, ln1p_reduced(series))));
     }
     z
 }
@@ -920,36 +985,89 @@ fn neg_ln_upper_tail(x: f64) -> f64 {
     }
 }
 
+/// `ln Q(x)` for any `x` (`-inf` at `+inf`, 0 at `-inf`), in f64.
+fn ln_upper_tail(x: f64) -> f64 {
+    if x >= 0.0 {
+        -neg_ln_upper_tail(x)
+    } else {
+        // Q(x) = 1 - Q(-x), with Q(-x) < 1/2.
+        libm::log1p(-0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2))
+    }
+}
+
 /// `Φ(x) - 1/2` in f64.
 fn centred_cdf(x: f64) -> f64 {
     0.5 * libm::erf(x * core::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// One end of a truncated normal's interval `[alpha, beta]` (std units),
+/// seen from the inverse CDF when it counts probability from that end. The
+/// upper end is mirrored (`z -> -z`) into a lower one, so both ends are
+/// described by their *anchor*: `alpha` for the lower end, `-beta` for the
+/// upper. With `W = Φ(beta) - Φ(alpha)` the interval's probability, a
+/// sample at probability `v W` from the anchor satisfies
+/// `Φ(z) = Φ(anchor) + v W` (mirrored z).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TruncEnd {
+    /// `Φ(anchor) - 1/2`: `d = h + v W` is `Φ(z) - 1/2`.
+    pub h: f32,
+    /// `Φ(anchor) / W`: `Φ(z) / W = below + v` (lower tail, `z < 0`).
+    pub below: f32,
+    /// `Q(anchor) / W`, at least 1: `Q(z) / W = above - v` (upper tail).
+    pub above: f32,
 }
 
 /// How a truncated normal is sampled; the parameters travel to the GPU as
 /// they are.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum TruncMode {
-    /// `a < mean < b`: `d = h_lo + u * h_width` is `Φ(z) - 1/2`.
-    Central {
-        /// `Φ(alpha) - 1/2`.
-        h_lo: f32,
-        /// `Φ(beta) - Φ(alpha)`.
-        h_width: f32,
-    },
-    /// One-sided: `z = sign * Q⁻¹(Q(alpha') (1 - u c))` with
-    /// `alpha' >= 0`, solved in log space; `sign = -1` mirrors a lower-tail
-    /// interval.
-    Tail {
-        /// `-ln Q(alpha')`.
-        neg_ln_q_lo: f32,
-        /// `1 - Q(beta') / Q(alpha')`.
-        c: f32,
-        /// +1 or -1.
-        sign: f32,
+    /// The inverse CDF, counted from the end of the interval nearer to the
+    /// sample (see [`truncated_std_normal`]).
+    Inverse {
+        /// `W = Φ(beta) - Φ(alpha)`, rounded to f32 (may underflow to 0 in
+        /// deep tails, where only the log form below is used).
+        width: f32,
+        /// `-ln W`.
+        neg_ln_width: f32,
+        /// The lower end, anchor `alpha`.
+        lower: TruncEnd,
+        /// The upper end mirrored, anchor `-beta`.
+        upper: TruncEnd,
     },
     /// The interval is so deep in the tail that the distribution is a point
     /// mass at the near bound to f32 precision.
     Pinned,
+}
+
+impl TruncMode {
+    /// The mode for `[alpha, beta]` in std units (`alpha < beta`, either
+    /// infinite), prepared in f64 with every probability kept in log form
+    /// until its ratio is taken, so deep tails neither underflow nor cancel.
+    fn new(alpha: f64, beta: f64) -> Self {
+        if alpha >= TRUNC_PINNED_ALPHA || beta <= -TRUNC_PINNED_ALPHA {
+            return TruncMode::Pinned;
+        }
+        let lq = ln_upper_tail;
+        let ln_width = if alpha >= 0.0 {
+            lq(alpha) + (-libm::expm1(lq(beta) - lq(alpha))).ln()
+        } else if beta <= 0.0 {
+            lq(-beta) + (-libm::expm1(lq(-alpha) - lq(-beta))).ln()
+        } else {
+            libm::log1p(-(lq(-alpha).exp() + lq(beta).exp()))
+        };
+        let ratio = |ln_p: f64| ((ln_p - ln_width).exp()).min(f32::MAX as f64) as f32;
+        let end = |anchor: f64| TruncEnd {
+            h: centred_cdf(anchor) as f32,
+            below: ratio(lq(-anchor)),
+            above: ratio(lq(anchor)),
+        };
+        TruncMode::Inverse {
+            width: ln_width.exp() as f32,
+            neg_ln_width: -ln_width as f32,
+            lower: end(alpha),
+            upper: end(-beta),
+        }
+    }
 }
 
 /// A distribution prepared for one output dtype: the exact numbers a
@@ -1072,34 +1190,21 @@ impl Sampler {
                 let (alpha, beta) = t.std_bounds();
                 // Reachable values: the interval, cut to where any tail sample
                 // can land (one-sided tails reach about 6 std past the bound).
-                let reach_lo = if t.a.is_finite() { t.a } else { m - 8.0 * s };
-                let reach_hi = if t.b.is_finite() { t.b } else { m + 8.0 * s };
+                // A sample lies at most sqrt(anchor² + 2 ln 2^33) < anchor + 7
+                // std from the mean, counted from the nearer end.
+                let reach_lo = if t.a.is_finite() {
+                    t.a
+                } else {
+                    m - s * ((-beta).max(0.0) + 7.0)
+                };
+                let reach_hi = if t.b.is_finite() {
+                    t.b
+                } else {
+                    m + s * (alpha.max(0.0) + 7.0)
+                };
                 overflow_check(reach_lo, reach_hi)?;
                 let (lo, hi) = interval(t.a, t.b, false)?;
-                let mode = if alpha >= 0.0 || beta <= 0.0 {
-                    let (sign, a1, b1) = if alpha >= 0.0 {
-                        (1.0, alpha, beta)
-                    } else {
-                        (-1.0, -beta, -alpha)
-                    };
-                    if a1 >= TRUNC_PINNED_ALPHA {
-                        TruncMode::Pinned
-                    } else {
-                        let nlq_lo = neg_ln_upper_tail(a1);
-                        let c = -libm::expm1(nlq_lo - neg_ln_upper_tail(b1));
-                        TruncMode::Tail {
-                            neg_ln_q_lo: nlq_lo as f32,
-                            c: c as f32,
-                            sign,
-                        }
-                    }
-                } else {
-                    let h_lo = centred_cdf(alpha);
-                    TruncMode::Central {
-                        h_lo: h_lo as f32,
-                        h_width: (centred_cdf(beta) - h_lo) as f32,
-                    }
-                };
+                let mode = TruncMode::new(alpha, beta);
                 let offset = if mode == TruncMode::Pinned {
                     if alpha >= 0.0 {
                         lo
@@ -1150,7 +1255,7 @@ impl Sampler {
                 ]
             }
             SamplerKind::TruncatedNormal(mode) => {
-                w.map(|x| self.finish(truncated_std_normal(mode, open_unit(x))))
+                w.map(|x| self.finish(truncated_std_normal(mode, x)))
             }
         }
     }
@@ -1160,9 +1265,9 @@ impl Sampler {
     #[inline(always)]
     fn finish(&self, x: f32) -> f32 {
         let v = if self.offset == 0.0 {
-            self.scale * x
+            mul(self.scale, x)
         } else {
-            self.offset + self.scale * x
+            add(self.offset, mul(self.scale, x))
         };
         // Compare-and-select rather than f32::max/min: `v` is never NaN, and
         // this compiles to one vector instruction per bound.
@@ -1175,114 +1280,101 @@ impl Sampler {
     }
 }
 
-/// A truncated standard normal sample (std units) from an open unit `u`.
+/// A truncated standard normal sample (std units) from a word `w`, by the
+/// inverse CDF counted from the nearer end of the interval.
+///
+/// The top bit of `w` picks the end: 0 the lower end `alpha`, 1 the upper end
+/// `beta`; the other 31 bits give the probability `v W` between that end and
+/// the sample, `v = open_unit(w)` or `open_unit(!w)` (below 2^31, so
+/// `v` is in `[2^-33, 1/2 - 2^-25]`, exact). In terms of one unit value,
+/// the sample is `F⁻¹(u)` with `u = v` from the lower end and `u = 1 - v`
+/// from the upper end. Counting from the nearer end keeps every tail
+/// probability free of cancellation: near the far end of an interval,
+/// `1 - u` would otherwise be lost to rounding.
+///
+/// With `d = h + v W` (`Φ(z) - 1/2` of the mirrored sample): the central
+/// polynomial for `|d| <= 0.35`; beyond, `y = -ln(below + v)` (lower tail)
+/// or `y = -ln(above - v)` (upper tail) plus `-ln W`, and `z = ±Q⁻¹(e^-y)`.
 ///
 /// ```
-/// use weight_init::sample::{truncated_std_normal, TruncMode};
-/// // Central mode for [-2, 2]: h_lo = Φ(-2) - 1/2, h_width = Φ(2) - Φ(-2).
-/// let mode = TruncMode::Central { h_lo: -0.47724986, h_width: 0.9544997 };
-/// assert!(truncated_std_normal(mode, 0.5).abs() < 1e-6);
+/// use weight_init::sample::{truncated_std_normal, Sampler, SamplerKind};
+/// use weight_init::{DType, TruncatedNormal};
+/// let t = TruncatedNormal::with_std_bounds(0.0, 1.0, -2.0, 2.0).unwrap();
+/// let s = Sampler::new(&t.into(), DType::F32).unwrap();
+/// let SamplerKind::TruncatedNormal(mode) = s.kind else { unreachable!() };
+/// // The median: the last word counted from the lower end.
+/// assert!(truncated_std_normal(mode, 0x7fff_ffff).abs() < 1e-6);
+/// // Words w and !w mirror each other on a symmetric interval.
+/// assert_eq!(truncated_std_normal(mode, 5), -truncated_std_normal(mode, !5));
 /// ```
 #[inline(always)]
-pub fn truncated_std_normal(mode: TruncMode, u: f32) -> f32 {
-    let (z, y) = truncated_std_normal_common(mode, u);
+pub fn truncated_std_normal(mode: TruncMode, w: u32) -> f32 {
+    let (z, y, sign) = truncated_std_normal_common(mode, w);
     if tail_radius(y) > TAIL_POLY_MAX_R {
-        truncated_sign(mode, u) * probit_tail_asymptotic(y)
+        mul(sign, probit_tail_asymptotic(y))
     } else {
         z
     }
 }
 
-/// The truncated sample for every `u` whose tail radius `sqrt(y)` is at most
-/// [`TAIL_POLY_MAX_R`], and that `y` (`-ln` of the tail probability, 0 when
-/// the central polynomial applies). Branch-free, so the CPU backend runs it
-/// on whole vectors and fixes the rare deep-tail lanes afterwards with
-/// [`truncated_std_normal`].
+/// The truncated sample for every word whose tail radius `sqrt(y)` is at
+/// most [`TAIL_POLY_MAX_R`], with that `y` (`-ln` of the tail probability,
+/// 0 where the central polynomial applies) and the sign a tail sample
+/// takes. Branch-free, so the CPU backend runs it on whole vectors and
+/// fixes the rare deep-tail lanes afterwards with [`truncated_std_normal`].
 #[inline(always)]
-pub(crate) fn truncated_std_normal_common(mode: TruncMode, u: f32) -> (f32, f32) {
+pub(crate) fn truncated_std_normal_common(mode: TruncMode, w: u32) -> (f32, f32, f32) {
     match mode {
-        TruncMode::Central { h_lo, h_width } => truncated_central(h_lo, h_width, u),
-        TruncMode::Tail {
-            neg_ln_q_lo,
-            c,
-            sign,
-        } => truncated_tail(neg_ln_q_lo, c, sign, u),
-        TruncMode::Pinned => (0.0, 0.0),
+        TruncMode::Inverse {
+            width,
+            neg_ln_width,
+            lower,
+            upper,
+        } => truncated_inverse(width, neg_ln_width, lower, upper, w),
+        TruncMode::Pinned => (0.0, 0.0, 1.0),
     }
 }
 
-/// [`TruncMode::Central`]: `d = Φ(z) - 1/2` is affine in `u`; the central
-/// polynomial for `|d| <= CENTRAL_MAX_D`, the tail of the nearer side beyond.
+/// [`TruncMode::Inverse`] on one word: see [`truncated_std_normal`].
 #[inline(always)]
-fn truncated_central(h_lo: f32, h_width: f32, u: f32) -> (f32, f32) {
-    let d = h_lo + u * h_width;
-    if d.abs() <= CENTRAL_MAX_D {
-        (probit_central(d), 0.0)
+fn truncated_inverse(
+    width: f32,
+    neg_ln_width: f32,
+    lower: TruncEnd,
+    upper: TruncEnd,
+    w: u32,
+) -> (f32, f32, f32) {
+    let from_upper = w >> 31 == 1;
+    let end = if from_upper { upper } else { lower };
+    let v = open_unit(if from_upper { !w } else { w });
+    let d = add(end.h, mul(v, width));
+    let below = d < 0.0;
+    let t = if below {
+        add(end.below, v)
     } else {
-        central_tail(d)
-    }
+        sub(end.above, v)
+    };
+    let y = sub(neg_ln_width, ln(t));
+    let tail = probit_tail_poly(tail_radius(y));
+    let central = probit_central(d);
+    // The sign of a tail sample: the side of the mean, flipped back for
+    // the mirrored upper end.
+    let sign = if below != from_upper { -1.0 } else { 1.0 };
+    let in_centre = d.abs() <= CENTRAL_MAX_D;
+    let z = if in_centre {
+        if from_upper {
+            -central
+        } else {
+            central
+        }
+    } else {
+        mul(sign, tail)
+    };
+    (z, if in_centre { 0.0 } else { y }, sign)
 }
 
 /// Where the central polynomial hands over to the tail.
 const CENTRAL_MAX_D: f32 = 0.35;
-
-/// The tail branch of [`truncated_central`]: `(z, y)` with
-/// `y = -ln(1/2 - |d|)`.
-#[inline(always)]
-fn central_tail(d: f32) -> (f32, f32) {
-    let y = -ln((0.5 - d.abs()).max(f32::MIN_POSITIVE));
-    let z = probit_tail_poly(tail_radius(y));
-    (if d < 0.0 { -z } else { z }, y)
-}
-
-/// [`TruncMode::Tail`]: `-ln Q(z) = -ln Q(alpha) - ln(1 - u c)`.
-#[inline(always)]
-fn truncated_tail(neg_ln_q_lo: f32, c: f32, sign: f32, u: f32) -> (f32, f32) {
-    let y = neg_ln_q_lo - ln1p(-u * c);
-    (sign * probit_tail_poly(tail_radius(y)), y)
-}
-
-/// The sign a tail sample takes for `u` under `mode`.
-#[inline(always)]
-fn truncated_sign(mode: TruncMode, u: f32) -> f32 {
-    match mode {
-        TruncMode::Central { h_lo, h_width } => {
-            if h_lo + u * h_width < 0.0 {
-                -1.0
-            } else {
-                1.0
-            }
-        }
-        TruncMode::Tail { sign, .. } => sign,
-        TruncMode::Pinned => 1.0,
-    }
-}
-
-/// Largest `|d|` whose tail radius stays at most 2: `1/2 - exp(-4)`, less
-/// a margin for the rounding of `d`.
-const NEAR_ONLY_MAX_D: f32 = 0.481_6;
-
-/// The central-mode batch with a given tail polynomial.
-#[inline(always)]
-fn central_batch(
-    h_lo: f32,
-    h_width: f32,
-    w: &[u32; BATCH],
-    out: &mut [f32; BATCH],
-    y: &mut [f32; BATCH],
-    tail_poly: impl Fn(f32) -> f32,
-) {
-    for i in 0..BATCH {
-        let d = h_lo + open_unit(w[i]) * h_width;
-        let central = probit_central(d);
-        let ty = -ln((0.5 - d.abs()).max(f32::MIN_POSITIVE));
-        let tz = tail_poly(tail_radius(ty));
-        let tail = if d < 0.0 { -tz } else { tz };
-        let c = d.abs() <= CENTRAL_MAX_D;
-        out[i] = if c { central } else { tail };
-        y[i] = if c { 0.0 } else { ty };
-    }
-}
 
 /// Elements per batch of [`Sampler::sample_batch`]: 16 Philox blocks.
 pub const BATCH: usize = 64;
@@ -1302,77 +1394,33 @@ impl Sampler {
                 }
             }
             SamplerKind::Normal => {
-                // The common radius branch on every pair, then the few pairs
-                // (1 in 256) whose u is within 2^-8 of 1 redone exactly as
-                // `box_muller` does them.
-                let mut near_one = false;
                 for p in 0..BATCH / 2 {
-                    let r = (-2.0 * ln_unit_rounded(w[2 * p])).sqrt();
-                    let (s, c) = sincos_turn(w[2 * p + 1]);
-                    out[2 * p] = self.finish(r * c);
-                    out[2 * p + 1] = self.finish(r * s);
-                    near_one |= w[2 * p] >= UNIT_COMPLEMENT_THRESHOLD;
-                }
-                if near_one {
-                    for p in 0..BATCH / 2 {
-                        if w[2 * p] >= UNIT_COMPLEMENT_THRESHOLD {
-                            let (z0, z1) = box_muller(w[2 * p], w[2 * p + 1]);
-                            out[2 * p] = self.finish(z0);
-                            out[2 * p + 1] = self.finish(z1);
-                        }
-                    }
+                    let (z0, z1) = box_muller(w[2 * p], w[2 * p + 1]);
+                    out[2 * p] = self.finish(z0);
+                    out[2 * p + 1] = self.finish(z1);
                 }
             }
             SamplerKind::TruncatedNormal(mode) => {
                 let mut y = [0.0f32; BATCH];
-                // One loop per mode, so each is a straight vector loop.
-                match mode {
-                    TruncMode::Central { h_lo, h_width } => {
-                        // Both branches of `truncated_central` on every lane,
-                        // then a select: a straight vector loop. When no lane
-                        // can reach past r = 2 (bounds within about 2.09
-                        // std, the usual [-2, 2]), the near tail polynomial is
-                        // what `probit_tail_poly` would select anyway.
-                        let d_max = h_lo.abs().max((h_lo + h_width).abs());
-                        if d_max <= NEAR_ONLY_MAX_D {
-                            // No lane reaches the deep tail: skip its check.
-                            central_batch(h_lo, h_width, w, out, &mut y, probit_tail_near);
-                            self.finish_batch(out);
-                            return;
-                        }
-                        central_batch(h_lo, h_width, w, out, &mut y, probit_tail_poly);
-                    }
-                    TruncMode::Tail {
-                        neg_ln_q_lo,
-                        c,
-                        sign,
-                    } => {
-                        for i in 0..BATCH {
-                            (out[i], y[i]) = truncated_tail(neg_ln_q_lo, c, sign, open_unit(w[i]));
-                        }
-                    }
-                    TruncMode::Pinned => *out = [0.0; BATCH],
+                for i in 0..BATCH {
+                    (out[i], y[i], _) = truncated_std_normal_common(mode, w[i]);
                 }
+                // The few lanes past the tail polynomials' range, redone
+                // exactly as `truncated_std_normal` does them.
                 let deep = y
                     .iter()
                     .fold(false, |acc, &y| acc | (tail_radius(y) > TAIL_POLY_MAX_R));
                 if deep {
                     for i in 0..BATCH {
                         if tail_radius(y[i]) > TAIL_POLY_MAX_R {
-                            out[i] = truncated_std_normal(mode, open_unit(w[i]));
+                            out[i] = truncated_std_normal(mode, w[i]);
                         }
                     }
                 }
-                self.finish_batch(out);
+                for v in out.iter_mut() {
+                    *v = self.finish(*v);
+                }
             }
-        }
-    }
-
-    /// [`Sampler::finish`] on a whole batch.
-    #[inline(always)]
-    fn finish_batch(&self, out: &mut [f32; BATCH]) {
-        for v in out.iter_mut() {
-            *v = self.finish(*v);
         }
     }
 }

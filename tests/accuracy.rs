@@ -7,9 +7,11 @@
 //! input near the points where the algorithm switches branch.
 
 use weight_init::sample::{
-    box_muller, ln, ln_unit_open, probit_upper_tail, sincos_turn, truncated_std_normal, TruncMode,
+    box_muller, ln, open_unit, probit_upper_tail, recip_f32, sincos_turn, sqrt_f32,
+    truncated_std_normal, Sampler, SamplerKind, TruncMode,
 };
-use weight_init::stats::{neg_ln_sf_inverse, normal_cdf};
+use weight_init::stats::{ln_sf, neg_ln_sf_inverse};
+use weight_init::{DType, TruncatedNormal};
 
 /// Runs `f` over `0..n` on all cores and returns the largest value it gave.
 fn par_max(n: u64, f: impl Fn(u64) -> f64 + Sync) -> (f64, u64) {
@@ -65,26 +67,102 @@ fn ln_matches_f64_over_positive_normals() {
     assert!(e2 <= 2.5e-7, "ln error {e2:e}");
 }
 
-/// ln((w + 1/2) / 2^32), the Box–Muller radius input, over every 7th word
-/// (614 million) and every word within 2^16 of each end and of the branch
-/// switch. Absolute error where the result is below 1 in magnitude, else
-/// relative.
-#[test]
-fn ln_unit_open_matches_f64_over_words() {
-    let err = |w: u32| {
-        let got = ln_unit_open(w) as f64;
-        let want = ((w as f64 + 0.5) / 4294967296.0).ln();
-        (got - want).abs() / want.abs().max(1.0)
-    };
-    let (e1, at1) = par_max((1u64 << 32) / 7, |i| err((7 * i) as u32));
-    let mut e2 = 0.0f64;
-    for base in [0u32, 0xff00_0000 - (1 << 16), 0u32.wrapping_sub(1 << 16)] {
-        for k in 0..(1u32 << 17).min(u32::MAX - base) {
-            e2 = e2.max(err(base + k));
-        }
+/// The number of distinct values [`open_unit`] takes on words below
+/// `2^bits`: every word below 2^23 is its own cell, and each further binade
+/// (s = 1, 2, ... low bits dropped) holds 2^22 cells.
+fn cell_count(bits: u32) -> u64 {
+    (1 << 23) + (bits as u64 - 23) * (1 << 22)
+}
+
+/// A word of cell `i` (the lowest word of the cell), for `i < cell_count`.
+fn cell_word(i: u64) -> u32 {
+    if i < 1 << 23 {
+        i as u32
+    } else {
+        let j = i - (1 << 23);
+        let s = 1 + j / (1 << 22);
+        let k = (1 << 22) + j % (1 << 22);
+        (k << s) as u32
     }
-    println!("ln_unit_open: largest error {e1:.3e} (w = {:#x}) strided, {e2:.3e} at the edges and the branch switch", 7 * at1);
-    assert!(e1 <= 2.5e-7 && e2 <= 2.5e-7, "{e1:e} {e2:e}");
+}
+
+/// `open_unit` over every cell of the 32-bit words: exact (the f64 value of
+/// the documented formula, `(2 floor(x / 2^s) + 1) 2^(s-33)`), the same for
+/// every word of the cell (checked at both ends of the cell), strictly
+/// increasing from cell to cell, inside (0, 1), with the documented extremes.
+#[test]
+fn open_unit_is_the_exact_cell_midpoint() {
+    let n = cell_count(32);
+    let (bad, at) = par_max(n, |i| {
+        let x = cell_word(i);
+        let s = (32 - x.leading_zeros()).saturating_sub(23);
+        let want = (2.0 * (x >> s) as f64 + 1.0) * 2f64.powi(s as i32 - 33);
+        let last = x | ((1u32 << s) - 1);
+        let u = open_unit(x);
+        let next_ok = i + 1 == n || (open_unit(cell_word(i + 1)) > u);
+        let ok = u as f64 == want && open_unit(last) == u && next_ok && u > 0.0 && u < 1.0;
+        if ok {
+            0.0
+        } else {
+            1.0
+        }
+    });
+    assert_eq!(
+        bad,
+        0.0,
+        "open_unit wrong at cell {at} (word {:#x})",
+        cell_word(at)
+    );
+    assert_eq!(open_unit(0), 2f32.powi(-33));
+    assert_eq!(open_unit(u32::MAX), 1.0 - 2f32.powi(-24));
+}
+
+/// The Box–Muller radius `sqrt(-2 ln u)`, `u = open_unit(w)`, against f64 on
+/// the same u, over every one of its 46 million distinct unit values (both
+/// ends included: u = 2^-33 gives the largest radius, 6.764; u = 1 - 2^-24
+/// the smallest). Error scaled by max(1, r), the normal sample's bound.
+#[test]
+fn box_muller_radius_matches_f64_over_every_unit_value() {
+    let radius = |w: u32| sqrt_f32(-2.0 * ln(open_unit(w)));
+    let err = |w: u32| {
+        let want = (-2.0 * (open_unit(w) as f64).ln()).sqrt();
+        (radius(w) as f64 - want).abs() / want.max(1.0)
+    };
+    let (e, at) = par_max(cell_count(32), |i| err(cell_word(i)));
+    let (r_max, r_min) = (radius(0), radius(u32::MAX));
+    println!(
+        "radius: largest scaled error {e:.3e} (word {:#x}) over every unit value; r in [{r_min:e}, {r_max}]",
+        cell_word(at)
+    );
+    assert!(e <= 1e-6, "{e:e}");
+    assert!((r_max as f64 - (66.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-6);
+    assert!(r_max <= weight_init::sample::NORMAL_MAX_ABS_Z);
+    // -2 ln(1 - 2^-24) is 2^-23 to first order.
+    assert!(r_min > 0.0 && (r_min as f64 - 2f64.powf(-11.5)).abs() < 1e-9);
+}
+
+/// The crate's square root and reciprocal over every 61st positive normal
+/// f32 (for the reciprocal, those whose reciprocal is normal): within one
+/// ULP of the correctly rounded result.
+#[test]
+fn sqrt_and_recip_within_one_ulp() {
+    let ulps = |got: f32, want: f64| {
+        let w = want as f32;
+        (got.to_bits() as i64 - w.to_bits() as i64).unsigned_abs() as f64
+    };
+    let first = f32::MIN_POSITIVE.to_bits() as u64;
+    let last = f32::MAX.to_bits() as u64;
+    let (es, ats) = par_max((last - first) / 61 + 1, |i| {
+        let x = f32::from_bits((first + 61 * i) as u32);
+        ulps(sqrt_f32(x), (x as f64).sqrt())
+    });
+    let rlast = (1.0 / f32::MIN_POSITIVE as f64) as f32;
+    let (er, atr) = par_max((rlast.to_bits() as u64 - first) / 61, |i| {
+        let x = f32::from_bits((first + 61 * i) as u32);
+        ulps(recip_f32(x), 1.0 / x as f64)
+    });
+    println!("sqrt_f32: {es} ULP (i = {ats}); recip_f32: {er} ULP (i = {atr})");
+    assert!(es <= 1.0 && er <= 1.0, "sqrt {es} recip {er}");
 }
 
 /// sin and cos of 2π w / 2^32 over every 257th word (16.7 million) and
@@ -126,7 +204,7 @@ fn box_muller_matches_f64() {
     }
     let err = |w0: u32, w1: u32| {
         let (z0, z1) = box_muller(w0, w1);
-        let u = (w0 as f64 + 0.5) / 4294967296.0;
+        let u = open_unit(w0) as f64;
         let r = (-2.0 * u.ln()).sqrt();
         let t = w1 as f64 * (2.0 * std::f64::consts::PI / 4294967296.0);
         let (c, s) = (r * t.cos(), r * t.sin());
@@ -171,38 +249,217 @@ fn probit_tail_matches_f64() {
     assert!(worst.0 <= 5e-7, "{worst:?}");
 }
 
-/// The central truncated sample against the f64 inverse CDF for [-2, 2]:
-/// z = Φ⁻¹(Φ(-2) + u (Φ(2) - Φ(-2))).
-#[test]
-fn truncated_central_matches_f64() {
-    let (a, b) = (-2.0f64, 2.0f64);
-    let h_lo = normal_cdf(a) - 0.5;
-    let mode = TruncMode::Central {
-        h_lo: h_lo as f32,
-        h_width: (normal_cdf(b) - normal_cdf(a)) as f32,
-    };
-    let mut worst = 0.0f64;
-    for k in 0..(1u32 << 20) {
-        let u = ((k << 4) | 8) as f32 / 16777216.0;
-        let got = truncated_std_normal(mode, u) as f64;
-        // Reference from the same f32 d, so only the transform's own error
-        // is measured.
-        let (hl, hw) = mode_h(mode);
-        let d = (hl + u * hw) as f64;
-        let want = if d <= 0.0 {
-            -neg_ln_sf_inverse(-(0.5 + d).ln())
-        } else {
-            neg_ln_sf_inverse(-(0.5 - d).ln())
-        };
-        worst = worst.max((got - want).abs() / want.abs().max(1.0));
-    }
-    println!("truncated central [-2, 2]: largest error {worst:.3e}");
-    assert!(worst <= 5e-7, "{worst:e}");
+/// The f64 reference for one end of a truncated normal on `[alpha, beta]`
+/// (std units): the anchor (`alpha`, or `-beta` for the mirrored upper end)
+/// and the logs of its tail masses and of the interval's mass `W`.
+struct RefEnd {
+    ln_phi_a: f64,
+    ln_q_a: f64,
+    ln_w: f64,
 }
 
-fn mode_h(mode: TruncMode) -> (f32, f32) {
-    match mode {
-        TruncMode::Central { h_lo, h_width } => (h_lo, h_width),
-        _ => unreachable!(),
+fn ln_width(alpha: f64, beta: f64) -> f64 {
+    if alpha >= 0.0 {
+        ln_sf(alpha) + (-(ln_sf(beta) - ln_sf(alpha)).exp_m1()).ln()
+    } else if beta <= 0.0 {
+        ln_sf(-beta) + (-(ln_sf(-alpha) - ln_sf(-beta)).exp_m1()).ln()
+    } else {
+        (-(ln_sf(-alpha).exp() + ln_sf(beta).exp())).ln_1p()
+    }
+}
+
+impl RefEnd {
+    fn new(anchor: f64, ln_w: f64) -> Self {
+        RefEnd {
+            ln_phi_a: ln_sf(-anchor),
+            ln_q_a: ln_sf(anchor),
+            ln_w,
+        }
+    }
+
+    /// The (mirrored) z with Φ(z) = Φ(anchor) + v W, by Newton's method in
+    /// f64 on ln Φ (z < 0) or ln Q (z >= 0), from `start`, until a step is
+    /// below 1e-12 of max(1, |z|).
+    fn inverse(&self, v: f64, start: f64) -> f64 {
+        let ln_vw = v.ln() + self.ln_w;
+        // ln(Φ(a) + vW) and ln(Q(a) - vW), each without cancellation.
+        let hi = self.ln_phi_a.max(ln_vw);
+        let ln_p = hi + ((self.ln_phi_a - hi).exp() + (ln_vw - hi).exp()).ln();
+        let ln_q = self.ln_q_a + (-(ln_vw - self.ln_q_a).exp()).ln_1p();
+        let ln_pdf = |z: f64| -0.5 * z * z - 0.5 * (2.0 * std::f64::consts::PI).ln();
+        let mut z = start;
+        for _ in 0..100 {
+            let step = if z < 0.0 {
+                // f(z) = ln Φ(z) - ln_p, f' = φ/Φ.
+                let lf = ln_sf(-z);
+                (lf - ln_p) / (ln_pdf(z) - lf).exp()
+            } else {
+                // f(z) = ln Q(z) - ln_q, f' = -φ/Q.
+                let lq = ln_sf(z);
+                -(lq - ln_q) / (ln_pdf(z) - lq).exp()
+            };
+            // Damped for far starts: never more than 1 std at once.
+            z -= step.clamp(-1.0, 1.0);
+            if step.abs() <= 1e-12 * z.abs().max(1.0) {
+                break;
+            }
+        }
+        z
+    }
+}
+
+/// The inverse mode of a truncated standard normal on `[alpha, beta]`.
+fn trunc_mode(alpha: f32, beta: f32) -> TruncMode {
+    let t = TruncatedNormal::with_std_bounds(0.0, 1.0, alpha, beta).unwrap();
+    match Sampler::new(&t.into(), DType::F32).unwrap().kind {
+        SamplerKind::TruncatedNormal(m) => m,
+        k => panic!("{k:?}"),
+    }
+}
+
+/// Largest scaled error |z - F⁻¹(u)| / max(1, |z|) of the truncated sample
+/// on `[alpha, beta]` over the cells `i` with `pick(i)`, from both ends
+/// (word `x` from the lower end, `!x` from the upper), against the f64
+/// Newton reference on the same unit value.
+fn trunc_error(alpha: f32, beta: f32, cells: u64, pick: impl Fn(u64) -> u64 + Sync) -> (f64, u32) {
+    let mode = trunc_mode(alpha, beta);
+    let (a, b) = (alpha as f64, beta as f64);
+    let ln_w = ln_width(a, b);
+    let ends = [RefEnd::new(a, ln_w), RefEnd::new(-b, ln_w)];
+    let (e, at) = par_max(2 * cells, |i| {
+        let upper = i & 1 == 1;
+        let x = cell_word(pick(i >> 1));
+        let w = if upper { !x } else { x };
+        let got = truncated_std_normal(mode, w) as f64;
+        let v = open_unit(x) as f64;
+        let mirrored = if upper { -got } else { got };
+        let want = ends[upper as usize].inverse(v, mirrored);
+        let want = if upper { -want } else { want };
+        (got - want).abs() / want.abs().max(1.0)
+    });
+    let x = cell_word(pick(at >> 1));
+    (e, if at & 1 == 1 { !x } else { x })
+}
+
+/// Intervals (std units) of every kind: both ends finite around the mean,
+/// half-lines, far tails (one side), intervals not holding the mean, very
+/// narrow and very wide ones, and the deep tail where the asymptotic
+/// formula takes over.
+const INTERVALS: [(f32, f32); 18] = [
+    (-2.0, 2.0),
+    (f32::NEG_INFINITY, f32::INFINITY),
+    (-1.0, 3.0),
+    (-4.0, f32::INFINITY),
+    (0.5, f32::INFINITY),
+    (2.0, f32::INFINITY),
+    (f32::NEG_INFINITY, -0.5),
+    (0.5, 10.0),
+    (10.0, 11.0),
+    (-11.0, -10.0),
+    (30.0, 31.0),
+    (100.0, f32::INFINITY),
+    (-0.22, 5.0), // jax_truncated_normal(0.1, 0.5, -1, 2.5) in std units
+    (-0.001, 0.001),
+    (1.0, 1.0001),
+    (5.0, 5.000_1),
+    (-40.0, 40.0),
+    (-3.0, -2.9),
+];
+
+/// Every distinct unit value from each end (2 x 42 million per interval)
+/// through the inverse CDF of the first intervals, against the f64
+/// reference: |z - F⁻¹(u)| <= 1e-6 max(1, |z|). (That the values, clamped
+/// and rounded, stay in [a, b] is `truncated_values_stay_inside_in_every_dtype`.)
+#[test]
+fn truncated_normal_exhaustive_over_unit_values() {
+    let n = cell_count(31);
+    for &(a, b) in &INTERVALS[..6] {
+        let (e, w) = trunc_error(a, b, n, |i| i);
+        println!("truncated [{a}, {b}]: largest scaled error {e:.3e} (word {w:#010x}) over all {} unit values", 2 * n);
+        assert!(e <= 1e-6, "[{a}, {b}]: {e:e} at word {w:#x}");
+    }
+}
+
+/// The other intervals: every 7th unit value from each end, plus every
+/// value within 2^16 cells of either end of the word range (the far tails
+/// of each end and the values nearest the median).
+#[test]
+fn truncated_normal_strided_and_extremes() {
+    let n = cell_count(31);
+    for &(a, b) in &INTERVALS[6..] {
+        let (e1, w1) = trunc_error(a, b, n / 7, |i| 7 * i);
+        let (e2, w2) = trunc_error(a, b, 1 << 17, |i| {
+            if i < 1 << 16 {
+                i
+            } else {
+                n - 1 - (i - (1 << 16))
+            }
+        });
+        println!(
+            "truncated [{a}, {b}]: largest scaled error {e1:.3e} (word {w1:#010x}) strided, {e2:.3e} (word {w2:#010x}) at the extremes"
+        );
+        assert!(
+            e1 <= 1e-6 && e2 <= 1e-6,
+            "[{a}, {b}]: {e1:e} at {w1:#x}, {e2:e} at {w2:#x}"
+        );
+    }
+}
+
+/// The extreme words give the extreme quantiles the word resolution allows,
+/// never more: word 0 is F⁻¹(2^-33) and word 2^32 - 1 is F⁻¹(1 - 2^-33),
+/// within the contract's error (the old 24-bit midpoint rounded the last
+/// word to u = 1 and jumped to about 13 std on [-2, 2] in absolute units).
+#[test]
+fn truncated_normal_extreme_words() {
+    for &(a, b) in &INTERVALS {
+        let mode = trunc_mode(a, b);
+        let ln_w = ln_width(a as f64, b as f64);
+        let lo = truncated_std_normal(mode, 0) as f64;
+        let hi = truncated_std_normal(mode, u32::MAX) as f64;
+        let v = 2f64.powi(-33);
+        let want_lo = RefEnd::new(a as f64, ln_w).inverse(v, lo);
+        let want_hi = -RefEnd::new(-b as f64, ln_w).inverse(v, -hi);
+        println!("[{a}, {b}]: word 0 -> {lo:.7}, word 2^32-1 -> {hi:.7}");
+        for (got, want) in [(lo, want_lo), (hi, want_hi)] {
+            assert!(
+                (got - want).abs() <= 1e-6 * want.abs().max(1.0),
+                "[{a}, {b}]: {got} vs {want}"
+            );
+        }
+    }
+    // The unbounded normal: the quantiles of u = 2^-33 and 1 - 2^-33.
+    let mode = trunc_mode(f32::NEG_INFINITY, f32::INFINITY);
+    let top = truncated_std_normal(mode, u32::MAX) as f64;
+    let want = neg_ln_sf_inverse(33.0 * std::f64::consts::LN_2);
+    assert!((top - want).abs() < 1e-5, "{top} vs {want}");
+}
+
+/// Every value lies in [a, b] after rounding to each dtype, for absolute
+/// bounds near the tails: every cell from both ends, through the sampler.
+#[test]
+fn truncated_values_stay_inside_in_every_dtype() {
+    let n = cell_count(31);
+    let cases: [(f32, f32, f32, f32); 4] = [
+        (0.0, 0.02, -0.04, 0.04),
+        (0.0, 0.02, 0.01, 0.2),
+        (0.1, 0.5, -0.4, 1.35),
+        (1.0, 1.0, 1.5, f32::INFINITY),
+    ];
+    for (mean, std, a, b) in cases {
+        let t = TruncatedNormal::new(mean, std, a, b).unwrap();
+        for dtype in [DType::F32, DType::F16, DType::BF16] {
+            let s = Sampler::new(&t.into(), dtype).unwrap();
+            let (bad, at) = par_max(2 * n, |i| {
+                let x = cell_word(i >> 1);
+                let w = if i & 1 == 1 { !x } else { x };
+                let v = dtype.round(s.sample_block([w, w, w, w])[0]);
+                if v >= a && v <= b {
+                    0.0
+                } else {
+                    1.0
+                }
+            });
+            assert_eq!(bad, 0.0, "{dtype} [{a}, {b}]: outside at cell {at}");
+        }
     }
 }

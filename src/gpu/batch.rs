@@ -237,7 +237,6 @@ struct PieceEntry {
     col0: u32,
     row_base: [u32; 2],
     row_len: [u32; 2],
-    pad: [u32; 4],
 }
 
 const _: () = assert!(std::mem::size_of::<PieceEntry>() as u64 == PIECE_BYTES);
@@ -472,7 +471,6 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
                 col0,
                 row_base: split(row_base),
                 row_len: split(row_len),
-                pad: [0; 4],
             };
             let units = (pe.wrapping_sub(q_start) as u64).div_ceil(POSITIONS_PER_INVOCATION);
             pieces.push((k, c.phase, c.kernel, entry, units.div_ceil(WORKGROUP_SIZE)));

@@ -28,7 +28,7 @@ pub(crate) struct Window {
 }
 
 /// The kernel's uniform block; the layout of `Params` in
-/// `shaders/philox.wgsl` (80 bytes).
+/// `shaders/philox.wgsl` (96 bytes).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
 pub struct FillParams {
@@ -46,10 +46,12 @@ pub struct FillParams {
     pub groups_x: u32,
     /// 0 f32, 1 f16, 2 bf16.
     pub dtype: u32,
-    /// Truncated normal: 0 central, 1 tail, 2 pinned.
+    /// Truncated normal: 0 inverse CDF, 1 pinned.
     pub mode: u32,
-    /// Padding.
-    pub pad0: u32,
+    /// Always 0. The kernels OR it into the bits of every product that
+    /// feeds an add (`mul` in `shaders/philox.wgsl`): a value the shader
+    /// compiler cannot know, so it cannot fuse the two into an FMA.
+    pub fence: u32,
     /// [`Sampler::offset`].
     pub offset: f32,
     /// [`Sampler::scale`].
@@ -58,11 +60,12 @@ pub struct FillParams {
     pub lo: f32,
     /// [`Sampler::hi`].
     pub hi: f32,
-    /// Mode parameters: central `(h_lo, h_width, 0)`, tail
-    /// `(neg_ln_q_lo, c, sign)`.
-    pub m: [f32; 3],
-    /// Padding.
-    pub pad1: f32,
+    /// Truncated normal ([`TruncMode::Inverse`]): `(width, neg_ln_width,
+    /// lower.h, upper.h)`.
+    pub trunc_a: [f32; 4],
+    /// Truncated normal: `(lower.below, lower.above, upper.below,
+    /// upper.above)`.
+    pub trunc_b: [f32; 4],
 }
 
 impl FillParams {
@@ -70,17 +73,19 @@ impl FillParams {
     pub const SIZE: u64 = std::mem::size_of::<FillParams>() as u64;
 
     pub(crate) fn new(s: &Sampler, key: &TensorKey, w: &Window) -> Self {
-        let (mode, m) = match s.kind {
-            SamplerKind::TruncatedNormal(TruncMode::Central { h_lo, h_width }) => {
-                (0, [h_lo, h_width, 0.0])
-            }
-            SamplerKind::TruncatedNormal(TruncMode::Tail {
-                neg_ln_q_lo,
-                c,
-                sign,
-            }) => (1, [neg_ln_q_lo, c, sign]),
-            SamplerKind::TruncatedNormal(TruncMode::Pinned) => (2, [0.0; 3]),
-            _ => (0, [0.0; 3]),
+        let (mode, trunc_a, trunc_b) = match s.kind {
+            SamplerKind::TruncatedNormal(TruncMode::Inverse {
+                width,
+                neg_ln_width,
+                lower,
+                upper,
+            }) => (
+                0,
+                [width, neg_ln_width, lower.h, upper.h],
+                [lower.below, lower.above, upper.below, upper.above],
+            ),
+            SamplerKind::TruncatedNormal(TruncMode::Pinned) => (1, [0.0; 4], [0.0; 4]),
+            _ => (0, [0.0; 4], [0.0; 4]),
         };
         Self {
             seed: [key.seed as u32, (key.seed >> 32) as u32],
@@ -95,13 +100,13 @@ impl FillParams {
                 DType::BF16 => 2,
             },
             mode,
-            pad0: 0,
+            fence: 0,
             offset: s.offset,
             scale: s.scale,
             lo: s.lo,
             hi: s.hi,
-            m,
-            pad1: 0.0,
+            trunc_a,
+            trunc_b,
         }
     }
 }
