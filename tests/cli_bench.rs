@@ -268,3 +268,56 @@ fn size_past_every_buffer_is_an_error_not_a_panic() {
     );
     assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
 }
+
+#[test]
+fn fan_based_scheme_needs_a_size_1024_elements_divide() {
+    // 1 MB = 250000 f32 elements: refused in one line before any work.
+    let out = weight_init(&[
+        "bench",
+        "--size",
+        "1MB",
+        "--scheme",
+        "kaiming_uniform(nonlinearity=relu)",
+    ]);
+    fails_with_one_line(
+        &out,
+        &[
+            "--size 1000000",
+            "250000 f32",
+            "multiple of 1024",
+            "fan_in 1024",
+        ],
+    );
+    // A multiple of 4 KiB: 1024 f32 and 2048 bf16 elements, both shaped.
+    let out = weight_init(&[
+        "bench",
+        "--json",
+        "--size",
+        "4KiB",
+        "--repeats",
+        "1",
+        "--cpu-only",
+        "--scheme",
+        "kaiming_uniform(nonlinearity=relu)",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rows = json_rows(&out);
+    let numels: Vec<u64> = rows.iter().map(|r| r["numel"].as_u64().unwrap()).collect();
+    assert_eq!(numels, [1024, 2048], "{rows:?}");
+    // A scheme without fans takes any size.
+    let out = weight_init(&[
+        "bench",
+        "--json",
+        "--size",
+        "1MB",
+        "--repeats",
+        "1",
+        "--cpu-only",
+        "--dtype",
+        "f32",
+        "--scheme",
+        "normal(0, 1)",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(json_rows(&out)[0]["numel"].as_u64(), Some(250000));
+}

@@ -7,6 +7,9 @@ use std::process::{Command, Output};
 
 use weight_init::model::{ModelSpec, Shard, ShardMode};
 
+mod common;
+use common::{run_cli, stderr};
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_weight-init"))
 }
@@ -159,6 +162,113 @@ fn spec_to_file_on_cpu_and_gpu() {
         .collect::<Vec<_>>();
     left.sort();
     assert_eq!(left, ["cpu.safetensors", "gpu.safetensors", "model.json"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Several parameters in an order that is not name order, three dtypes,
+/// and only schemes the contract makes bit-exact on every backend:
+/// symmetric uniforms (a single multiply) and constants.
+const EXACT_SPEC: &str = r#"{
+  "seed": 1,
+  "params": [
+    {"name": "z.weight", "shape": [64, 32], "init": "uniform(-0.5, 0.5)"},
+    {"name": "b.weight", "shape": [16, 8], "dtype": "bf16", "init": "kaiming_uniform(nonlinearity=relu)"},
+    {"name": "a.bias", "shape": [64], "init": "zeros"},
+    {"name": "n.weight", "shape": [32], "dtype": "f16", "init": "constant(0.25)"}
+  ]
+}"#;
+
+/// Normal-family schemes, which the GPU does not yet promise to be
+/// bit-identical to the CPU: only GPU run == GPU run is asserted for them.
+const NORMAL_SPEC: &str = r#"{
+  "seed": 1,
+  "params": [
+    {"name": "a", "shape": [4, 4], "init": "normal(std=0.02)"},
+    {"name": "b", "shape": [8], "init": "zeros"},
+    {"name": "c", "shape": [40, 24], "dtype": "bf16", "init": "trunc_normal(std=0.02, a=-0.04, b=0.04)"},
+    {"name": "d", "shape": [24, 40], "dtype": "f16", "init": "xavier_normal"}
+  ]
+}"#;
+
+/// Runs `init --spec SPEC --out OUT --device DEVICE` through the shared
+/// helper and returns the file's bytes. With `--device gpu` and no
+/// adapter the command fails, and so does the test, with the command's
+/// own message (which says how to get one).
+fn init_bytes(spec: &Path, out: &Path, device: &str) -> Vec<u8> {
+    let o = run_cli(
+        "init",
+        &[
+            "--spec",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--device",
+            device,
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "init --device {device}: {}", stderr(&o));
+    std::fs::read(out).unwrap()
+}
+
+#[test]
+fn same_spec_and_seed_give_the_same_bytes() {
+    let dir = temp_dir("same-bytes");
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    let exact = dir.join("exact.json");
+    std::fs::write(&exact, EXACT_SPEC).unwrap();
+    let normal = dir.join("normal.json");
+    std::fs::write(&normal, NORMAL_SPEC).unwrap();
+    // Different output names and directories: the path is not in the file.
+    let outs = |tag: &str| {
+        (
+            dir.join(format!("{tag}-1.st")),
+            dir.join(format!("sub/{tag}-2.st")),
+        )
+    };
+
+    // CPU, twice: the same bytes, for both specs.
+    for (tag, spec) in [("cpu-exact", &exact), ("cpu-normal", &normal)] {
+        let (one, two) = outs(tag);
+        let (a, b) = (init_bytes(spec, &one, "cpu"), init_bytes(spec, &two, "cpu"));
+        assert!(a == b, "{tag}: two CPU runs wrote different files");
+    }
+    let cpu_exact = std::fs::read(outs("cpu-exact").0).unwrap();
+    // The header names nothing run-dependent.
+    let n = u64::from_le_bytes(cpu_exact[..8].try_into().unwrap()) as usize;
+    let header = std::str::from_utf8(&cpu_exact[8..8 + n]).unwrap();
+    assert!(
+        header.starts_with(r#"{"__metadata__":{"format":"pt","#),
+        "{header}"
+    );
+    let dir_text = dir.to_str().unwrap();
+    for word in [
+        dir_text, "exact-1", "cpu", "gpu", "pipe", "vulkan", "Vulkan",
+    ] {
+        assert!(!header.contains(word), "`{word}` in the header: {header}");
+    }
+
+    // GPU, twice: the same bytes; for the bit-exact schemes, the CPU's
+    // bytes too.
+    for (tag, spec) in [("gpu-exact", &exact), ("gpu-normal", &normal)] {
+        let (one, two) = outs(tag);
+        let (a, b) = (init_bytes(spec, &one, "gpu"), init_bytes(spec, &two, "gpu"));
+        assert!(a == b, "{tag}: two GPU runs wrote different files");
+    }
+    let gpu_exact = std::fs::read(outs("gpu-exact").0).unwrap();
+    assert!(
+        gpu_exact == cpu_exact,
+        "the GPU and the CPU wrote different files for bit-exact schemes"
+    );
+    // The header (everything but the data) is the same on both devices
+    // for the normal schemes as well.
+    let (c, g) = (
+        std::fs::read(outs("cpu-normal").0).unwrap(),
+        std::fs::read(outs("gpu-normal").0).unwrap(),
+    );
+    let n = u64::from_le_bytes(c[..8].try_into().unwrap()) as usize;
+    assert_eq!(c.len(), g.len());
+    assert!(c[..8 + n] == g[..8 + n], "GPU and CPU headers differ");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -165,3 +165,84 @@ fn unusable_plot_directory_is_one_error_line() {
     }
     std::fs::remove_file(&file).unwrap();
 }
+
+/// The shape rule (`--scheme`'s help): numel = size / dtype bytes elements
+/// as a `[numel / 1024, 1024]` weight, fan_in 1024; a fan-based scheme
+/// refuses a size whose element count 1024 does not divide, in one line
+/// that names the size and the rule, before any fill.
+#[test]
+fn fan_based_schemes_get_fan_in_1024_or_one_clear_error() {
+    const KAIMING: &str = "kaiming_uniform(nonlinearity=relu)";
+    // 1 MB = 250000 f32 elements: no [numel / 1024, 1024] weight.
+    let out = verify(&["--size", "1MB", "--scheme", KAIMING]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    for part in [
+        "error: ",
+        "--size 1000000",
+        "250000 f32 elements",
+        "multiple of 1024",
+        "fan_in 1024",
+        "`kaiming_uniform(",
+    ] {
+        assert!(lines[0].contains(part), "`{part}` not in: {err}");
+    }
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+
+    // 1 MiB: [256, 1024] in f32, [512, 1024] in bf16; the bound is
+    // sqrt(6 / fan_in) = sqrt(6 / 1024), not the fan_in-1 sqrt(6).
+    let out = verify(&["--size", "1MiB", "--scheme", KAIMING, "--cpu-only"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(rows(&text).len(), 2, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("stream 0:"))
+        .unwrap_or_else(|| panic!("no stream line: {text}"));
+    // `... -> uniform(LOW, HIGH)` (or `high=HIGH`): the last argument.
+    let high: f64 = line
+        .split("-> ")
+        .nth(1)
+        .and_then(|d| d.trim_end().strip_suffix(')'))
+        .and_then(|d| d.rsplit(',').next())
+        .map(|v| v.trim().trim_start_matches("high="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no bound in `{line}`"));
+    let want = (6.0f64 / 1024.0).sqrt();
+    assert!(
+        (high - want).abs() < 1e-6,
+        "bound {high}, want {want}: {line}"
+    );
+
+    // The plots draw f32 samples: 2 KiB is 1024 bf16 elements but 512 f32
+    // ones, refused before any fill and before the directory is made.
+    let dir = temp_path("plot-shape");
+    let out = verify(&[
+        "--size",
+        "2KiB",
+        "--dtype",
+        "bf16",
+        "--scheme",
+        KAIMING,
+        "--cpu-only",
+        "--plot",
+        dir.to_str().unwrap(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("--plot") && err.contains("512 f32 elements"),
+        "{err}"
+    );
+    assert!(rows(&stdout(&out)).is_empty());
+    assert!(!dir.exists());
+
+    // Schemes without fans fill any size.
+    let out = verify(&["--size", "1MB", "--scheme", "uniform(-1, 1)", "--cpu-only"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains(" 250000 "), "{}", stdout(&out));
+}

@@ -675,6 +675,176 @@ fn json_to_safetensors_and_back() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The header JSON of a safetensors file (its length prefix checked: a
+/// multiple of 8, as the format's data alignment needs), and the header
+/// with its space padding removed.
+fn header_of(bytes: &[u8]) -> (String, String) {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    assert_eq!(n % 8, 0, "header length {n} is not a multiple of 8");
+    let text = std::str::from_utf8(&bytes[8..8 + n]).unwrap().to_string();
+    let trimmed = text.trim_end_matches(' ').to_string();
+    assert!(text.len() - trimmed.len() < 8, "more padding than needed");
+    (text, trimmed)
+}
+
+#[test]
+fn same_set_same_seed_same_bytes() {
+    // Set order is not name order: tensors follow the set, metadata keys
+    // are sorted.
+    let set = ParamSet::from_params([
+        Param::new("z.weight", vec![4, 4], DType::F32).with_init(init("normal(0, 0.02)")),
+        Param::new("a.bias", vec![8], DType::BF16).with_init(init("zeros")),
+        Param::new("m.\"odd\"\tname", vec![2, 3], DType::F16).with_init(init("uniform(-1, 1)")),
+    ])
+    .unwrap();
+    let r = set.resolve(&Rules::default()).unwrap();
+    let dir = temp_dir("same-bytes");
+    let (one, two) = (dir.join("one.safetensors"), dir.join("two.safetensors"));
+    write_safetensors(&one, &r, 1, None).unwrap();
+    write_safetensors(&two, &r, 1, None).unwrap();
+    let (a, b) = (std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
+    assert_eq!(a, b, "two writes of the same set and seed differ");
+
+    // The documented header, exactly: `__metadata__` first with its keys
+    // sorted, then the tensors in the set's order, no whitespace.
+    let (_, header) = header_of(&a);
+    let want = concat!(
+        r#"{"__metadata__":{"format":"pt","#,
+        r#""weight_init.init.a.bias":"zeros","#,
+        r#""weight_init.init.m.\"odd\"\tname":"uniform(low=-1, high=1)","#,
+        r#""weight_init.init.z.weight":"normal(mean=0, std=0.02)","#,
+        r#""weight_init.seed":"1"},"#,
+        r#""z.weight":{"dtype":"F32","shape":[4,4],"data_offsets":[0,64]},"#,
+        r#""a.bias":{"dtype":"BF16","shape":[8],"data_offsets":[64,80]},"#,
+        r#""m.\"odd\"\tname":{"dtype":"F16","shape":[2,3],"data_offsets":[80,92]}}"#,
+    );
+    assert_eq!(header, want);
+
+    // The safetensors crate reads it back: names, shapes, dtypes, data,
+    // metadata.
+    let st = safetensors::SafeTensors::deserialize(&a).unwrap();
+    let expected = r.fill_cpu(1, None).unwrap();
+    for (name, bytes) in &expected {
+        assert_eq!(st.tensor(name).unwrap().data(), &bytes[..], "{name}");
+    }
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&a).unwrap();
+    assert_eq!(
+        meta.offset_keys(),
+        ["z.weight", "a.bias", "m.\"odd\"\tname"]
+    );
+    let m = meta.metadata().as_ref().unwrap();
+    assert_eq!(m.len(), 5);
+    assert_eq!(m["weight_init.seed"], "1");
+    assert_eq!(m["format"], "pt");
+
+    // A shard's file too; and another seed changes only the seed entry and
+    // the data.
+    let rows = Shard::new(2, 0, ShardMode::Rows).unwrap();
+    let small = ParamSet::from_params([
+        Param::new("w", vec![6, 4], DType::F32).with_init(init("normal(0, 1)"))
+    ])
+    .unwrap();
+    let rs = small.resolve(&Rules::default()).unwrap();
+    write_safetensors(&one, &rs, 9, Some(&rows)).unwrap();
+    write_safetensors(&two, &rs, 9, Some(&rows)).unwrap();
+    let (a, b) = (std::fs::read(&one).unwrap(), std::fs::read(&two).unwrap());
+    assert_eq!(a, b);
+    let (_, header) = header_of(&a);
+    assert_eq!(
+        header,
+        concat!(
+            r#"{"__metadata__":{"format":"pt","weight_init.init.w":"normal(mean=0, std=1)","#,
+            r#""weight_init.seed":"9","weight_init.shard":"rows 0/2"},"#,
+            r#""w":{"dtype":"F32","shape":[3,4],"data_offsets":[0,48]}}"#
+        )
+    );
+    assert_eq!(
+        dir_entries(&dir),
+        vec!["one.safetensors", "two.safetensors"]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn write_with_builds_the_header_in_its_documented_order() {
+    let dir = temp_dir("with-order");
+    let path = dir.join("m.safetensors");
+    let tensors = vec![
+        ("b".to_string(), DType::F32, vec![3]),
+        ("a".to_string(), DType::BF16, vec![1]),
+    ];
+    let data = |i: usize, emit: &mut dyn FnMut(&[u8]) -> weight_init::Result<()>| {
+        emit(&vec![i as u8 + 1; [12, 2][i]])
+    };
+    // Metadata inserted in different orders: the same file.
+    let keys = ["zeta", "alpha", "mid", "Upper", "_under"];
+    let mut files = Vec::new();
+    for rev in [false, true] {
+        let mut meta = std::collections::BTreeMap::new();
+        let mut ks = keys.to_vec();
+        if rev {
+            ks.reverse();
+        }
+        for k in ks {
+            meta.insert(k.to_string(), format!("v-{k}"));
+        }
+        write_safetensors_with(&path, &tensors, Some(meta), data).unwrap();
+        files.push(std::fs::read(&path).unwrap());
+    }
+    assert_eq!(files[0], files[1]);
+    let (padded, header) = header_of(&files[0]);
+    assert_eq!(
+        header,
+        concat!(
+            r#"{"__metadata__":{"Upper":"v-Upper","_under":"v-_under","alpha":"v-alpha","#,
+            r#""mid":"v-mid","zeta":"v-zeta"},"#,
+            r#""b":{"dtype":"F32","shape":[3],"data_offsets":[0,12]},"#,
+            r#""a":{"dtype":"BF16","shape":[1],"data_offsets":[12,14]}}"#
+        )
+    );
+    assert_eq!(files[0].len(), 8 + padded.len() + 14);
+    let mut payload = vec![1u8; 12];
+    payload.extend([2, 2]);
+    assert_eq!(&files[0][8 + padded.len()..], &payload[..]);
+    let st = safetensors::SafeTensors::deserialize(&files[0]).unwrap();
+    assert_eq!(st.tensor("a").unwrap().data(), &[2, 2]);
+
+    // No metadata: no `__metadata__` entry; an empty map: an empty one.
+    write_safetensors_with(&path, &tensors, None, data).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(header_of(&bytes).1.starts_with(r#"{"b":{"#));
+    safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    write_safetensors_with(&path, &tensors, Some(Default::default()), data).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(header_of(&bytes)
+        .1
+        .starts_with(r#"{"__metadata__":{},"b":{"#));
+    safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    // No tensors at all.
+    write_safetensors_with(&path, &[], None, data).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(header_of(&bytes).1, "{}");
+    assert_eq!(
+        safetensors::SafeTensors::deserialize(&bytes).unwrap().len(),
+        0
+    );
+
+    // A repeated name, or one the format reserves: refused before any
+    // file is created, and the old file stays.
+    std::fs::remove_file(&path).unwrap();
+    let dup = vec![
+        ("a".to_string(), DType::F32, vec![1]),
+        ("a".to_string(), DType::F32, vec![1]),
+    ];
+    let e = write_safetensors_with(&path, &dup, None, |_, emit| emit(&[0; 4])).unwrap_err();
+    assert_eq!(e, Error::DuplicateParam { name: "a".into() });
+    let reserved = vec![("__metadata__".to_string(), DType::F32, vec![1])];
+    let e = write_safetensors_with(&path, &reserved, None, |_, emit| emit(&[0; 4])).unwrap_err();
+    assert!(e.to_string().contains("`__metadata__` is reserved"), "{e}");
+    assert!(dir_entries(&dir).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 // ---------------------------------------------------------------------------
 // Test 5: presets give the formula std per parameter
 // ---------------------------------------------------------------------------

@@ -24,7 +24,10 @@
 //! fills whole elements and `clear_buffer` (which moves 4-byte words) sees
 //! the same buffer; a note on stderr says so when that changes the size,
 //! and the `bytes` column is always the size actually filled. A size past
-//! the adapter's largest buffer is an error that names that limit.
+//! the adapter's largest buffer is an error that names that limit. Schemes
+//! are resolved for a `[numel / 1024, 1024]` weight (fan_in 1024); a
+//! fan-based scheme refuses a size whose element count 1024 does not
+//! divide (`shape_for` in `src/cli/mod.rs`).
 //!
 //! Bad input (zero repeats, a structured scheme such as `orthogonal`, a
 //! scheme whose parameters a dtype cannot represent) is refused before any
@@ -336,7 +339,7 @@ fn resolve_cases(args: &BenchArgs, bytes: u64, dtypes: &[DType]) -> Result<Vec<C
     for init in args.fill.schemes() {
         for &dtype in dtypes {
             let numel = bytes / dtype.size_bytes() as u64;
-            let dist = distribution_for(&init, numel)?;
+            let dist = distribution_for(&init, bytes, dtype)?;
             Sampler::new(&dist, dtype)
                 .map_err(|e| CliError(format!("`{init}` cannot be filled as {dtype}: {e}")))?;
             cases.push(Case {

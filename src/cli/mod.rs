@@ -72,15 +72,24 @@ enum Command {
 /// Options shared by the commands that fill.
 #[derive(Debug, Clone, Args)]
 pub struct FillOpts {
-    /// Bytes per fill, e.g. `256MiB`, `8MiB`, `1GB`, `4096`.
+    /// Bytes per fill, e.g. `256MiB`, `8MiB`, `1GB`, `4096`; numel = size /
+    /// dtype bytes elements. Fan-based schemes need numel to be a multiple
+    /// of 1024, which every multiple of 4KiB gives in every dtype.
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub size: u64,
     /// Output dtypes, comma-separated: f32, f16, bf16.
     #[arg(long, default_value = "f32,bf16", value_delimiter = ',', value_parser = parse_dtype)]
     pub dtype: Vec<DType>,
     /// Schemes in the text form (`weight_init::Init`); repeat the flag or
-    /// separate with commas outside parentheses. Resolved for a
-    /// `[numel / 1024, 1024]` weight (PyTorch layout).
+    /// separate with commas outside parentheses. Resolved for a PyTorch
+    /// layout weight `[numel / 1024, 1024]`: fan_in 1024, fan_out
+    /// numel / 1024.
+    ///
+    /// Shape rule: numel = size / dtype bytes. Fan-based schemes (xavier_*,
+    /// kaiming_*, lecun_*, variance_scaling, jax_*_normal, torch_default_*)
+    /// need numel to be a multiple of 1024 and refuse any other size with
+    /// an error (a multiple of 4KiB works in every dtype); the other
+    /// schemes use no fans and fill numel elements whatever the size.
     #[arg(long, value_parser = parse_schemes)]
     pub scheme: Vec<Vec<Init>>,
     /// Generator seed.
@@ -307,20 +316,37 @@ pub fn split_top_level(s: &str) -> Vec<&str> {
     parts.into_iter().filter(|p| !p.is_empty()).collect()
 }
 
-/// The weight shape `bench` and `verify` resolve schemes for: numel
-/// elements as `[numel / 1024, 1024]` (PyTorch layout: fan_in 1024), or
-/// `[numel, 1]` when 1024 does not divide it.
-pub fn shape_for(numel: u64) -> Vec<u64> {
-    if numel >= 1024 && numel.is_multiple_of(1024) {
-        vec![numel / 1024, 1024]
+/// The columns of the weight `bench` and `verify` resolve schemes for:
+/// its fan_in.
+pub const FAN_IN: u64 = 1024;
+
+/// The shape `bench` and `verify` resolve `init` for when they fill `size`
+/// bytes of `dtype`, that is numel = `size / dtype bytes` elements.
+///
+/// The rule, for every size: where 1024 divides numel, a PyTorch-layout
+/// weight `[numel / 1024, 1024]` (fan_in 1024, fan_out numel / 1024).
+/// Elsewhere there is no such weight: a fan-based scheme
+/// ([`Init::is_fan_based`]) is an error that names the size and this rule,
+/// and any other scheme, which uses no fans, gets the flat `[numel]`.
+pub fn shape_for(init: &Init, size: u64, dtype: DType) -> Result<Vec<u64>, CliError> {
+    let numel = size / dtype.size_bytes() as u64;
+    if numel >= FAN_IN && numel.is_multiple_of(FAN_IN) {
+        Ok(vec![numel / FAN_IN, FAN_IN])
+    } else if init.is_fan_based() {
+        Err(CliError(format!(
+            "--size {size} holds {numel} {dtype} elements, not a multiple of {FAN_IN}: `{init}` \
+             needs fans, and bench and verify take them from a [numel / {FAN_IN}, {FAN_IN}] \
+             weight (fan_in {FAN_IN}); use a --size that is a multiple of 4KiB"
+        )))
     } else {
-        vec![numel, 1]
+        Ok(vec![numel])
     }
 }
 
-/// A scheme resolved to the elementwise distribution these commands fill.
-pub fn distribution_for(init: &Init, numel: u64) -> Result<Distribution, CliError> {
-    match init.resolve(&shape_for(numel), &ResolveOptions::default())? {
+/// A scheme resolved to the elementwise distribution these commands fill
+/// into `size` bytes of `dtype` (shape: [`shape_for`]).
+pub fn distribution_for(init: &Init, size: u64, dtype: DType) -> Result<Distribution, CliError> {
+    match init.resolve(&shape_for(init, size, dtype)?, &ResolveOptions::default())? {
         Plan::Sample(d) => Ok(d),
         _ => Err(CliError(format!(
             "`{init}` is not an elementwise scheme; bench and verify handle elementwise schemes only"
@@ -371,6 +397,40 @@ mod tests {
         assert!(parse_size("lots").is_err());
         assert!(parse_size("12 parsecs").is_err());
         assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn shape_rule_holds_for_every_size() {
+        let kaiming: Init = "kaiming_uniform(nonlinearity=relu)".parse().unwrap();
+        let normal: Init = "normal(0, 1)".parse().unwrap();
+        assert_eq!(
+            shape_for(&kaiming, 1 << 20, DType::F32).unwrap(),
+            [256, 1024]
+        );
+        assert_eq!(
+            shape_for(&kaiming, 1 << 20, DType::BF16).unwrap(),
+            [512, 1024]
+        );
+        assert_eq!(shape_for(&kaiming, 4096, DType::F32).unwrap(), [1, 1024]);
+        // 1 MB: 250000 f32 elements, no [numel / 1024, 1024] weight.
+        let e = shape_for(&kaiming, 1_000_000, DType::F32).unwrap_err().0;
+        assert!(
+            e.contains("--size 1000000") && e.contains("250000 f32") && e.contains("fan_in 1024"),
+            "{e}"
+        );
+        assert!(shape_for(&kaiming, 2048, DType::F32).is_err());
+        // Schemes without fans fill any size.
+        assert_eq!(shape_for(&normal, 1_000_000, DType::F32).unwrap(), [250000]);
+        assert_eq!(shape_for(&normal, 4, DType::F32).unwrap(), [1]);
+        // The bound is the fan_in-1024 one: sqrt(6 / 1024).
+        let Distribution::Uniform(u) = distribution_for(&kaiming, 1 << 20, DType::F32).unwrap()
+        else {
+            panic!("kaiming_uniform is uniform")
+        };
+        assert!(
+            (u.high() as f64 - (6.0f64 / 1024.0).sqrt()).abs() < 1e-7,
+            "{u:?}"
+        );
     }
 
     #[test]

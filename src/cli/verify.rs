@@ -62,8 +62,16 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     // Everything that can be refused is refused before any fill: bad
     // schemes, unrepresentable dtypes, an unusable plot directory.
     let cases = build_cases(&schemes, opts.size, &opts.dtype, opts.seed)?;
-    let mut plot_dir = match &args.plot {
-        Some(dir) => Some(PlotDir::prepare(dir)?),
+    // The plots draw f32 samples, whatever `--dtype` says.
+    let mut plots = match &args.plot {
+        Some(dir) => {
+            let dists = schemes
+                .iter()
+                .map(|init| super::distribution_for(init, opts.size, DType::F32))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| CliError(format!("--plot (drawn from f32 samples): {e}")))?;
+            Some((PlotDir::prepare(dir)?, dists))
+        }
         None => None,
     };
     let gpu = super::gpu_or_cpu(opts.cpu_only);
@@ -126,8 +134,8 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     print_table(&rows);
     print_notes(&rows, &limits, gpu.is_some(), &opts.dtype);
 
-    if let Some(dir) = plot_dir.as_mut() {
-        write_plots(dir, &schemes, opts.size, opts.seed)?;
+    if let Some((dir, dists)) = plots.as_mut() {
+        write_plots(dir, &schemes, dists, opts.size, opts.seed)?;
     }
 
     let failed = rows.iter().filter(|r| !r.failures.is_empty()).count();
@@ -165,7 +173,7 @@ fn build_cases(
             if numel == 0 {
                 return Err(CliError(format!("--size {size} holds no {dtype} element")));
             }
-            let dist = super::distribution_for(init, numel)?;
+            let dist = super::distribution_for(init, size, dtype)?;
             let sampler = Sampler::new(&dist, dtype)
                 .map_err(|e| CliError(format!("`{init}` in {dtype}: {e}")))?;
             cases.push(Case {
@@ -896,19 +904,24 @@ fn print_notes(rows: &[Row], limits: &Limits, have_gpu: bool, dtypes: &[DType]) 
 
 /// One histogram per scheme of its f32 CPU samples (the first
 /// `KS_MAX_SAMPLES` elements of the f32 tensor this `--size` gives) over the
-/// exact density.
-fn write_plots(dir: &mut PlotDir, schemes: &[Init], size: u64, seed: u64) -> Result<(), CliError> {
+/// exact density; `dists` are the schemes resolved for that tensor.
+fn write_plots(
+    dir: &mut PlotDir,
+    schemes: &[Init],
+    dists: &[Distribution],
+    size: u64,
+    seed: u64,
+) -> Result<(), CliError> {
     let numel = (size / 4).max(1);
-    for (stream, init) in schemes.iter().enumerate() {
-        let dist = super::distribution_for(init, numel)?;
-        let Some(pdf) = density(&dist) else {
+    for (stream, (init, dist)) in schemes.iter().zip(dists).enumerate() {
+        let Some(pdf) = density(dist) else {
             println!("plot: `{init}` skipped: a constant has no density to draw");
             continue;
         };
         let m = numel.min(KS_MAX_SAMPLES);
         let mut xs = vec![0f32; m as usize];
         cpu::fill_f32(
-            &dist,
+            dist,
             &TensorKey::new(seed, stream as u64, numel),
             0..m,
             &mut xs,

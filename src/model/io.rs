@@ -1,12 +1,12 @@
 //! Files: JSON parameter-set descriptions, safetensors headers in, and
 //! streamed safetensors files out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use safetensors::tensor::{Metadata, TensorInfo};
+use safetensors::tensor::Metadata;
 use safetensors::Dtype;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -258,12 +258,77 @@ pub fn read_safetensors_header(path: &Path) -> Result<ParamSet> {
     Ok(set)
 }
 
-fn st_dtype(d: DType) -> Dtype {
+/// The dtype's name in a safetensors header.
+fn st_dtype_name(d: DType) -> &'static str {
     match d {
-        DType::F32 => Dtype::F32,
-        DType::F16 => Dtype::F16,
-        DType::BF16 => Dtype::BF16,
+        DType::F32 => "F32",
+        DType::F16 => "F16",
+        DType::BF16 => "BF16",
     }
+}
+
+/// The one safetensors header builder every writer goes through: the
+/// header JSON, padded with spaces to a multiple of 8 bytes, and each
+/// tensor's byte count.
+///
+/// The bytes are a pure function of `tensors` and `metadata`:
+/// `{"__metadata__":{...},"NAME":{"dtype":..,"shape":[..],"data_offsets":[s,e]},...}`
+/// with no whitespace; `__metadata__` first (left out when `metadata` is
+/// `None`), its keys sorted by their UTF-8 bytes (a [`BTreeMap`]'s order);
+/// then the tensors in the order given, with contiguous `data_offsets`
+/// from 0. Strings are escaped by `serde_json`.
+///
+/// Errors: a repeated tensor name ([`Error::DuplicateParam`]), a tensor
+/// named `__metadata__`, a byte count past `u64`, a header past 100 MB.
+fn safetensors_header(
+    path: &Path,
+    tensors: &[TensorEntry],
+    metadata: Option<&BTreeMap<String, String>>,
+) -> Result<(Vec<u8>, Vec<u64>)> {
+    let json_str = |s: &str| serde_json::to_string(s).map_err(|e| io_error(path, e));
+    let mut entries = Vec::with_capacity(tensors.len() + 1);
+    if let Some(meta) = metadata {
+        let pairs = meta
+            .iter()
+            .map(|(k, v)| Ok(format!("{}:{}", json_str(k)?, json_str(v)?)))
+            .collect::<Result<Vec<_>>>()?;
+        entries.push(format!("\"__metadata__\":{{{}}}", pairs.join(",")));
+    }
+    let mut names = HashSet::with_capacity(tensors.len());
+    let mut sizes = Vec::with_capacity(tensors.len());
+    let mut offset = 0u64;
+    for (name, dtype, shape) in tensors {
+        if name == "__metadata__" {
+            return Err(Error::InvalidFile {
+                path: path.display().to_string(),
+                reason: "`__metadata__` is reserved by the safetensors format, not a tensor name"
+                    .into(),
+            });
+        }
+        if !names.insert(name.as_str()) {
+            return Err(Error::DuplicateParam { name: name.clone() });
+        }
+        let end = numel(shape)?
+            .checked_mul(dtype.size_bytes() as u64)
+            .and_then(|bytes| offset.checked_add(bytes))
+            .ok_or_else(|| io_error(path, "the tensors hold more than 2^64 bytes"))?;
+        let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
+        entries.push(format!(
+            "{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{offset},{end}]}}",
+            json_str(name)?,
+            st_dtype_name(*dtype),
+            dims.join(",")
+        ));
+        sizes.push(end - offset);
+        offset = end;
+    }
+    let header = format!("{{{}}}", entries.join(","));
+    let mut header = header.into_bytes();
+    header.resize(header.len().next_multiple_of(8), b' ');
+    if header.len() as u64 > MAX_HEADER {
+        return Err(io_error(path, "safetensors header larger than 100 MB"));
+    }
+    Ok((header, sizes))
 }
 
 /// A temporary file next to the target, removed on drop unless persisted.
@@ -336,9 +401,20 @@ impl Drop for TempOut {
 ///
 /// `produce(i, emit)` must pass tensor `i`'s little-endian bytes to `emit`
 /// in order, in pieces of any size; exactly the tensor's byte count, or
-/// the write fails. The header is written by the `safetensors` crate's
-/// own [`Metadata`] type (so readers accept it), padded with spaces to a
-/// multiple of 8 bytes as the crate pads it.
+/// the write fails.
+///
+/// The file is the same bytes for the same arguments and data, on every
+/// run: the header is built by the crate's own code in a fixed order,
+/// `__metadata__` first with its keys sorted (the [`BTreeMap`]'s order),
+/// then the tensors in the order of `tensors`, each as
+/// `{"dtype":..,"shape":[..],"data_offsets":[start,end]}`, no whitespace,
+/// padded with spaces to a multiple of 8 bytes as the `safetensors` crate
+/// pads it (which reads it back). Nothing else goes into it: no time,
+/// host, path, process or device.
+///
+/// Errors: a repeated tensor name, a tensor named `__metadata__`, a header
+/// past 100 MB (all before any file is created); I/O errors; a producer's
+/// error or wrong byte count.
 ///
 /// The file appears atomically: everything goes to a temporary file in
 /// the target's directory, renamed over `path` at the end; on any error the
@@ -346,36 +422,13 @@ impl Drop for TempOut {
 pub fn write_safetensors_with<F>(
     path: &Path,
     tensors: &[TensorEntry],
-    metadata: Option<HashMap<String, String>>,
+    metadata: Option<BTreeMap<String, String>>,
     mut produce: F,
 ) -> Result<()>
 where
     F: FnMut(usize, &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>,
 {
-    let mut infos = Vec::with_capacity(tensors.len());
-    let mut sizes = Vec::with_capacity(tensors.len());
-    let mut offset = 0usize;
-    for (name, dtype, shape) in tensors {
-        let bytes = numel(shape)? as usize * dtype.size_bytes();
-        infos.push((
-            name.clone(),
-            TensorInfo {
-                dtype: st_dtype(*dtype),
-                shape: shape.iter().map(|&d| d as usize).collect(),
-                data_offsets: (offset, offset + bytes),
-            },
-        ));
-        sizes.push(bytes as u64);
-        offset += bytes;
-    }
-    let meta = Metadata::new(metadata, infos).map_err(|e| io_error(path, e))?;
-    let mut header = serde_json::to_string(&meta)
-        .map_err(|e| io_error(path, e))?
-        .into_bytes();
-    header.resize(header.len().next_multiple_of(8), b' ');
-    if header.len() as u64 > MAX_HEADER {
-        return Err(io_error(path, "safetensors header larger than 100 MB"));
-    }
+    let (header, sizes) = safetensors_header(path, tensors, metadata.as_ref())?;
     let mut out = TempOut::create(path)?;
     out.write(&(header.len() as u64).to_le_bytes())?;
     out.write(&header)?;
@@ -412,20 +465,23 @@ pub type TensorEntry = (String, DType, Vec<u64>);
 /// order, and `__metadata__` (`format: pt`, the seed, the shard, each
 /// tensor's scheme as `weight_init.init.NAME`). For writers that produce
 /// the bytes elsewhere (a GPU arena) and stream them through
-/// [`write_safetensors_with`].
+/// [`write_safetensors_with`], which writes the keys sorted.
+///
+/// Nothing run-dependent: the same set, layout shapes, seed and shard give
+/// the same entries on every run and backend.
 pub fn safetensors_entries(
     set: &ResolvedSet,
     layout: &ArenaLayout,
     seed: u64,
     shard: Option<&Shard>,
-) -> (Vec<TensorEntry>, HashMap<String, String>) {
+) -> (Vec<TensorEntry>, BTreeMap<String, String>) {
     let tensors = set
         .params()
         .iter()
         .zip(&layout.shapes)
         .map(|(p, s)| (p.name.clone(), p.dtype, s.clone()))
         .collect();
-    let mut meta = HashMap::new();
+    let mut meta = BTreeMap::new();
     meta.insert("format".to_string(), "pt".to_string());
     meta.insert("weight_init.seed".to_string(), seed.to_string());
     if let Some(s) = shard {
