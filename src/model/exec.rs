@@ -298,39 +298,183 @@ pub struct ArenaLayout {
 impl ArenaLayout {
     /// A buffer for the arena with `STORAGE | COPY_DST | COPY_SRC` usage.
     ///
-    /// Errors: the arena is larger than the device's `max_buffer_size`, or
-    /// the device reports a validation or out-of-memory error (caught with
-    /// error scopes, never a panic).
+    /// Errors: the arena is larger than the device's `max_buffer_size`
+    /// (spread the set over several buffers with
+    /// [`ResolvedSet::split_arena_layout`] instead), or the device reports a
+    /// validation or out-of-memory error (caught with error scopes, never a
+    /// panic).
     pub fn create_buffer(&self, ctx: &GpuContext) -> Result<wgpu::Buffer> {
-        let max = ctx.device().limits().max_buffer_size;
-        if self.total_bytes > max {
-            return Err(Error::Gpu {
+        create_arena_buffer(ctx, self.total_bytes, "weight-init model arena").map_err(|e| match e {
+            CreateError::TooLarge { bytes, max } => Error::Gpu {
                 message: format!(
-                    "the model needs a {}-byte arena, but the device's largest buffer is {max} bytes",
-                    self.total_bytes
+                    "the model needs a {bytes}-byte arena, but the device's largest buffer is \
+                     {max} bytes: spread it over several buffers \
+                     (ResolvedSet::split_arena_layout)"
                 ),
-            });
-        }
-        let oom = ctx
-            .device()
-            .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let validation = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
-        let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-            label: Some("weight-init model arena"),
-            size: self.total_bytes,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let v = pollster::block_on(validation.pop());
-        let o = pollster::block_on(oom.pop());
-        match v.or(o) {
-            Some(e) => Err(Error::Gpu {
-                message: e.to_string(),
-            }),
-            None => Ok(buffer),
-        }
+            },
+            CreateError::Failed(e) => e,
+        })
+    }
+}
+
+/// Why [`create_arena_buffer`] failed.
+enum CreateError {
+    /// More bytes than the device's `max_buffer_size`.
+    TooLarge { bytes: u64, max: u64 },
+    /// The device refused it.
+    Failed(Error),
+}
+
+/// A `STORAGE | COPY_DST | COPY_SRC` buffer of `bytes`, device errors
+/// caught with error scopes.
+fn create_arena_buffer(
+    ctx: &GpuContext,
+    bytes: u64,
+    label: &str,
+) -> std::result::Result<wgpu::Buffer, CreateError> {
+    let max = ctx.device().limits().max_buffer_size;
+    if bytes > max {
+        return Err(CreateError::TooLarge { bytes, max });
+    }
+    let oom = ctx
+        .device()
+        .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let validation = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
+    let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: bytes,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_DST
+            | wgpu::BufferUsages::COPY_SRC,
+        mapped_at_creation: false,
+    });
+    let v = pollster::block_on(validation.pop());
+    let o = pollster::block_on(oom.pop());
+    match v.or(o) {
+        Some(e) => Err(CreateError::Failed(Error::Gpu {
+            message: e.to_string(),
+        })),
+        None => Ok(buffer),
+    }
+}
+
+/// Where each tensor of a set lives when the set is spread over several
+/// GPU buffers, none larger than a limit (the device's `max_buffer_size`):
+/// a model too large for one buffer, such as a full-size Llama-2-7B
+/// (13.5 GB in bf16).
+///
+/// Tensors go into the buffers in the set's order, each at the next
+/// offset that is a multiple of `align` (at least 4, a power of two), and
+/// a new buffer starts where the next tensor would pass the limit: a
+/// tensor never straddles two buffers, so an engine can bind any
+/// parameter on its own. Tensor `i` occupies bytes `offsets[i] ..
+/// offsets[i] + sizes[i]` of buffer `buffers[i]`; between tensors are
+/// padding bytes that fills never write. When the whole set fits in one
+/// buffer, the layout is [`ResolvedSet::arena_layout`]'s with every tensor
+/// in buffer 0.
+///
+/// Made by [`ResolvedSet::split_arena_layout`]; buffers from
+/// [`Self::create_buffers`] (or the engine's own), filled by
+/// [`ResolvedSet::record_gpu_split`] (all at once) or
+/// [`ResolvedSet::record_gpu_buffer`] (one buffer at a time).
+///
+/// ```
+/// use weight_init::model::{Param, ParamSet, Rules};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([
+///     Param::new("a", vec![100], DType::F32).with_init("ones".parse().unwrap()),
+///     Param::new("b", vec![100], DType::F32).with_init("zeros".parse().unwrap()),
+///     Param::new("c", vec![200], DType::F32).with_init("normal(0, 1)".parse().unwrap()),
+/// ]).unwrap();
+/// let r = set.resolve(&Rules::default()).unwrap();
+/// // Buffers of at most 1024 bytes: `c` (800 bytes) does not fit after `b`.
+/// let layout = r.split_arena_layout(None, 256, 1024).unwrap();
+/// assert_eq!(layout.buffers, vec![0, 0, 1]);
+/// assert_eq!(layout.offsets, vec![0, 512, 0]);
+/// assert_eq!(layout.buffer_sizes, vec![912, 800]);
+/// assert_eq!(layout.tensors_in(0), 0..2);
+/// // A tensor larger than a buffer is an error naming it.
+/// assert!(r.split_arena_layout(None, 256, 512).unwrap_err().to_string().contains("`c`"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitArenaLayout {
+    /// The buffer of each tensor, in the set's order (non-decreasing).
+    pub buffers: Vec<usize>,
+    /// Byte offset of each tensor in its buffer.
+    pub offsets: Vec<u64>,
+    /// Bytes of each tensor (its shard, when sharded).
+    pub sizes: Vec<u64>,
+    /// Shape of each tensor (its shard's, when sharded).
+    pub shapes: Vec<Vec<u64>>,
+    /// The size each buffer needs: at least 4, a multiple of 4, at most
+    /// the limit the layout was made for. Every buffer holds at least one
+    /// tensor (an empty set has one 4-byte buffer).
+    pub buffer_sizes: Vec<u64>,
+    /// The offsets' alignment.
+    pub align: u64,
+}
+
+impl SplitArenaLayout {
+    /// The tensors (indices in the set's order) that live in buffer
+    /// `buffer`; empty past the last buffer.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params((0..5).map(|i| {
+    ///     Param::new(format!("w{i}"), vec![64], DType::F32).with_init("ones".parse().unwrap())
+    /// })).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let layout = r.split_arena_layout(None, 256, 512).unwrap(); // two tensors a buffer
+    /// assert_eq!(layout.buffer_sizes.len(), 3);
+    /// assert_eq!(layout.tensors_in(1), 2..4);
+    /// assert_eq!(layout.tensors_in(2), 4..5);
+    /// ```
+    pub fn tensors_in(&self, buffer: usize) -> Range<usize> {
+        let start = self.buffers.partition_point(|&b| b < buffer);
+        let end = self.buffers.partition_point(|&b| b <= buffer);
+        start..end.max(start)
+    }
+
+    /// One buffer per entry of [`Self::buffer_sizes`], each with
+    /// `STORAGE | COPY_DST | COPY_SRC` usage.
+    ///
+    /// Errors: a buffer larger than the device's `max_buffer_size` (the
+    /// layout was made for a larger limit), or the device reports a
+    /// validation or out-of-memory error (caught with error scopes, never
+    /// a panic); the buffers created before the failure are dropped.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Rules, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// let ctx = GpuContext::new_default()?;
+    /// let set = ParamSet::from_params([Param::new("emb", vec![32000, 4096], DType::F32)
+    ///     .with_init("normal(0, 0.02)".parse()?)])?;
+    /// let r = set.resolve(&Rules::default())?;
+    /// let max = ctx.device().limits().max_buffer_size;
+    /// let buffers = r.split_arena_layout(None, ARENA_ALIGN, max)?.create_buffers(&ctx)?;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    pub fn create_buffers(&self, ctx: &GpuContext) -> Result<Vec<wgpu::Buffer>> {
+        let count = self.buffer_sizes.len();
+        self.buffer_sizes
+            .iter()
+            .enumerate()
+            .map(|(k, &bytes)| {
+                create_arena_buffer(ctx, bytes, "weight-init model arena part").map_err(|e| match e
+                {
+                    CreateError::TooLarge { bytes, max } => Error::Gpu {
+                        message: format!(
+                            "arena buffer {k} of {count} needs {bytes} bytes, but the \
+                                 device's largest buffer is {max} bytes: make the layout \
+                                 with the device's max_buffer_size"
+                        ),
+                    },
+                    CreateError::Failed(e) => e,
+                })
+            })
+            .collect()
     }
 }
 
@@ -412,13 +556,7 @@ impl ResolvedSet {
     /// `align` ([`ARENA_ALIGN`] is a good default). Errors: `align` not a
     /// power of two of at least 4; a shard that does not fit a tensor.
     pub fn arena_layout(&self, shard: Option<&Shard>, align: u64) -> Result<ArenaLayout> {
-        if align < 4 || !align.is_power_of_two() {
-            return Err(Error::InvalidParameter {
-                name: "align",
-                value: align as f64,
-                reason: "must be a power of two, at least 4",
-            });
-        }
+        check_align(align)?;
         let (mut offsets, mut sizes, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
         let mut end = 0u64;
         for (shape, size) in self.shard_shapes(shard)? {
@@ -434,6 +572,94 @@ impl ResolvedSet {
             sizes,
             shapes,
             total_bytes: end.max(4),
+            align,
+        })
+    }
+
+    /// Each tensor's (shard's) place in several buffers of at most
+    /// `max_buffer_bytes` each (pass the device's
+    /// `wgpu::Limits::max_buffer_size`), offsets aligned to `align`
+    /// ([`ARENA_ALIGN`] is a good default): for a model too large for one
+    /// buffer. See [`SplitArenaLayout`] for the packing; when everything
+    /// fits in one buffer, buffer 0 has [`Self::arena_layout`]'s offsets.
+    ///
+    /// Errors: `align` not a power of two of at least 4;
+    /// `max_buffer_bytes` below 4; a shard that does not fit a tensor; a
+    /// tensor (its shard) larger than `max_buffer_bytes`, naming it (a
+    /// tensor never spans two buffers: shard it, or use a device whose
+    /// `max_buffer_size` holds it).
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([
+    ///     Param::new("a", vec![3], DType::BF16).with_init("zeros".parse().unwrap()),
+    ///     Param::new("b", vec![5], DType::F32).with_init("ones".parse().unwrap()),
+    /// ]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let one = r.arena_layout(None, ARENA_ALIGN).unwrap();
+    /// let split = r.split_arena_layout(None, ARENA_ALIGN, 1 << 30).unwrap();
+    /// assert_eq!((split.offsets, split.buffer_sizes), (one.offsets, vec![one.total_bytes]));
+    /// let tight = r.split_arena_layout(None, ARENA_ALIGN, 20).unwrap();
+    /// assert_eq!(tight.buffers, vec![0, 1]);
+    /// assert_eq!(tight.buffer_sizes, vec![8, 20]);
+    /// ```
+    pub fn split_arena_layout(
+        &self,
+        shard: Option<&Shard>,
+        align: u64,
+        max_buffer_bytes: u64,
+    ) -> Result<SplitArenaLayout> {
+        check_align(align)?;
+        // Buffers hold whole 4-byte words: uploads copy words.
+        let cap = max_buffer_bytes / 4 * 4;
+        if cap < 4 {
+            return Err(Error::InvalidParameter {
+                name: "max_buffer_bytes",
+                value: max_buffer_bytes as f64,
+                reason: "must be at least 4",
+            });
+        }
+        let (mut buffers, mut offsets, mut sizes, mut shapes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut buffer_sizes = vec![0u64];
+        for (p, (shape, size)) in self.params.iter().zip(self.shard_shapes(shard)?) {
+            let words = size.next_multiple_of(4);
+            if words > cap {
+                return Err(Error::Param {
+                    name: p.name.clone(),
+                    source: Box::new(Error::InvalidShape {
+                        shape,
+                        reason: format!(
+                            "{}its {size} bytes pass the largest buffer ({max_buffer_bytes} \
+                             bytes), and a tensor never spans two buffers: shard it, or use a \
+                             device whose max_buffer_size holds it",
+                            if shard.is_some() { "(this shard) " } else { "" }
+                        ),
+                    }),
+                });
+            }
+            let used = buffer_sizes.last_mut().expect("one buffer at least");
+            let mut at = used.next_multiple_of(align);
+            if at + words > cap {
+                buffer_sizes.push(0);
+                at = 0;
+            }
+            buffers.push(buffer_sizes.len() - 1);
+            offsets.push(at);
+            sizes.push(size);
+            shapes.push(shape);
+            *buffer_sizes.last_mut().expect("one buffer at least") = at + words;
+        }
+        for b in &mut buffer_sizes {
+            *b = (*b).max(4);
+        }
+        Ok(SplitArenaLayout {
+            buffers,
+            offsets,
+            sizes,
+            shapes,
+            buffer_sizes,
             align,
         })
     }
@@ -586,6 +812,11 @@ impl ResolvedSet {
     /// can leave earlier calls recorded; drop the encoder on error and
     /// nothing is written.
     ///
+    /// A model larger than the device's `max_buffer_size` does not fit one
+    /// arena ([`ArenaLayout::create_buffer`] refuses it): spread it over
+    /// several buffers with [`Self::split_arena_layout`] and
+    /// [`Self::record_gpu_split`].
+    ///
     /// An engine that owns its device, queue and encoder:
     ///
     /// ```no_run
@@ -647,9 +878,187 @@ impl ResolvedSet {
                 unit: "elements",
             });
         }
+        let targets: Vec<_> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, &(buffer, offset))| (i, buffer, offset))
+            .collect();
+        self.record_targets(ctx, encoder, &targets, seed, shard)
+    }
+
+    /// Records the fill of the whole set (each rank's shard, when sharded)
+    /// into the caller's `encoder`, tensor `i` into
+    /// `buffers[layout.buffers[i]]` at `layout.offsets[i]`, for a set
+    /// spread over several buffers by [`Self::split_arena_layout`] (a
+    /// model larger than the device's `max_buffer_size`). One batch per
+    /// buffer; otherwise as [`Self::record_gpu`]: nothing is submitted,
+    /// nothing waits, the values are the same bytes as there (and as
+    /// [`Self::fill_cpu`]'s, as far as the contract says), padding is
+    /// never written, and every check runs before anything is recorded.
+    ///
+    /// Device memory: every buffer at once, the whole model. To hold one
+    /// buffer at a time, see [`Self::record_gpu_buffer`].
+    ///
+    /// Errors: as [`Self::record_gpu`]; `buffers` not one per
+    /// `layout.buffer_sizes` entry; the layout not made for this set and
+    /// shard.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Rules, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// let ctx = GpuContext::new_default()?;
+    /// let set = ParamSet::from_params((0..32).map(|l| {
+    ///     Param::new(format!("layers.{l}.mlp.weight"), vec![11008, 4096], DType::BF16)
+    ///         .with_init("normal(0, 0.02)".parse().unwrap())
+    /// }))?; // 2.9 GB
+    /// let model = set.resolve(&Rules::default())?;
+    /// let max = ctx.device().limits().max_buffer_size;
+    /// let layout = model.split_arena_layout(None, ARENA_ALIGN, max)?;
+    /// let buffers = layout.create_buffers(&ctx)?;
+    /// ctx.submit_checked(|encoder| {
+    ///     model.record_gpu_split(&ctx, encoder, &buffers, &layout, /* seed */ 1, None)?;
+    ///     Ok(())
+    /// })?;
+    /// // Tensor 5 is in buffers[layout.buffers[5]] at layout.offsets[5].
+    /// let (b, at, len) = (layout.buffers[5], layout.offsets[5], layout.sizes[5]);
+    /// let bytes = ctx.read_buffer(&buffers[b], at, len)?;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_gpu_split(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        buffers: &[wgpu::Buffer],
+        layout: &SplitArenaLayout,
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<RecordStats> {
+        self.check_split_layout(layout, shard)?;
+        if buffers.len() != layout.buffer_sizes.len() {
+            return Err(Error::OutputLength {
+                expected: layout.buffer_sizes.len() as u64,
+                got: buffers.len() as u64,
+                unit: "buffers",
+            });
+        }
+        let targets: Vec<_> = (0..self.params.len())
+            .map(|i| (i, &buffers[layout.buffers[i]], layout.offsets[i]))
+            .collect();
+        self.record_targets(ctx, encoder, &targets, seed, shard)
+    }
+
+    /// Records the fill of only the tensors that `layout` puts in its
+    /// buffer `index` ([`SplitArenaLayout::tensors_in`]) into `buffer`, at
+    /// their offsets: a model larger than device memory, one buffer at a
+    /// time (record, submit, read back or use, then the next index into
+    /// the same buffer). Otherwise as [`Self::record_gpu_split`].
+    ///
+    /// Errors: as [`Self::record_gpu_split`]; `index` past the last buffer.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Rules, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// let ctx = GpuContext::new_default()?;
+    /// let set = ParamSet::from_params((0..64).map(|l| {
+    ///     Param::new(format!("layers.{l}.mlp.weight"), vec![11008, 4096], DType::BF16)
+    ///         .with_init("normal(0, 0.02)".parse().unwrap())
+    /// }))?; // 5.8 GB
+    /// let model = set.resolve(&Rules::default())?;
+    /// let layout = model.split_arena_layout(None, ARENA_ALIGN, 1 << 30)?; // 1 GiB at a time
+    /// let largest = *layout.buffer_sizes.iter().max().unwrap();
+    /// let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ///     label: Some("staging arena"),
+    ///     size: largest,
+    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST
+    ///         | wgpu::BufferUsages::COPY_SRC,
+    ///     mapped_at_creation: false,
+    /// });
+    /// for k in 0..layout.buffer_sizes.len() {
+    ///     ctx.submit_checked(|enc| {
+    ///         model.record_gpu_buffer(&ctx, enc, &buffer, &layout, k, 1, None)?;
+    ///         Ok(())
+    ///     })?;
+    ///     for i in layout.tensors_in(k) {
+    ///         let bytes = ctx.read_buffer(&buffer, layout.offsets[i], layout.sizes[i])?;
+    ///         // ... write tensor i somewhere.
+    ///     }
+    /// }
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_gpu_buffer(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        layout: &SplitArenaLayout,
+        index: usize,
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<RecordStats> {
+        self.check_split_layout(layout, shard)?;
+        if index >= layout.buffer_sizes.len() {
+            return Err(Error::RangeOutOfBounds {
+                start: index as u64,
+                end: index as u64 + 1,
+                len: layout.buffer_sizes.len() as u64,
+            });
+        }
+        let targets: Vec<_> = layout
+            .tensors_in(index)
+            .map(|i| (i, buffer, layout.offsets[i]))
+            .collect();
+        self.record_targets(ctx, encoder, &targets, seed, shard)
+    }
+
+    /// `layout` describes this set and shard: one entry per tensor, the
+    /// shard's sizes, every tensor in a listed buffer, buffers in order. (Offsets, overlaps
+    /// and buffer bounds are checked against the real buffers when
+    /// recording.)
+    fn check_split_layout(&self, layout: &SplitArenaLayout, shard: Option<&Shard>) -> Result<()> {
+        let n = self.params.len();
+        for len in [
+            layout.buffers.len(),
+            layout.offsets.len(),
+            layout.sizes.len(),
+        ] {
+            if len != n {
+                return Err(Error::OutputLength {
+                    expected: n as u64,
+                    got: len as u64,
+                    unit: "elements",
+                });
+            }
+        }
+        let sizes: Vec<u64> = self.shard_shapes(shard)?.into_iter().map(|s| s.1).collect();
+        let count = layout.buffer_sizes.len();
+        let ordered = layout.buffers.windows(2).all(|w| w[0] <= w[1]);
+        if sizes != layout.sizes || !ordered || layout.buffers.iter().any(|&b| b >= count) {
+            return Err(Error::InvalidShape {
+                shape: layout.sizes.clone(),
+                reason: "the split arena layout was not made for this set and shard".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Records tensors `(index, buffer, byte offset)` (see
+    /// [`Self::record_gpu_into`]): every target checked first, then one
+    /// batched fill per distinct buffer.
+    fn record_targets(
+        &self,
+        ctx: &GpuContext,
+        encoder: &mut wgpu::CommandEncoder,
+        targets: &[(usize, &wgpu::Buffer, u64)],
+        seed: u64,
+        shard: Option<&Shard>,
+    ) -> Result<RecordStats> {
         // Jobs grouped by buffer: one batched fill per buffer.
         let mut work: Vec<(&wgpu::Buffer, Vec<FillJob>)> = Vec::new();
-        for (i, &(buffer, offset)) in targets.iter().enumerate() {
+        for &(i, buffer, offset) in targets {
             if offset % 4 != 0 {
                 return Err(Error::Misaligned { offset, align: 4 });
             }
@@ -680,6 +1089,18 @@ impl ResolvedSet {
         }
         Ok(total)
     }
+}
+
+/// `align` is a power of two, at least 4.
+fn check_align(align: u64) -> Result<()> {
+    if align < 4 || !align.is_power_of_two() {
+        return Err(Error::InvalidParameter {
+            name: "align",
+            value: align as f64,
+            reason: "must be a power of two, at least 4",
+        });
+    }
+    Ok(())
 }
 
 /// Two jobs bound for one buffer must not share a byte: targets that

@@ -7,7 +7,9 @@
 //! `model.apply(init_fn)` does in PyTorch; [`ParamSet::resolve`] turns the
 //! set into plans ([`ResolvedSet`]), which the CPU fills
 //! ([`ResolvedSet::fill_cpu`]), the GPU records into a caller's command
-//! encoder ([`ResolvedSet::record_gpu`]), and [`write_safetensors`] streams
+//! encoder ([`ResolvedSet::record_gpu`]; a model larger than one buffer
+//! through [`ResolvedSet::split_arena_layout`] and
+//! [`ResolvedSet::record_gpu_split`]), and [`write_safetensors`] streams
 //! to a file. A [`Shard`] restricts all of these to one rank's part.
 //!
 //! Reproducibility: every parameter draws from its own Philox stream,
@@ -46,7 +48,7 @@ use crate::error::{Error, Result};
 use crate::sample::DType;
 use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 
-pub use exec::{ArenaLayout, FillJob, RecordStats, ARENA_ALIGN};
+pub use exec::{ArenaLayout, FillJob, RecordStats, SplitArenaLayout, ARENA_ALIGN};
 pub use io::{
     read_safetensors_header, safetensors_entries, write_safetensors, write_safetensors_with,
     ModelSpec, ParamSpec, TensorEntry, WRITE_CHUNK_BYTES,

@@ -1,0 +1,320 @@
+//! Sharded structured inits (issue 12, item 4): for every structured
+//! scheme (orthogonal, eye, identity, dirac, sparse, delta-orthogonal),
+//! PyTorch and JAX layouts, f32 / bf16 / f16, sharded by rows and by
+//! columns with world sizes 1, 2, 3 and 4, the ranks' shards put back
+//! together equal the unsharded tensor bit for bit: on the CPU
+//! (`fill_cpu`), and on every GPU adapter (`record_gpu` per rank against
+//! the unsharded `record_gpu`, and that against the CPU).
+//!
+//! Every mismatch is collected (with the count of differing elements and
+//! the largest distance in ULP) and reported together before the test
+//! fails.
+
+use weight_init::gpu::{GpuContext, GpuOptions};
+use weight_init::model::{ArenaLayout, Param, ParamSet, ResolvedSet, Rules, Shard, ShardMode};
+use weight_init::{DType, Layout};
+
+mod common;
+
+const WORLDS: [u64; 4] = [1, 2, 3, 4];
+const CANARY: u8 = 0xA5;
+
+/// Every structured scheme, dimensions 0 and 1 multiples of 12 = lcm(1, 2,
+/// 3, 4) so that every world size divides both sharded dimensions.
+fn structured_set() -> ParamSet {
+    use DType::{BF16, F16, F32};
+    use Layout::{Jax, Torch};
+    let cases: &[(&str, &[u64], DType, Layout, &str)] = &[
+        ("orth.weight", &[36, 24], F32, Torch, "orthogonal"),
+        (
+            "orth_wide.weight",
+            &[24, 36],
+            BF16,
+            Torch,
+            "orthogonal(gain=2)",
+        ),
+        ("orth_conv.weight", &[24, 12, 3], F16, Torch, "orthogonal"),
+        (
+            "orth_jax.kernel",
+            &[12, 12, 36],
+            F32,
+            Jax,
+            "orthogonal(gain=0.5)",
+        ),
+        ("eye.weight", &[36, 24], F32, Torch, "eye"),
+        ("eye_wide.weight", &[24, 36], BF16, Torch, "eye"),
+        (
+            "identity.weight",
+            &[24, 36],
+            F32,
+            Torch,
+            "identity(gain=0.5)",
+        ),
+        (
+            "identity_tall.weight",
+            &[36, 24],
+            F16,
+            Torch,
+            "identity(gain=3)",
+        ),
+        ("dirac.weight", &[24, 12, 3, 3], F32, Torch, "dirac"),
+        (
+            "dirac_g2.weight",
+            &[24, 12, 3],
+            BF16,
+            Torch,
+            "dirac(groups=2)",
+        ),
+        (
+            "dirac_3d.weight",
+            &[12, 12, 3, 3, 3],
+            F16,
+            Torch,
+            "dirac(groups=3)",
+        ),
+        ("dirac_jax.kernel", &[12, 12, 24], F32, Jax, "dirac"),
+        ("sparse.weight", &[36, 24], F32, Torch, "sparse(0.25)"),
+        (
+            "sparse_wide.weight",
+            &[24, 36],
+            BF16,
+            Torch,
+            "sparse(sparsity=0.5, std=0.02)",
+        ),
+        (
+            "sparse_jax.kernel",
+            &[24, 36],
+            F16,
+            Jax,
+            "sparse(0.1, std=2)",
+        ),
+        (
+            "delta.weight",
+            &[24, 12, 3, 3],
+            F32,
+            Torch,
+            "delta_orthogonal",
+        ),
+        (
+            "delta_1d.weight",
+            &[24, 24, 3],
+            BF16,
+            Torch,
+            "delta_orthogonal(gain=1.5)",
+        ),
+        (
+            "delta_jax.kernel",
+            &[12, 12, 24],
+            F16,
+            Jax,
+            "delta_orthogonal",
+        ),
+    ];
+    ParamSet::from_params(cases.iter().map(|&(name, shape, dtype, layout, init)| {
+        Param::new(name, shape.to_vec(), dtype)
+            .with_layout(layout)
+            .with_init(init.parse().unwrap())
+    }))
+    .unwrap()
+}
+
+/// Puts rank shards back together: rows concatenate; column shards
+/// interleave per row of the 2-D view `[shape[0], rest]`.
+fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>]) -> Vec<u8> {
+    if mode == ShardMode::Rows || shape.len() < 2 {
+        return parts.concat();
+    }
+    let row = (shape[1..].iter().product::<u64>() as usize) * dtype.size_bytes();
+    let block = row / parts.len();
+    let mut out = Vec::new();
+    for i in 0..shape[0] as usize {
+        for p in parts {
+            out.extend_from_slice(&p[i * block..(i + 1) * block]);
+        }
+    }
+    out
+}
+
+/// Distance in representable values (sign-magnitude bits made ordered).
+fn ulp_distance(a: u32, b: u32, dtype: DType) -> u64 {
+    let sign = if dtype == DType::F32 {
+        0x8000_0000u32
+    } else {
+        0x8000
+    };
+    let ordered = |x: u32| -> i64 {
+        if x & sign != 0 {
+            -((x & !sign) as i64)
+        } else {
+            x as i64
+        }
+    };
+    ordered(a).abs_diff(ordered(b))
+}
+
+/// `None` when `got == want` bit for bit; else a line naming the case with
+/// the count of differing elements and the largest distance in ULP.
+fn compare(what: &str, dtype: DType, got: &[u8], want: &[u8]) -> Option<String> {
+    if got.len() != want.len() {
+        return Some(format!(
+            "{what}: {} bytes, expected {}",
+            got.len(),
+            want.len()
+        ));
+    }
+    if got == want {
+        return None;
+    }
+    let es = dtype.size_bytes();
+    let word = |c: &[u8]| {
+        if es == 4 {
+            u32::from_le_bytes(c.try_into().unwrap())
+        } else {
+            u16::from_le_bytes(c.try_into().unwrap()) as u32
+        }
+    };
+    let (mut differ, mut worst) = (0usize, 0u64);
+    for (g, w) in got.chunks(es).zip(want.chunks(es)) {
+        if g != w {
+            differ += 1;
+            worst = worst.max(ulp_distance(word(g), word(w), dtype));
+        }
+    }
+    Some(format!(
+        "{what} ({}): {differ} of {} elements differ, largest distance {worst} ULP",
+        dtype.name(),
+        got.len() / es
+    ))
+}
+
+fn report(bad: &[String]) {
+    for line in bad {
+        eprintln!("MISMATCH {line}");
+    }
+    assert!(
+        bad.is_empty(),
+        "{} comparisons are not bit-identical:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+/// The whole set (one rank's shard) recorded by `record_gpu` into a
+/// canary-filled arena, one submit; each tensor's bytes. Padding bytes
+/// that changed are pushed to `bad`.
+fn gpu_fill(
+    ctx: &GpuContext,
+    r: &ResolvedSet,
+    seed: u64,
+    shard: Option<&Shard>,
+    bad: &mut Vec<String>,
+) -> Vec<Vec<u8>> {
+    use wgpu::util::DeviceExt;
+    let layout: ArenaLayout = r.arena_layout(shard, 256).unwrap();
+    let buffer = ctx
+        .device()
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("test arena"),
+            contents: &vec![CANARY; layout.total_bytes as usize],
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_DST
+                | wgpu::BufferUsages::COPY_SRC,
+        });
+    ctx.submit_checked(|enc| {
+        r.record_gpu(ctx, enc, &buffer, &layout, seed, shard)?;
+        Ok(())
+    })
+    .unwrap();
+    let arena = ctx.read_buffer(&buffer, 0, layout.total_bytes).unwrap();
+    let mut covered = vec![false; arena.len()];
+    let tensors = layout
+        .offsets
+        .iter()
+        .zip(&layout.sizes)
+        .map(|(&o, &s)| {
+            let (o, s) = (o as usize, s as usize);
+            covered[o..o + s].iter_mut().for_each(|c| *c = true);
+            arena[o..o + s].to_vec()
+        })
+        .collect();
+    let written = arena
+        .iter()
+        .zip(&covered)
+        .filter(|(&b, &c)| !c && b != CANARY)
+        .count();
+    if written > 0 {
+        bad.push(format!(
+            "shard {shard:?}: {written} padding bytes of the arena were written"
+        ));
+    }
+    tensors
+}
+
+#[test]
+fn structured_shards_concatenate_to_unsharded_cpu() {
+    let r = structured_set().resolve(&Rules::default()).unwrap();
+    let seed = 0x5A4D_2024;
+    let whole = r.fill_cpu(seed, None).unwrap();
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for world in WORLDS {
+        for mode in [ShardMode::Rows, ShardMode::Columns] {
+            let ranks: Vec<Vec<(String, Vec<u8>)>> = (0..world)
+                .map(|rank| {
+                    let s = Shard::new(world, rank, mode).unwrap();
+                    r.fill_cpu(seed, Some(&s)).unwrap()
+                })
+                .collect();
+            for (i, p) in r.params().iter().enumerate() {
+                let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].1.clone()).collect();
+                let got = assemble(&p.shape, p.dtype, mode, &parts);
+                let what = format!("cpu {} ({}) world {world} {mode}", p.name, p.init);
+                bad.extend(compare(&what, p.dtype, &got, &whole[i].1));
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("{checked} CPU comparisons");
+    report(&bad);
+}
+
+#[test]
+fn structured_shards_concatenate_to_unsharded_gpu() {
+    let r = structured_set().resolve(&Rules::default()).unwrap();
+    let seed = 0x5A4D_2025;
+    let cpu_whole = r.fill_cpu(seed, None).unwrap();
+    let mut bad = Vec::new();
+    let mut checked = 0;
+    for (adapter, ctxs) in common::all_adapters(&[GpuOptions::default()]) {
+        let ctx = &ctxs[0];
+        let whole = gpu_fill(ctx, &r, seed, None, &mut bad);
+        // The unsharded GPU tensors (the structured kernels) against the CPU.
+        for (i, p) in r.params().iter().enumerate() {
+            let what = format!("{adapter}: gpu vs cpu {} ({})", p.name, p.init);
+            bad.extend(compare(&what, p.dtype, &whole[i], &cpu_whole[i].1));
+            checked += 1;
+        }
+        for world in WORLDS {
+            for mode in [ShardMode::Rows, ShardMode::Columns] {
+                let ranks: Vec<Vec<Vec<u8>>> = (0..world)
+                    .map(|rank| {
+                        let s = Shard::new(world, rank, mode).unwrap();
+                        gpu_fill(ctx, &r, seed, Some(&s), &mut bad)
+                    })
+                    .collect();
+                for (i, p) in r.params().iter().enumerate() {
+                    let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].clone()).collect();
+                    let got = assemble(&p.shape, p.dtype, mode, &parts);
+                    let what = format!(
+                        "{adapter}: gpu shards vs gpu whole {} ({}) world {world} {mode}",
+                        p.name, p.init
+                    );
+                    bad.extend(compare(&what, p.dtype, &got, &whole[i]));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    eprintln!("{checked} GPU comparisons");
+    report(&bad);
+}
