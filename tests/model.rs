@@ -478,9 +478,9 @@ fn shards_concatenate_to_unsharded_cpu() {
 
 #[test]
 fn shards_concatenate_to_unsharded_gpu() {
-    // Sparse is left out: its GPU kernel is ULP-close, not bit-equal, to
-    // the CPU that computes sharded structured tensors (documented).
-    let set = shard_set(false);
+    // Sparse included: its GPU kernel equals the CPU, which computes
+    // sharded structured tensors.
+    let set = shard_set(true);
     let r = set.resolve(&Rules::default()).unwrap();
     let seed = 99;
     let (whole, arena, layout, _) = gpu_fill(&r, seed, None);
@@ -1302,7 +1302,7 @@ fn rule_text_form_and_presets_parse() {
 fn gpu_into_callers_buffers() {
     use wgpu::util::DeviceExt;
     let ctx = gpu();
-    let set = shard_set(false);
+    let set = shard_set(true);
     let r = set.resolve(&Rules::default()).unwrap();
     let seed = 5;
     for shard in [None, Some(Shard::new(3, 2, ShardMode::Columns).unwrap())] {

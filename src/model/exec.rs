@@ -799,11 +799,10 @@ impl ResolvedSet {
     /// order with the caller's commands, and would not be part of the
     /// encoder the caller controls.)
     ///
-    /// The values equal [`Self::fill_cpu`]'s within the GPU fill's stated
-    /// ULP bound (bit for bit where the contract says so), and a rank's
+    /// The values equal [`Self::fill_cpu`]'s bit for bit, and a rank's
     /// values are exactly the slice of the unsharded GPU fill: a sharded
-    /// structured tensor is computed on the CPU, and for every structured
-    /// kind except `sparse` the GPU kernel equals the CPU bit for bit.
+    /// structured tensor is computed on the CPU, and every GPU kernel
+    /// (structured ones included) equals the CPU bit for bit.
     ///
     /// Errors, checked before anything is recorded: `buffer` without
     /// `STORAGE` (or without `COPY_DST` when something is uploaded), the
