@@ -497,8 +497,7 @@ pub struct Trace {
 }
 
 /// The tensors of a run filled by the crate's CPU backend: the same values
-/// the GPU run fills (bit for bit for uniform and constant weights, within
-/// the normal fill's few-ULP bound otherwise; see `DESIGN.md`).
+/// the GPU run fills, bit for bit (see `docs/CONTRACT.md`).
 pub fn cpu_tensors(cfg: &DiagnoseConfig, init: &Init) -> Result<Tensors> {
     let plan = cfg.weight_plan(init)?;
     let n = cfg.activation_numel() as usize;

@@ -19,11 +19,13 @@
 //! assert_eq!(shard, w[1000..1100]);
 //! ```
 //!
-//! The contract is in `DESIGN.md` of the project; the modules:
+//! The contract (unit values, transforms, dtypes, why GPU and CPU give the
+//! same bits) is `docs/CONTRACT.md` in the repository; the modules:
 //! - [`philox`]: the generator and the (seed, stream, index) mapping;
 //! - [`sample`]: unit transforms, distributions and dtype rounding;
 //! - [`cpu`]: the multi-threaded CPU backend;
-//! - [`gpu`]: the wgpu backend, bit-for-bit or ULP-close to `cpu`;
+//! - [`gpu`]: the wgpu backend, bit for bit equal to `cpu` (tested on Mesa's
+//!   lavapipe and llvmpipe GL; no hardware GPU measured yet);
 //! - [`scheme`]: init schemes resolved to sampling plans;
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
 //! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,

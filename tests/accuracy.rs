@@ -358,7 +358,7 @@ const INTERVALS: [(f32, f32); 18] = [
     (-11.0, -10.0),
     (30.0, 31.0),
     (100.0, f32::INFINITY),
-    (-0.22, 5.0), // jax_truncated_normal(0.1, 0.5, -1, 2.5) in std units
+    (-1.0, 2.5), // jax_truncated_normal(0.1, 0.5, -1, 2.5)
     (-0.001, 0.001),
     (1.0, 1.0001),
     (5.0, 5.000_1),
@@ -432,6 +432,57 @@ fn truncated_normal_extreme_words() {
     let top = truncated_std_normal(mode, u32::MAX) as f64;
     let want = neg_ln_sf_inverse(33.0 * std::f64::consts::LN_2);
     assert!((top - want).abs() < 1e-5, "{top} vs {want}");
+}
+
+/// Through the sampler, with a mean and absolute bounds: the f32 value
+/// `mean + std * z` against `mean + std * F⁻¹(u)` from the f64 reference,
+/// the error in std units within 1e-6 max(1, |z|) plus the half ULP the
+/// final f32 rounding of the value itself may add; every 97th unit value
+/// from each end and every one within 2^12 of either end.
+#[test]
+fn truncated_sampler_with_mean_and_absolute_bounds() {
+    let cases: [(f32, f32, f32, f32); 5] = [
+        (0.5, 0.02, 0.46, 0.54),
+        (0.0, 0.02, -2.0, 2.0),
+        (0.1, 0.5, -0.4, 1.35),
+        (-3.0, 0.25, -2.0, f32::INFINITY),
+        (1.0, 2.0, f32::NEG_INFINITY, -3.0),
+    ];
+    let n = cell_count(31);
+    for (mean, std, a, b) in cases {
+        let t = TruncatedNormal::new(mean, std, a, b).unwrap();
+        let s = Sampler::new(&t.into(), DType::F32).unwrap();
+        let (alpha, beta) = t.std_bounds();
+        let ln_w = ln_width(alpha, beta);
+        let ends = [RefEnd::new(alpha, ln_w), RefEnd::new(-beta, ln_w)];
+        let (m, sd) = (mean as f64, std as f64);
+        let picks = n / 97 + (1 << 13);
+        let (e, at) = par_max(2 * picks, |i| {
+            let upper = i & 1 == 1;
+            let j = i >> 1;
+            let cell = if j < n / 97 {
+                97 * j
+            } else if j < n / 97 + (1 << 12) {
+                j - n / 97
+            } else {
+                n - 1 - (j - n / 97 - (1 << 12))
+            };
+            let x = cell_word(cell);
+            let w = if upper { !x } else { x };
+            let got = s.sample_block([w; 4])[0] as f64;
+            let z = (got - m) / sd;
+            let start = if upper { -z } else { z };
+            let zr = ends[upper as usize].inverse(open_unit(x) as f64, start);
+            let zr = if upper { -zr } else { zr };
+            let want = m + sd * zr;
+            let half_ulp =
+                (want as f32).abs().max(f32::MIN_POSITIVE) as f64 * f32::EPSILON as f64 / 2.0;
+            let err = ((got - want).abs() - half_ulp).max(0.0) / sd;
+            err / zr.abs().max(1.0)
+        });
+        println!("sampler trunc_normal(mean {mean}, std {std}, [{a}, {b}]): largest scaled error {e:.3e} (pick {at})");
+        assert!(e <= 1e-6, "mean {mean} std {std} [{a}, {b}]: {e:e}");
+    }
 }
 
 /// Every value lies in [a, b] after rounding to each dtype, for absolute

@@ -248,27 +248,21 @@ fn same_spec_and_seed_give_the_same_bytes() {
         assert!(!header.contains(word), "`{word}` in the header: {header}");
     }
 
-    // GPU, twice: the same bytes; for the bit-exact schemes, the CPU's
-    // bytes too.
+    // GPU, twice: the same bytes, and the CPU's bytes, for every scheme
+    // (normal-family and sparse values are bit-exact too).
     for (tag, spec) in [("gpu-exact", &exact), ("gpu-normal", &normal)] {
         let (one, two) = outs(tag);
         let (a, b) = (init_bytes(spec, &one, "gpu"), init_bytes(spec, &two, "gpu"));
         assert!(a == b, "{tag}: two GPU runs wrote different files");
     }
-    let gpu_exact = std::fs::read(outs("gpu-exact").0).unwrap();
-    assert!(
-        gpu_exact == cpu_exact,
-        "the GPU and the CPU wrote different files for bit-exact schemes"
-    );
-    // The header (everything but the data) is the same on both devices
-    // for the normal schemes as well.
-    let (c, g) = (
-        std::fs::read(outs("cpu-normal").0).unwrap(),
-        std::fs::read(outs("gpu-normal").0).unwrap(),
-    );
-    let n = u64::from_le_bytes(c[..8].try_into().unwrap()) as usize;
-    assert_eq!(c.len(), g.len());
-    assert!(c[..8 + n] == g[..8 + n], "GPU and CPU headers differ");
+    for kind in ["exact", "normal"] {
+        let cpu = std::fs::read(outs(&format!("cpu-{kind}")).0).unwrap();
+        let gpu = std::fs::read(outs(&format!("gpu-{kind}")).0).unwrap();
+        assert!(
+            gpu == cpu,
+            "{kind}: the GPU and the CPU wrote different files"
+        );
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -461,5 +455,85 @@ fn bad_input_is_one_line_and_nonzero() {
     // Usage errors (clap) exit non-zero too.
     let o = run(&["init", "--out", o]);
     assert!(!o.status.success());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A model larger than `--gpu-buffer` is filled one device buffer at a time
+/// and written whole: the same bytes as the CPU's file, with and without a
+/// shard. A tensor larger than the buffer is a one-line error and no file.
+#[test]
+fn gpu_model_larger_than_one_buffer() {
+    let dir = temp_dir("gpu-buffer");
+    let spec = dir.join("big.json");
+    // Five 64 KiB tensors (and small ones between): with 96 KiB buffers
+    // they take several buffers, each holding one or two of them.
+    std::fs::write(
+        &spec,
+        r#"{"seed": 3, "params": [
+            {"name": "a.weight", "shape": [64, 256], "init": "normal(std=0.02)"},
+            {"name": "a.bias", "shape": [64], "init": "uniform(-0.1, 0.1)"},
+            {"name": "b.weight", "shape": [64, 256], "init": "trunc_normal(std=0.02)"},
+            {"name": "c.weight", "shape": [128, 256], "dtype": "bf16", "init": "xavier_normal"},
+            {"name": "d.weight", "shape": [32, 512], "init": "orthogonal"},
+            {"name": "e.weight", "shape": [64, 256], "init": "sparse(0.5)"},
+            {"name": "n.weight", "shape": [100], "dtype": "f16", "init": "ones"}
+        ]}"#,
+    )
+    .unwrap();
+    let cpu = init_bytes(&spec, &dir.join("cpu.st"), "cpu");
+    let s = spec.to_str().unwrap();
+    for shard in [
+        None,
+        Some(["--shard", "cols", "--world", "2", "--rank", "1"]),
+    ] {
+        let cpu = match shard {
+            None => cpu.clone(),
+            Some(sh) => {
+                let out = dir.join("cpu-shard.st");
+                let mut args = vec!["init", "--spec", s, "--out", out.to_str().unwrap()];
+                args.extend(["--device", "cpu"]);
+                args.extend(sh);
+                ok(&args);
+                std::fs::read(&out).unwrap()
+            }
+        };
+        let out = dir.join("gpu.st");
+        let mut args = vec!["init", "--spec", s, "--out", out.to_str().unwrap()];
+        args.extend(["--device", "gpu", "--gpu-buffer", "96KiB"]);
+        if let Some(sh) = shard {
+            args.extend(sh);
+        }
+        ok(&args);
+        let gpu = std::fs::read(&out).unwrap();
+        assert!(
+            gpu == cpu,
+            "{shard:?}: the buffer-by-buffer GPU file differs from the CPU's"
+        );
+    }
+    let out = dir.join("too-small.st");
+    let o = run(&[
+        "init",
+        "--spec",
+        s,
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "gpu",
+        "--gpu-buffer",
+        "32KiB",
+    ]);
+    // The driver may print its own lines first (Mesa's GL without
+    // XDG_RUNTIME_DIR); the command's error is the last line.
+    let err = String::from_utf8_lossy(&o.stderr);
+    let last = err.trim_end().lines().last().unwrap_or("");
+    assert!(
+        !o.status.success(),
+        "a tensor larger than --gpu-buffer was accepted"
+    );
+    assert!(
+        last.contains("a.weight") && last.contains("32768 bytes"),
+        "{err}"
+    );
+    assert!(!out.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -175,7 +175,10 @@ fn a_thousand_items_take_a_handful_of_dispatches_and_equal_single_fills() {
                 .zip(&c)
                 .map(|(a, b)| scaled_ulp_distance(*a, *b, scale, it.dtype))
                 .fold(0.0, f64::max);
-            panic!("{} {}: differs from the CPU, up to {worst} ULP", it.dist, it.dtype);
+            panic!(
+                "{} {}: differs from the CPU, up to {worst} ULP",
+                it.dist, it.dtype
+            );
         }
     }
     for (i, w) in written.iter().enumerate() {

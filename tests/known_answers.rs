@@ -246,3 +246,32 @@ fn golden_values_match_f64_formulas() {
     }
     assert!(golden("constant").iter().all(|&g| g == 0.1f32 as f64));
 }
+
+/// The reproducer of a bug the old 24-bit truncated-normal unit value had:
+/// `trunc_normal(std=0.02)` (absolute bounds ±2, the timm/BERT idiom),
+/// seed 2024, stream 1, 8576 elements. Element 8574's word rounded to u = 1
+/// and gave 0.259 (12.95 std). Now no element may exceed the largest
+/// quantile a word can reach, Φ⁻¹(1 - 2^-33) = 6.338 std (to within its
+/// 1e-6 accuracy).
+#[test]
+fn trunc_normal_has_no_outliers_past_the_word_resolution() {
+    let dist: Distribution = TruncatedNormal::new(0.0, 0.02, -2.0, 2.0).unwrap().into();
+    let key = TensorKey::new(2024, 1, 8576);
+    let mut v = vec![0f32; 8576];
+    cpu::fill_f32(&dist, &key, 0..8576, &mut v).unwrap();
+    let reach = neg_ln_sf_inverse(33.0 * std::f64::consts::LN_2) * 0.02 * (1.0 + 1e-6);
+    let worst = v.iter().map(|x| x.abs() as f64).fold(0.0, f64::max);
+    assert!(worst <= reach, "largest |value| {worst} past {reach}");
+    // Element 8574's word is in the top 2^-24 of the range: now the
+    // quantile of its own unit value u = 1 - v, v = (!w + 1/2) / 2^32 (!w is
+    // below 2^23, so v is exact): Q(z) = v W with W = 1 - 2 Q(100) = 1.
+    let w = element_word(2024, 1, 8574);
+    assert!(w >> 8 == 0xff_ffff, "{w:#x}");
+    let v8574 = ((!w) as f64 + 0.5) / 4294967296.0;
+    let want = 0.02 * neg_ln_sf_inverse(-v8574.ln());
+    let got = v[8574] as f64;
+    assert!(
+        (got - want).abs() <= 1e-6 * 0.02 * (want / 0.02).max(1.0),
+        "{got} vs {want}"
+    );
+}

@@ -373,7 +373,11 @@ fn batch_constants_match_batch_rs() {
     };
     assert_eq!(size_of("Piece"), rust_size, "Piece");
     assert_eq!(size_of("Batch"), 16, "Batch");
-    assert_eq!(size_of("Params"), 80, "Params");
+    assert_eq!(
+        size_of("Params") as u64,
+        weight_init::gpu::FillParams::SIZE,
+        "Params"
+    );
 }
 
 /// The signal-propagation diagnostic's kernels (`src/gpu/diagnose.rs`)

@@ -2,9 +2,11 @@
 //! or an existing safetensors file's header) and write it to a safetensors
 //! file, on the GPU or the CPU, optionally one shard of it.
 //!
-//! On the GPU the whole set is recorded into one command encoder and
-//! submitted once; the file is then written tensor by tensor, each read
-//! back in pieces of at most `WRITE_CHUNK_BYTES`. On the CPU each tensor
+//! On the GPU the set is laid out over buffers of at most `--gpu-buffer`
+//! bytes (`ResolvedSet::split_arena_layout`); one device buffer is filled
+//! for each in turn (one command encoder, one submit per buffer), and the
+//! file is written tensor by tensor, each read back in pieces of at most
+//! `WRITE_CHUNK_BYTES`. A model of one buffer is one submit, as before. On the CPU each tensor
 //! is generated chunk by chunk straight into the file.
 
 use std::process::ExitCode;
@@ -114,15 +116,33 @@ fn write_from_gpu(
     shard: Option<&Shard>,
     a: &InitArgs,
 ) -> Result<(), CliError> {
-    let layout = resolved.arena_layout(shard, ARENA_ALIGN)?;
-    let buffer = layout.create_buffer(ctx)?;
-    ctx.submit_checked(|enc| {
-        resolved
-            .record_gpu(ctx, enc, &buffer, &layout, seed, shard)
-            .map(|_| ())
-    })?;
-    let (tensors, meta) = safetensors_entries(resolved, &layout, seed, shard);
+    let device_max = ctx.device().limits().max_buffer_size;
+    let cap = match a.gpu_buffer {
+        Some(bytes) if bytes > device_max => {
+            return Err(CliError(format!(
+            "--gpu-buffer {bytes} is larger than the device's max_buffer_size ({device_max} bytes)"
+        )))
+        }
+        Some(bytes) => bytes,
+        None => device_max.min(DEFAULT_GPU_BUFFER),
+    };
+    // The arena split into buffers of at most `cap` bytes; one device buffer
+    // of the largest size is filled for each in turn, as the file reaches
+    // its first tensor, and read back tensor by tensor.
+    let layout = resolved.split_arena_layout(shard, ARENA_ALIGN, cap)?;
+    let buffer = layout.create_reusable_buffer(ctx)?;
+    let (tensors, meta) = safetensors_entries(resolved, &layout.shapes, seed, shard);
+    let mut filled = None;
     write_safetensors_with(&a.out, &tensors, Some(meta), |i, emit| {
+        let b = layout.buffers[i];
+        if filled != Some(b) {
+            ctx.submit_checked(|enc| {
+                resolved
+                    .record_gpu_buffer(ctx, enc, &buffer, &layout, b, seed, shard)
+                    .map(|_| ())
+            })?;
+            filled = Some(b);
+        }
         let (start, size) = (layout.offsets[i], layout.sizes[i]);
         let mut at = 0;
         while at < size {
@@ -134,3 +154,7 @@ fn write_from_gpu(
     })?;
     Ok(())
 }
+
+/// The largest device buffer `init` fills at once unless `--gpu-buffer`
+/// says otherwise (less where the device's max_buffer_size is smaller).
+const DEFAULT_GPU_BUFFER: u64 = 1 << 30;

@@ -41,7 +41,8 @@ impl From<std::io::Error> for CliError {
 pub type CliResult = Result<ExitCode, CliError>;
 
 /// Reproducible neural-network weight initialization on the GPU (wgpu) and
-/// CPU: counter-based Philox4x32-10 samples, identical on every backend.
+/// CPU: counter-based Philox4x32-10 samples, bit-identical on the CPU and
+/// the GPU (tested on Mesa's lavapipe and llvmpipe; `verify` checks yours).
 #[derive(Debug, Parser)]
 #[command(name = "weight-init", version, about, long_about = None)]
 pub struct Cli {
@@ -225,6 +226,13 @@ pub struct InitArgs {
     /// This shard's index, 0-based.
     #[arg(long)]
     pub rank: Option<u64>,
+    /// GPU only: the largest device buffer to fill at once, e.g. `512MiB`
+    /// (default: the device's max_buffer_size, at most 1GiB). A model
+    /// larger than that is filled and written one buffer at a time, so
+    /// device memory stays at one buffer whatever the model's size; a single
+    /// tensor (or shard) larger than it is an error.
+    #[arg(long, value_parser = parse_size)]
+    pub gpu_buffer: Option<u64>,
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {

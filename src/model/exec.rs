@@ -476,6 +476,38 @@ impl SplitArenaLayout {
             })
             .collect()
     }
+
+    /// One buffer as large as the layout's largest, with the same usage as
+    /// [`Self::create_buffers`]': for filling the layout's buffers one at a
+    /// time with [`ResolvedSet::record_gpu_buffer`], so device memory stays
+    /// at one buffer whatever the model's size. Errors as
+    /// [`Self::create_buffers`].
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Rules, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// let ctx = GpuContext::new_default()?;
+    /// let set = ParamSet::from_params([Param::new("emb", vec![32000, 4096], DType::F32)
+    ///     .with_init("normal(0, 0.02)".parse()?)])?;
+    /// let r = set.resolve(&Rules::default())?;
+    /// let layout = r.split_arena_layout(None, ARENA_ALIGN, 256 << 20)?;
+    /// let reused = layout.create_reusable_buffer(&ctx)?;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    pub fn create_reusable_buffer(&self, ctx: &GpuContext) -> Result<wgpu::Buffer> {
+        let bytes = self.buffer_sizes.iter().copied().max().unwrap_or(4).max(4);
+        create_arena_buffer(ctx, bytes, "weight-init model arena (reused)").map_err(|e| match e {
+            CreateError::TooLarge { bytes, max } => Error::Gpu {
+                message: format!(
+                    "the layout's largest buffer needs {bytes} bytes, but the device's \
+                     largest buffer is {max} bytes: make the layout with the device's \
+                     max_buffer_size"
+                ),
+            },
+            CreateError::Failed(e) => e,
+        })
+    }
 }
 
 /// What [`ResolvedSet::record_gpu`] recorded.

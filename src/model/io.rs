@@ -11,9 +11,7 @@ use safetensors::Dtype;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::rules::init_text;
-use super::{
-    ArenaLayout, FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard,
-};
+use super::{FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard};
 use crate::error::{Error, Result};
 use crate::sample::DType;
 use crate::scheme::{numel, Init, Layout};
@@ -467,18 +465,19 @@ pub type TensorEntry = (String, DType, Vec<u64>);
 /// the bytes elsewhere (a GPU arena) and stream them through
 /// [`write_safetensors_with`], which writes the keys sorted.
 ///
-/// Nothing run-dependent: the same set, layout shapes, seed and shard give
+/// `shapes` are the arena layout's (`ArenaLayout::shapes`, or the split
+/// layout's). Nothing run-dependent: the same set, shapes, seed and shard give
 /// the same entries on every run and backend.
 pub fn safetensors_entries(
     set: &ResolvedSet,
-    layout: &ArenaLayout,
+    shapes: &[Vec<u64>],
     seed: u64,
     shard: Option<&Shard>,
 ) -> (Vec<TensorEntry>, BTreeMap<String, String>) {
     let tensors = set
         .params()
         .iter()
-        .zip(&layout.shapes)
+        .zip(shapes)
         .map(|(p, s)| (p.name.clone(), p.dtype, s.clone()))
         .collect();
     let mut meta = BTreeMap::new();
@@ -525,7 +524,7 @@ pub fn write_safetensors(
     shard: Option<&Shard>,
 ) -> Result<()> {
     let layout = set.arena_layout(shard, 4)?;
-    let (tensors, meta) = safetensors_entries(set, &layout, seed, shard);
+    let (tensors, meta) = safetensors_entries(set, &layout.shapes, seed, shard);
     let mut chunk = Vec::new();
     write_safetensors_with(path, &tensors, Some(meta), |i, emit| {
         let (_, jobs) = set.tensor_jobs(i, seed, shard)?;
