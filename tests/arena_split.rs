@@ -108,52 +108,6 @@ fn big_set() -> ResolvedSet {
     set.resolve(&Rules::default()).unwrap()
 }
 
-/// Distance in representable values (sign-magnitude bits made ordered).
-fn ulp_distance(a: u32, b: u32, dtype: DType) -> u64 {
-    let sign = if dtype == DType::F32 {
-        0x8000_0000u32
-    } else {
-        0x8000
-    };
-    let ordered = |x: u32| -> i64 {
-        if x & sign != 0 {
-            -((x & !sign) as i64)
-        } else {
-            x as i64
-        }
-    };
-    ordered(a).abs_diff(ordered(b))
-}
-
-/// `None` when `got == want` bit for bit; else a line with the count of
-/// differing elements and the largest distance in ULP.
-fn compare(name: &str, dtype: DType, got: &[u8], want: &[u8]) -> Option<String> {
-    assert_eq!(got.len(), want.len(), "{name}: byte length");
-    if got == want {
-        return None;
-    }
-    let es = dtype.size_bytes();
-    let word = |c: &[u8]| {
-        if es == 4 {
-            u32::from_le_bytes(c.try_into().unwrap())
-        } else {
-            u16::from_le_bytes(c.try_into().unwrap()) as u32
-        }
-    };
-    let (mut differ, mut worst) = (0usize, 0u64);
-    for (g, w) in got.chunks(es).zip(want.chunks(es)) {
-        if g != w {
-            differ += 1;
-            worst = worst.max(ulp_distance(word(g), word(w), dtype));
-        }
-    }
-    Some(format!(
-        "{name} ({}): {differ} of {} elements differ, largest distance {worst} ULP",
-        dtype.name(),
-        got.len() / es
-    ))
-}
-
 /// Checks every tensor of `r` in `arenas` (whole buffers read back)
 /// against the CPU backend, and every padding byte against the canary;
 /// returns the mismatch lines.
@@ -175,7 +129,7 @@ fn check(
         let (shape, want) = r.fill_param_cpu(i, seed, shard).unwrap();
         assert_eq!(shape, layout.shapes[i], "{}", p.name);
         let got = &arenas[b][at..at + len];
-        bad.extend(compare(&p.name, p.dtype, got, &want));
+        bad.extend(common::bit_difference(&p.name, p.dtype, got, &want));
         covered[b][at..at + len].iter_mut().for_each(|c| *c = true);
     }
     for (b, (arena, covered)) in arenas.iter().zip(&covered).enumerate() {
@@ -296,7 +250,7 @@ fn split_equals_one_arena_on_the_same_adapter() {
         let (b, at, len) = (layout.buffers[i], layout.offsets[i], layout.sizes[i]);
         let split = limited.read_buffer(&buffers[b], at, len).unwrap();
         let whole = full.read_buffer(&arena, one.offsets[i], len).unwrap();
-        bad.extend(compare(&p.name, p.dtype, &split, &whole));
+        bad.extend(common::bit_difference(&p.name, p.dtype, &split, &whole));
     }
     assert!(bad.is_empty(), "split vs one arena:\n{}", bad.join("\n"));
 }

@@ -135,58 +135,6 @@ fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>]) -> 
     out
 }
 
-/// Distance in representable values (sign-magnitude bits made ordered).
-fn ulp_distance(a: u32, b: u32, dtype: DType) -> u64 {
-    let sign = if dtype == DType::F32 {
-        0x8000_0000u32
-    } else {
-        0x8000
-    };
-    let ordered = |x: u32| -> i64 {
-        if x & sign != 0 {
-            -((x & !sign) as i64)
-        } else {
-            x as i64
-        }
-    };
-    ordered(a).abs_diff(ordered(b))
-}
-
-/// `None` when `got == want` bit for bit; else a line naming the case with
-/// the count of differing elements and the largest distance in ULP.
-fn compare(what: &str, dtype: DType, got: &[u8], want: &[u8]) -> Option<String> {
-    if got.len() != want.len() {
-        return Some(format!(
-            "{what}: {} bytes, expected {}",
-            got.len(),
-            want.len()
-        ));
-    }
-    if got == want {
-        return None;
-    }
-    let es = dtype.size_bytes();
-    let word = |c: &[u8]| {
-        if es == 4 {
-            u32::from_le_bytes(c.try_into().unwrap())
-        } else {
-            u16::from_le_bytes(c.try_into().unwrap()) as u32
-        }
-    };
-    let (mut differ, mut worst) = (0usize, 0u64);
-    for (g, w) in got.chunks(es).zip(want.chunks(es)) {
-        if g != w {
-            differ += 1;
-            worst = worst.max(ulp_distance(word(g), word(w), dtype));
-        }
-    }
-    Some(format!(
-        "{what} ({}): {differ} of {} elements differ, largest distance {worst} ULP",
-        dtype.name(),
-        got.len() / es
-    ))
-}
-
 fn report(bad: &[String]) {
     for line in bad {
         eprintln!("MISMATCH {line}");
@@ -269,7 +217,7 @@ fn structured_shards_concatenate_to_unsharded_cpu() {
                 let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].1.clone()).collect();
                 let got = assemble(&p.shape, p.dtype, mode, &parts);
                 let what = format!("cpu {} ({}) world {world} {mode}", p.name, p.init);
-                bad.extend(compare(&what, p.dtype, &got, &whole[i].1));
+                bad.extend(common::bit_difference(&what, p.dtype, &got, &whole[i].1));
                 checked += 1;
             }
         }
@@ -291,7 +239,12 @@ fn structured_shards_concatenate_to_unsharded_gpu() {
         // The unsharded GPU tensors (the structured kernels) against the CPU.
         for (i, p) in r.params().iter().enumerate() {
             let what = format!("{adapter}: gpu vs cpu {} ({})", p.name, p.init);
-            bad.extend(compare(&what, p.dtype, &whole[i], &cpu_whole[i].1));
+            bad.extend(common::bit_difference(
+                &what,
+                p.dtype,
+                &whole[i],
+                &cpu_whole[i].1,
+            ));
             checked += 1;
         }
         for world in WORLDS {
@@ -309,7 +262,7 @@ fn structured_shards_concatenate_to_unsharded_gpu() {
                         "{adapter}: gpu shards vs gpu whole {} ({}) world {world} {mode}",
                         p.name, p.init
                     );
-                    bad.extend(compare(&what, p.dtype, &got, &whole[i]));
+                    bad.extend(common::bit_difference(&what, p.dtype, &got, &whole[i]));
                     checked += 1;
                 }
             }

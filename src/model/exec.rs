@@ -999,14 +999,7 @@ impl ResolvedSet {
     /// }))?; // 5.8 GB
     /// let model = set.resolve(&Rules::default())?;
     /// let layout = model.split_arena_layout(None, ARENA_ALIGN, 1 << 30)?; // 1 GiB at a time
-    /// let largest = *layout.buffer_sizes.iter().max().unwrap();
-    /// let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-    ///     label: Some("staging arena"),
-    ///     size: largest,
-    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST
-    ///         | wgpu::BufferUsages::COPY_SRC,
-    ///     mapped_at_creation: false,
-    /// });
+    /// let buffer = layout.create_reusable_buffer(&ctx)?;
     /// for k in 0..layout.buffer_sizes.len() {
     ///     ctx.submit_checked(|enc| {
     ///         model.record_gpu_buffer(&ctx, enc, &buffer, &layout, k, 1, None)?;

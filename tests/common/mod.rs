@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use weight_init::gpu::{GpuContext, GpuOptions};
+use weight_init::DType;
 
 /// Runs `weight-init SUBCOMMAND ARGS...` with the extra environment
 /// `env`, and echoes the command and its output to the test log.
@@ -153,4 +154,58 @@ fn crc32(data: &[u8]) -> u32 {
         }
     }
     !crc
+}
+
+/// Distance between two elements' bits in representable values of `dtype`
+/// (sign-magnitude bits made ordered; 16-bit elements in the low half).
+pub fn ulp_distance(a: u32, b: u32, dtype: DType) -> u64 {
+    let sign = if dtype == DType::F32 {
+        0x8000_0000u32
+    } else {
+        0x8000
+    };
+    let ordered = |x: u32| -> i64 {
+        if x & sign != 0 {
+            -((x & !sign) as i64)
+        } else {
+            x as i64
+        }
+    };
+    ordered(a).abs_diff(ordered(b))
+}
+
+/// `None` when `got == want` bit for bit; else a line naming the case
+/// `what` with the count of differing elements and the largest distance in
+/// ULP (or the two lengths, when they differ).
+pub fn bit_difference(what: &str, dtype: DType, got: &[u8], want: &[u8]) -> Option<String> {
+    if got.len() != want.len() {
+        return Some(format!(
+            "{what}: {} bytes, expected {}",
+            got.len(),
+            want.len()
+        ));
+    }
+    if got == want {
+        return None;
+    }
+    let es = dtype.size_bytes();
+    let word = |c: &[u8]| {
+        if es == 4 {
+            u32::from_le_bytes(c.try_into().unwrap())
+        } else {
+            u16::from_le_bytes(c.try_into().unwrap()) as u32
+        }
+    };
+    let (mut differ, mut worst) = (0usize, 0u64);
+    for (g, w) in got.chunks(es).zip(want.chunks(es)) {
+        if g != w {
+            differ += 1;
+            worst = worst.max(ulp_distance(word(g), word(w), dtype));
+        }
+    }
+    Some(format!(
+        "{what} ({}): {differ} of {} elements differ, largest distance {worst} ULP",
+        dtype.name(),
+        got.len() / es
+    ))
 }
