@@ -2,10 +2,14 @@
 //! samples, and f32 to f16/bf16 rounding.
 //!
 //! This module is the CPU mirror of `shaders/philox.wgsl`; keep the two side
-//! by side. Everything here uses only what a shader has: integer and f32
-//! arithmetic, bit casts, compares and selects, fixed-length loops. No f64, no
-//! libm, no builtin `ln`/`sin`/`cos` (WGSL allows 2^-11 absolute error for
-//! `sin`, far too coarse for the contract). The host-side *parameter*
+//! by side. Everything here uses only what a shader has and WGSL fixes
+//! exactly: integer arithmetic, single f32 `+ - *`, bit casts, compares and
+//! selects, fixed-length loops. No f64, no libm, no builtin `ln`/`sin`/`cos`
+//! (WGSL allows 2^-11 absolute error for `sin`, far too coarse for the
+//! contract), no `sqrt` or division (2.5 ULP in WGSL): the crate's own
+//! routines instead, and every chained operation through [`add`], [`sub`] and
+//! [`mul`], fenced in the shader, so the GPU gives these exact bits
+//! (`docs/CONTRACT.md`). The host-side *parameter*
 //! preparation in [`Sampler::new`] does use f64: it runs once per tensor on
 //! the CPU and its results travel to the GPU as uniforms.
 //!
