@@ -419,7 +419,7 @@ pub fn read_safetensors(path: &Path) -> Result<(File, SafetensorsHeader)> {
                     return Err(not_safetensors(
                         path,
                         format!(
-                            "tensor `{shown}`: {:?} {:?} is not a whole number of bytes below 2^64",
+                            "header: tensor `{shown}`: {:?} {:?} is not a whole number of bytes below 2^64",
                             t.dtype, t.shape
                         ),
                     ));
@@ -428,7 +428,7 @@ pub fn read_safetensors(path: &Path) -> Result<(File, SafetensorsHeader)> {
                     return Err(not_safetensors(
                         path,
                         format!(
-                            "tensor `{shown}`: data_offsets [{begin}, {end}] do not hold {:?} {:?} ({} bytes)",
+                            "header: tensor `{shown}`: data_offsets [{begin}, {end}] do not hold {:?} {:?} ({} bytes)",
                             t.dtype,
                             t.shape,
                             bits / 8
@@ -477,7 +477,7 @@ pub fn read_safetensors(path: &Path) -> Result<(File, SafetensorsHeader)> {
             return Err(not_safetensors(
                 path,
                 format!(
-                    "tensor `{name}`'s bytes [{begin}, {end}) run past the end of the data ({data_len} bytes)"
+                    "tensor `{name}`'s bytes [{begin}, {end}) run past the end of the data ({data_len} data bytes)"
                 ),
             ));
         }
