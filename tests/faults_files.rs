@@ -456,10 +456,7 @@ fn oversized_inputs_are_refused_before_reading() {
         .unwrap();
     f.set_len(300_000_000).unwrap();
     for args in [
-        vec!["inspect", &*d.s("hdr.safetensors")]
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>(),
+        vec!["inspect".to_string(), d.s("hdr.safetensors")],
         vec![
             "init".to_string(),
             "--from-safetensors".into(),
@@ -825,5 +822,47 @@ fn plots_create_no_missing_parent_directories() {
         30,
     );
     assert_refused(&out, &["FIFO", "not a regular file"]);
+    assert!(d.temps().is_empty());
+}
+
+#[test]
+fn a_font_that_is_a_fifo_does_not_hang_a_plot() {
+    let d = TempDir::new("fontfifo");
+    mkfifo(&d.join("font.ttf"));
+    let bin = env!("CARGO_BIN_EXE_weight-init");
+    let mut child = Command::new(bin)
+        .args([
+            "diagnose",
+            "--depth",
+            "2",
+            "--width",
+            "8",
+            "--batch",
+            "4",
+            "--cpu-only",
+        ])
+        .args(["--plot", &d.s("p.png")])
+        .env("WEIGHT_INIT_PLOT_FONT", d.join("font.ttf"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("diagnose hung on a FIFO font");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("no plot font") && err.contains("FIFO"),
+        "{err}"
+    );
+    assert!(d.join("p.png").is_file());
     assert!(d.temps().is_empty());
 }

@@ -36,7 +36,18 @@ fn font_available() -> bool {
         let path = std::env::var_os("WEIGHT_INIT_PLOT_FONT")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT));
-        let loaded = std::fs::read(&path)
+        // A regular file of at most 64 MiB (a FIFO or device named by the
+        // variable must not hang or flood the command).
+        let loaded = weight_init::files::open_input(&path, 64 << 20, "a font file")
+            .and_then(|(mut f, size)| {
+                let mut bytes = Vec::with_capacity(size as usize);
+                std::io::Read::read_to_end(&mut f, &mut bytes)
+                    .map(|_| bytes)
+                    .map_err(|e| weight_init::Error::Io {
+                        path: show(&path),
+                        message: e.to_string(),
+                    })
+            })
             .map_err(|e| e.to_string())
             .and_then(|bytes| {
                 // plotters keeps `&'static` font data in a global table; the
@@ -44,15 +55,15 @@ fn font_available() -> bool {
                 // is the simplest owner.
                 let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
                 plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-                    .map_err(|_| "not a font file plotters can read".to_string())
+                    .map_err(|_| format!("{}: not a font file plotters can read", show(&path)))
             });
         match loaded {
             Ok(()) => true,
             Err(e) => {
                 eprintln!(
-                    "weight-init: warning: no plot font ({}: {e}); plots are drawn without text \
+                    "weight-init: warning: no plot font ({}); plots are drawn without text \
                      (install fonts-dejavu-core)",
-                    path.display()
+                    weight_init::files::escape(&e)
                 );
                 false
             }
