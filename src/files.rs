@@ -445,8 +445,8 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// A file written whole or not at all (see the [module docs](self)):
-/// bytes go to a temporary file beside the target, and [`commit`]
-/// (AtomicFile::commit) flushes, syncs and renames it over the target.
+/// bytes go to a temporary file beside the target, and
+/// [`commit`](AtomicFile::commit) flushes, syncs and renames it over the target.
 /// Dropped without `commit` (an error, a panic), the temporary file is
 /// removed and the target is untouched. Errors name the target, never the
 /// temporary file.
