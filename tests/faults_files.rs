@@ -152,10 +152,22 @@ fn out_dev_null_is_refused_and_stays_a_device() {
         std::os::unix::fs::MetadataExt::rdev(&before),
         std::os::unix::fs::MetadataExt::rdev(&after)
     );
-    // No temporary file was made beside it.
+    // /dev/full the same way (named only; its metadata read, never
+    // opened), and /dev/stdout, a link to the child's stdout (a pipe here).
+    if fs::symlink_metadata("/dev/full").is_ok_and(|m| m.file_type().is_char_device()) {
+        let out = run_cli("init", &refs(&init_cpu(&d.s("s.json"), "/dev/full")), &[]);
+        assert_refused(&out, &["/dev/full", "character device"]);
+        assert!(fs::symlink_metadata("/dev/full")
+            .unwrap()
+            .file_type()
+            .is_char_device());
+    }
+    let out = run_cli("init", &refs(&init_cpu(&d.s("s.json"), "/dev/stdout")), &[]);
+    assert_refused(&out, &["/dev/stdout", "not a regular file"]);
+    // No temporary file was made beside them.
     let debris: Vec<String> = hidden_temps(Path::new("/dev"))
         .into_iter()
-        .filter(|n| n.starts_with(".null."))
+        .filter(|n| n.starts_with(".null.") || n.starts_with(".full.") || n.starts_with(".stdout."))
         .collect();
     assert!(debris.is_empty(), "{debris:?}");
 }

@@ -648,9 +648,15 @@ fn safetensors_header(
 /// past 100 MB (all before any file is created); I/O errors; a producer's
 /// error or wrong byte count.
 ///
-/// The file appears atomically: everything goes to a temporary file in
-/// the target's directory, renamed over `path` at the end; on any error the
-/// temporary file is removed and `path` is untouched.
+/// The file appears atomically ([`files::AtomicFile`]): everything goes to
+/// a temporary file `.NAME.PID.N.tmp` created exclusively in the target's
+/// directory, synced and renamed over `path` at the end, then the directory
+/// is synced; on any error the temporary file is removed and `path` is
+/// untouched. A `path` that exists and is not a regular file (a device, a
+/// FIFO, a socket, a directory, or a link to one) is refused
+/// ([`Error::NotRegularFile`]) before anything is written. A process
+/// killed outright can leave the temporary file behind (never a partial
+/// `path`); see [`files`].
 pub fn write_safetensors_with<F>(
     path: &Path,
     tensors: &[TensorEntry],
