@@ -384,11 +384,16 @@ impl TempPath {
     /// the target is not something other than a regular file), then syncs
     /// the directory. The file is synced first, whoever wrote it.
     pub fn persist(mut self) -> Result<()> {
-        let list = temps();
+        // Synced before the lock is taken: a signal handler waiting on it
+        // is not held up by a long sync.
+        File::open(&self.path)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_err(&self.target, "cannot write", e))?;
+        let mut list = temps();
         // A signal handler may have removed the file already.
-        if !list.contains(&self.path) {
+        let Some(i) = list.iter().position(|p| p == &self.path) else {
             return Err(io_err(&self.target, "cannot write", "interrupted"));
-        }
+        };
         if let Ok(m) = fs::symlink_metadata(&self.real) {
             if !m.file_type().is_file() {
                 return Err(Error::NotRegularFile {
@@ -398,22 +403,12 @@ impl TempPath {
                 });
             }
         }
-        File::open(&self.path)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| io_err(&self.target, "cannot write", e))?;
         fs::rename(&self.path, &self.real).map_err(|e| io_err(&self.target, "cannot write", e))?;
+        list.swap_remove(i);
         drop(list);
-        self.unregister();
         self.path = PathBuf::new();
         sync_dir(&parent_dir(&self.real))
             .map_err(|e| io_err(&self.target, "cannot sync its directory", e))
-    }
-
-    fn unregister(&self) {
-        let mut list = temps();
-        if let Some(i) = list.iter().position(|p| p == &self.path) {
-            list.swap_remove(i);
-        }
     }
 }
 
