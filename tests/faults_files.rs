@@ -268,7 +268,7 @@ const BIG_SPEC: &str =
     r#"{"params": [{"name": "w", "shape": [65536, 4096], "init": "normal(0, 1)"}]}"#;
 
 /// Starts a 1 GiB `init` over an existing target, waits until its
-/// temporary file has data, sends `signal`, and checks the exit status,
+/// temporary file holds more than 32 MiB (mid-data), sends `signal`, and checks the exit status,
 /// that no temporary file is left and that the old target is intact.
 fn interrupt(signal: i32, expected: i32) {
     let d = TempDir::new(&format!("sig{signal}"));
@@ -288,7 +288,7 @@ fn interrupt(signal: i32, expected: i32) {
         let has_data = d
             .temps()
             .iter()
-            .any(|n| fs::metadata(d.0.join(n)).is_ok_and(|m| m.len() > 0));
+            .any(|n| fs::metadata(d.0.join(n)).is_ok_and(|m| m.len() > 32 << 20));
         if has_data {
             break;
         }
