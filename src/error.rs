@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::files::escape;
+
 /// Everything that can go wrong in `weight-init`.
 ///
 /// Bad input is always reported through this type, never by a panic, and a
@@ -118,13 +120,13 @@ pub enum Error {
         size: u64,
     },
     /// Two parameters of a set share a name.
-    #[error("duplicate parameter name `{name}`")]
+    #[error("duplicate parameter name `{}`", escape(.name))]
     DuplicateParam {
         /// The repeated name.
         name: String,
     },
     /// No rule (and no explicit scheme) says how to initialize a parameter.
-    #[error("no rule matches parameter `{name}` (shape {shape:?}, kind {kind}); add a rule or give it an `init`")]
+    #[error("no rule matches parameter `{}` (shape {shape:?}, kind {kind}); add a rule or give it an `init`", escape(.name))]
     UnmatchedParam {
         /// The parameter's name.
         name: String,
@@ -134,7 +136,7 @@ pub enum Error {
         kind: String,
     },
     /// A parameter could not be resolved or filled; `source` says why.
-    #[error("parameter `{name}`: {source}")]
+    #[error("parameter `{}`: {source}", escape(.name))]
     Param {
         /// The parameter's name.
         name: String,
@@ -175,6 +177,39 @@ pub enum Error {
         path: String,
         /// The operating system's message.
         message: String,
+    },
+    /// A path names something other than a regular file (a device, a
+    /// FIFO, a socket, a directory, or a link to one) where only a regular
+    /// file may be read or replaced.
+    #[error("{path} is {kind}, not a regular file (weight-init {action} regular files only)")]
+    NotRegularFile {
+        /// The path as the user gave it (escaped).
+        path: String,
+        /// What it is, e.g. `a character device`.
+        kind: &'static str,
+        /// `reads` or `writes and replaces`.
+        action: &'static str,
+    },
+    /// An input is larger than the limit for its kind, checked before it
+    /// is read.
+    #[error("{path} is {size} bytes, larger than the {limit}-byte limit for {what}")]
+    TooLarge {
+        /// The path as the user gave it (escaped).
+        path: String,
+        /// What the input is, e.g. `a JSON spec`.
+        what: &'static str,
+        /// Its size (or the bytes read before the limit was passed).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A name that a file format reserves, used as a tensor name.
+    #[error("`{}` is reserved by the {format} format and cannot name a parameter", escape(.name))]
+    ReservedName {
+        /// The name.
+        name: String,
+        /// The format, e.g. `safetensors`.
+        format: &'static str,
     },
     /// The device reported an error (validation, out of memory, lost device).
     #[error("GPU error: {message}")]

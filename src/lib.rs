@@ -30,6 +30,8 @@
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
 //! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
 //!   delta-orthogonal;
+//! - [`files`]: checked inputs, atomic outputs, escaped names (every
+//!   file the crate reads or writes goes through it);
 //! - [`model`]: whole-model init: named parameter sets, rules and presets,
 //!   shards, safetensors files;
 //! - [`diagnose`]: signal propagation through a deep MLP initialized by a
@@ -41,6 +43,7 @@
 pub mod cpu;
 pub mod diagnose;
 pub mod error;
+pub mod files;
 pub mod gpu;
 pub mod model;
 pub mod philox;

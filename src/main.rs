@@ -9,11 +9,14 @@ mod cli;
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    // SIGINT/SIGTERM remove the temporary files of writes under way.
+    cli::signals::install();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // One line, whatever names or paths the message echoes.
+            eprintln!("error: {}", weight_init::files::escape(&e.to_string()));
             std::process::ExitCode::from(2)
         }
     }

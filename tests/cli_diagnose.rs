@@ -95,6 +95,8 @@ fn json_rows_per_scheme_and_layer() {
 fn plot_is_a_valid_png_with_one_line_per_scheme() {
     let dir = temp_path("plot");
     let file = dir.join("nested").join("std.png");
+    // The plot's directory must exist: diagnose creates no directories.
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     for (schemes, n) in [(SCHEMES, 4), ("kaiming_normal,xavier_normal", 2)] {
         let mut args = SMALL.to_vec();
         args.extend([

@@ -120,8 +120,10 @@ fn plots_in(dir: &Path, env: &[(&str, &str)]) -> Output {
 
 #[test]
 fn plots_are_valid_pngs() {
-    // The directory does not exist yet: verify creates it.
+    // The directory does not exist yet: verify creates it (only it: its
+    // parent exists; a missing parent is an error, see tests/faults_files.rs).
     let dir = temp_path("plots").join("nested");
+    std::fs::create_dir_all(dir.parent().unwrap()).unwrap();
     plots_in(&dir, &[]);
     let _ = std::fs::remove_dir(dir.parent().unwrap());
 }

@@ -1196,12 +1196,12 @@ fn unwritable_output_leaves_nothing() {
     std::fs::write(dir.join("file"), b"x").unwrap();
     let e = write_safetensors(&dir.join("file/m.safetensors"), &r, 0, None).unwrap_err();
     assert!(matches!(e, Error::Io { .. }), "{e}");
-    // The target is a directory: the rename fails at the very end, after
-    // all data was written to the temporary file, which must be gone.
+    // The target is a directory: refused before anything is written
+    // (`Error::NotRegularFile`; it used to fail only at the final rename).
     std::fs::create_dir(dir.join("taken")).unwrap();
     std::fs::write(dir.join("taken/inside"), b"keep").unwrap();
     let e = write_safetensors(&dir.join("taken"), &r, 0, None).unwrap_err();
-    assert!(matches!(e, Error::Io { .. }), "{e}");
+    assert!(matches!(e, Error::NotRegularFile { .. }), "{e}");
     assert_eq!(dir_entries(&dir), vec!["file", "taken"]);
     // A producer failing mid-file: no file, no temporary left.
     let target = dir.join("mid.safetensors");

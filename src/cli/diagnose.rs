@@ -176,7 +176,7 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
         };
         eprintln!(
             "weight-init: plot {} ({} lines){note}",
-            p.display(),
+            weight_init::files::show(p),
             series.len()
         );
     }

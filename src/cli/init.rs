@@ -11,6 +11,7 @@
 
 use std::process::ExitCode;
 
+use weight_init::files;
 use weight_init::gpu::GpuContext;
 use weight_init::model::{
     read_safetensors_header, safetensors_entries, write_safetensors, write_safetensors_with,
@@ -21,6 +22,10 @@ use super::{CliError, CliResult, InitArgs, InitDevice};
 
 /// Runs `init`.
 pub fn run(a: &InitArgs) -> CliResult {
+    // The output first: a target that is not a regular file (a device, a
+    // FIFO, a socket, a directory, a link to one) or whose directory is
+    // missing is refused before anything is read or computed.
+    files::check_output(&a.out)?;
     let (mut set, spec) = match (&a.spec, &a.from_safetensors) {
         (Some(path), None) => {
             let spec = ModelSpec::from_file(path)?;
@@ -101,7 +106,7 @@ pub fn run(a: &InitArgs) -> CliResult {
         "wrote {} tensors, {} bytes, to {} (seed {seed}, {device}{})",
         resolved.params().len(),
         bytes,
-        a.out.display(),
+        files::show(&a.out),
         shard.map_or(String::new(), |s| format!(", shard {s}"))
     );
     Ok(ExitCode::SUCCESS)

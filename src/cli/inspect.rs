@@ -1,24 +1,23 @@
 //! `weight-init inspect FILE.safetensors`: per-tensor shape, dtype and
 //! statistics, and the std a scheme's formula expects for each shape.
 //!
-//! The header is parsed with the `safetensors` crate's types, then each
+//! The header is read and checked whole by the library's one reader
+//! (`weight_init::model::read_safetensors`: a regular file, a header
+//! within the format's 100 MB limit, the format's rules), then each
 //! tensor's bytes are streamed from the file in 8 MiB pieces, so a
 //! checkpoint larger than memory can be inspected.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::process::ExitCode;
 
-use safetensors::tensor::TensorInfo;
 use safetensors::Dtype;
+use weight_init::files::{escape, show};
+use weight_init::model::{read_safetensors, HeaderTensor};
 use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::{Plan, ResolveOptions};
 
 use super::{CliError, CliResult, InspectArgs};
-
-/// Largest header the format allows (the `safetensors` crate's limit).
-const MAX_HEADER: u64 = 100_000_000;
 /// Bytes read per step while streaming a tensor.
 const CHUNK: usize = 8 << 20;
 
@@ -60,75 +59,12 @@ impl Running {
     }
 }
 
-fn not_safetensors(path: &std::path::Path, why: impl std::fmt::Display) -> CliError {
-    CliError(format!(
-        "{} is not a safetensors file: {why}",
-        path.display()
-    ))
-}
-
-/// Reads and checks the header: the tensors in file order, and where the
-/// data starts.
-fn read_header(
-    path: &std::path::Path,
-    file: &mut File,
-) -> Result<(Vec<(String, TensorInfo)>, u64), CliError> {
-    let len = file.metadata()?.len();
-    let mut n8 = [0u8; 8];
-    if len < 8 {
-        return Err(not_safetensors(
-            path,
-            "shorter than the 8-byte header length",
-        ));
-    }
-    file.read_exact(&mut n8)?;
-    let n = u64::from_le_bytes(n8);
-    if n > MAX_HEADER || n > len - 8 {
-        return Err(not_safetensors(
-            path,
-            format!("header length {n} does not fit a {len}-byte file"),
-        ));
-    }
-    let mut header = vec![0u8; n as usize];
-    file.read_exact(&mut header)?;
-    let text = std::str::from_utf8(&header).map_err(|e| not_safetensors(path, e))?;
-    let raw: HashMap<String, serde_json::Value> = serde_json::from_str(text)
-        .map_err(|e| not_safetensors(path, format!("header is not a JSON object: {e}")))?;
-    let data_start = 8 + n;
-    let data_len = len - data_start;
-    let mut tensors = Vec::new();
-    for (name, value) in raw {
-        if name == "__metadata__" {
-            continue;
-        }
-        let info: TensorInfo = serde_json::from_value(value)
-            .map_err(|e| not_safetensors(path, format!("tensor `{name}`: {e}")))?;
-        let (begin, end) = info.data_offsets;
-        let numel = info.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
-        let bytes = numel
-            .and_then(|n| n.checked_mul(info.dtype.bitsize()))
-            .map(|b| b.div_ceil(8));
-        if begin > end || end as u64 > data_len || bytes != Some(end - begin) {
-            return Err(not_safetensors(
-                path,
-                format!(
-                    "tensor `{name}`: offsets {begin}..{end} do not hold {:?} {:?} in {data_len} data bytes",
-                    info.dtype, info.shape
-                ),
-            ));
-        }
-        tensors.push((name, info));
-    }
-    tensors.sort_by_key(|(_, info)| info.data_offsets.0);
-    Ok((tensors, data_start))
-}
-
 /// Streams one tensor's values into the running statistics; `None` for
 /// dtypes that are not floating point.
 fn tensor_stats(
     file: &mut File,
     data_start: u64,
-    info: &TensorInfo,
+    info: &HeaderTensor,
 ) -> Result<Option<Running>, CliError> {
     let width = match info.dtype {
         Dtype::F32 => 4,
@@ -175,10 +111,9 @@ fn expected_std(args: &InspectArgs, shape: &[usize]) -> Result<f64, String> {
 /// Prints the table.
 pub fn run(args: &InspectArgs) -> CliResult {
     let path = args.file.as_path();
-    let mut file =
-        File::open(path).map_err(|e| CliError(format!("cannot open {}: {e}", path.display())))?;
-    let (tensors, data_start) = read_header(path, &mut file)?;
-    println!("{}: {} tensors", path.display(), tensors.len());
+    let (mut file, header) = read_safetensors(path)?;
+    let (tensors, data_start) = (header.tensors, header.data_start);
+    println!("{}: {} tensors", show(path), tensors.len());
     let with_scheme = args.scheme.is_some();
     print!(
         "{:<32} {:>5} {:>18} {:>12} {:>12} {:>12} {:>12} {:>12}",
@@ -189,7 +124,8 @@ pub fn run(args: &InspectArgs) -> CliResult {
     }
     println!();
     let bar = super::progress(tensors.len() as u64, "inspect");
-    for (name, info) in &tensors {
+    for info in &tensors {
+        let name = escape(&info.name);
         let shape = format!("{:?}", info.shape);
         let dtype = format!("{:?}", info.dtype);
         match tensor_stats(&mut file, data_start, info)? {

@@ -6,6 +6,7 @@ mod diagnose;
 mod init;
 mod inspect;
 mod plot;
+pub mod signals;
 mod verify;
 
 use std::path::PathBuf;
@@ -159,7 +160,9 @@ pub struct VerifyArgs {
 /// Arguments of `inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A safetensors file.
+    /// A safetensors file: a regular file (not a FIFO or device), whose
+    /// header is at most 100 MB (the format's limit) and is checked whole
+    /// against the format's rules before anything is read.
     pub file: PathBuf,
     /// A scheme to compare every tensor's std with (its formula std for the
     /// tensor's shape).
@@ -182,7 +185,8 @@ pub enum InitDevice {
 /// Arguments of `init`.
 #[derive(Debug, Args)]
 pub struct InitArgs {
-    /// A JSON parameter-set description (`weight_init::model::ModelSpec`).
+    /// A JSON parameter-set description (`weight_init::model::ModelSpec`):
+    /// a regular file of at most 64 MiB, or `-` for standard input.
     #[arg(
         long,
         conflicts_with = "from_safetensors",
@@ -190,7 +194,9 @@ pub struct InitArgs {
     )]
     pub spec: Option<PathBuf>,
     /// Take names, shapes and dtypes from this safetensors file's header
-    /// (its data is not read), to re-initialize a checkpoint.
+    /// (its data is not read), to re-initialize a checkpoint. A regular
+    /// file whose header is at most 100 MB (the format's limit), checked
+    /// whole against the format's rules.
     #[arg(long)]
     pub from_safetensors: Option<PathBuf>,
     /// A preset: torch-defaults, gpt2, gpt2(n_layers=N), keras-defaults.
@@ -210,8 +216,11 @@ pub struct InitArgs {
     /// Read every shape in this layout (torch or jax) instead of its own.
     #[arg(long)]
     pub layout: Option<weight_init::Layout>,
-    /// The safetensors file to write (atomically: a temporary file in the
-    /// same directory, renamed at the end).
+    /// The safetensors file to write: a new file or an existing regular
+    /// file (a device, FIFO, socket or directory is refused; a link to a
+    /// regular file is written through). Atomically: a hidden temporary
+    /// file `.NAME.PID.N.tmp` in the same directory, synced and renamed at
+    /// the end, removed on any error and on SIGINT/SIGTERM.
     #[arg(long)]
     pub out: PathBuf,
     /// gpu or cpu (default: the GPU when an adapter exists, else the CPU).

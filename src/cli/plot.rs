@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::prelude::*;
+use weight_init::files::{show, TempPath};
 
 use super::CliError;
 
@@ -35,7 +36,18 @@ fn font_available() -> bool {
         let path = std::env::var_os("WEIGHT_INIT_PLOT_FONT")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT));
-        let loaded = std::fs::read(&path)
+        // A regular file of at most 64 MiB (a FIFO or device named by the
+        // variable must not hang or flood the command).
+        let loaded = weight_init::files::open_input(&path, 64 << 20, "a font file")
+            .and_then(|(mut f, size)| {
+                let mut bytes = Vec::with_capacity(size as usize);
+                std::io::Read::read_to_end(&mut f, &mut bytes)
+                    .map(|_| bytes)
+                    .map_err(|e| weight_init::Error::Io {
+                        path: show(&path),
+                        message: e.to_string(),
+                    })
+            })
             .map_err(|e| e.to_string())
             .and_then(|bytes| {
                 // plotters keeps `&'static` font data in a global table; the
@@ -43,15 +55,15 @@ fn font_available() -> bool {
                 // is the simplest owner.
                 let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
                 plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-                    .map_err(|_| "not a font file plotters can read".to_string())
+                    .map_err(|_| format!("{}: not a font file plotters can read", show(&path)))
             });
         match loaded {
             Ok(()) => true,
             Err(e) => {
                 eprintln!(
-                    "weight-init: warning: no plot font ({}: {e}); plots are drawn without text \
+                    "weight-init: warning: no plot font ({}); plots are drawn without text \
                      (install fonts-dejavu-core)",
-                    path.display()
+                    weight_init::files::escape(&e)
                 );
                 false
             }
@@ -69,16 +81,31 @@ pub struct PlotDir {
 }
 
 impl PlotDir {
-    /// Creates `dir` (and its parents) if missing and proves it writable by
+    /// Creates `dir` if missing (only `dir` itself: a missing parent is an
+    /// error naming it, never created silently) and proves it writable by
     /// creating and removing a probe file. Also registers the font, so its
     /// warning (if any) comes first.
     pub fn prepare(dir: &Path) -> Result<Self, CliError> {
-        let fail =
-            |e: std::io::Error| CliError(format!("cannot write plots to `{}`: {e}", dir.display()));
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        let probe = dir.join(format!(".weight-init-probe-{}", std::process::id()));
-        std::fs::write(&probe, b"probe").map_err(fail)?;
-        std::fs::remove_file(&probe).map_err(fail)?;
+        let fail = |e: String| CliError(format!("--plot: {}: {e}", show(dir)));
+        match std::fs::metadata(dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(fail("not a directory".into())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let parent = match dir.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                if !parent.is_dir() {
+                    return Err(fail(format!(
+                        "the directory `{}` does not exist (it is not created)",
+                        show(&parent)
+                    )));
+                }
+                std::fs::create_dir(dir).map_err(|e| fail(e.to_string()))?;
+            }
+            Err(e) => return Err(fail(e.to_string())),
+        }
+        drop(TempPath::create(&dir.join("probe.png"), ".png")?);
         Ok(Self {
             dir: dir.to_path_buf(),
             text: font_available(),
@@ -109,24 +136,11 @@ impl PlotDir {
     ) -> Result<PathBuf, CliError> {
         let stem = self.unique_stem(title);
         let path = self.dir.join(format!("{stem}.png"));
-        let tmp = self.dir.join(format!(".{stem}.png.tmp.png"));
-        let drawn = draw_histogram(&tmp, title, samples, density, self.text);
-        let result = drawn.and_then(|()| {
-            std::fs::rename(&tmp, &path)
-                .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
-        });
-        match result {
-            Ok(()) => Ok(path),
-            Err(e) => {
-                // Best effort: the temporary may not exist if drawing
-                // failed before the encoder opened it.
-                let _ = std::fs::remove_file(&tmp);
-                Err(CliError(format!(
-                    "cannot write plot {}: {e}",
-                    path.display()
-                )))
-            }
-        }
+        let tmp = TempPath::create(&path, ".png")?;
+        draw_histogram(tmp.path(), title, samples, density, self.text)
+            .map_err(|e| CliError(format!("cannot write plot {}: {e}", show(&path))))?;
+        tmp.persist()?;
+        Ok(path)
     }
 
     fn unique_stem(&mut self, title: &str) -> String {
@@ -284,33 +298,21 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-/// Checks that `path` can be written, before any work is done: creates its
-/// parent directory if missing, then creates and removes a hidden probe
-/// file beside it. Also registers the font. Returns whether plots carry
-/// text.
+/// Checks that `path` can be written, before any work is done: a `.png`
+/// name whose directory exists (a missing directory is an error naming it,
+/// never created) and that is new or a regular file; then creates and
+/// removes a hidden probe file beside it. Also registers the font. Returns
+/// whether plots carry text.
 pub fn prepare_file(path: &Path) -> Result<bool, CliError> {
-    let fail = |e: String| CliError(format!("cannot write plot `{}`: {e}", path.display()));
     if path.extension().and_then(|e| e.to_str()) != Some("png") {
-        return Err(fail("the file name must end in .png".into()));
+        return Err(CliError(format!(
+            "cannot write plot `{}`: the file name must end in .png",
+            show(path)
+        )));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
-    let probe = tmp_sibling(path, "probe");
-    std::fs::write(&probe, b"probe").map_err(|e| fail(e.to_string()))?;
-    std::fs::remove_file(&probe).map_err(|e| fail(e.to_string()))?;
+    let fail = |e: weight_init::Error| CliError(format!("--plot: {e}"));
+    drop(TempPath::create(path, ".png").map_err(fail)?);
     Ok(font_available())
-}
-
-/// A hidden file beside `path` (ending in `.png`, which plotters needs to
-/// pick its encoder).
-fn tmp_sibling(path: &Path, tag: &str) -> PathBuf {
-    let name = path
-        .file_name()
-        .map_or_else(|| "plot".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.{tag}-{}.png", std::process::id()))
 }
 
 /// Draws `series` as lines (with a marker at every point) on a log-scale y
@@ -330,27 +332,16 @@ pub fn log_line_chart(
     series: &[Series],
 ) -> Result<f64, CliError> {
     let text = font_available();
-    let tmp = tmp_sibling(path, "tmp");
+    let tmp = TempPath::create(path, ".png")?;
     let floor = chart_floor(series);
     let drawn = {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(tmp.path(), SIZE).into_drawing_area();
         draw_log_lines(&root, title, x_desc, y_desc, series, floor, text)
             .and_then(|()| root.present().map_err(|e| e.to_string()))
     };
-    let result = drawn.and_then(|()| {
-        std::fs::rename(&tmp, path)
-            .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
-    });
-    match result {
-        Ok(()) => Ok(floor),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(CliError(format!(
-                "cannot write plot {}: {e}",
-                path.display()
-            )))
-        }
-    }
+    drawn.map_err(|e| CliError(format!("cannot write plot {}: {e}", show(path))))?;
+    tmp.persist()?;
+    Ok(floor)
 }
 
 /// A tenth of the smallest positive finite y, or 1e-10 when there is none.

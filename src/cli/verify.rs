@@ -903,7 +903,7 @@ fn write_plots(
             &mut xs,
         )?;
         let path = dir.histogram(&init.to_string(), &xs, &pdf)?;
-        println!("plot: {}", path.display());
+        println!("plot: {}", weight_init::files::show(&path));
     }
     if !dir.has_text() {
         println!("plot: drawn without text (no font; see the warning above)");

@@ -2,23 +2,19 @@
 //! streamed safetensors files out.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File};
-use std::io::{BufWriter, Read, Write};
-use std::path::{Path, PathBuf};
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
 
-use safetensors::tensor::Metadata;
 use safetensors::Dtype;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::rules::init_text;
 use super::{FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard};
 use crate::error::{Error, Result};
+use crate::files::{self, AtomicFile};
 use crate::sample::DType;
 use crate::scheme::{numel, Init, Layout};
-
-/// Largest header the safetensors format allows (the `safetensors`
-/// crate's limit).
-const MAX_HEADER: u64 = 100_000_000;
 
 /// Bytes generated per step while streaming an elementwise tensor to a
 /// file: host memory holds one such chunk, not the tensor.
@@ -26,7 +22,7 @@ pub const WRITE_CHUNK_BYTES: usize = 16 << 20;
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Io {
-        path: path.display().to_string(),
+        path: files::show(path),
         message: e.to_string(),
     }
 }
@@ -36,7 +32,7 @@ fn json_error(what: &str, e: serde_json::Error) -> Error {
         what: what.to_string(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: without_position(&e),
     }
 }
 
@@ -152,10 +148,12 @@ impl ModelSpec {
         serde_json::from_str(text).map_err(|e| json_error(what, e))
     }
 
-    /// Reads and parses a description file.
+    /// Reads and parses a description file: a regular file of at most
+    /// [`files::MAX_SPEC_BYTES`], or standard input for `-`
+    /// ([`files::read_text`]).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = fs::read_to_string(path).map_err(|e| io_error(path, e))?;
-        Self::from_json(&text, &path.display().to_string())
+        let text = files::read_text(path, files::MAX_SPEC_BYTES, "a JSON spec")?;
+        Self::from_json(&text, &files::show(path))
     }
 
     /// The parameter set (errors on a repeated name).
@@ -176,20 +174,354 @@ impl ModelSpec {
 
 fn not_safetensors(path: &Path, why: impl std::fmt::Display) -> Error {
     Error::InvalidFile {
-        path: path.display().to_string(),
+        path: files::show(path),
         reason: format!("not a valid safetensors file: {why}"),
     }
 }
 
-/// Reads only the header of a safetensors file (the 8-byte little-endian
-/// length and the JSON after it; the tensor data is never read or mapped)
-/// and returns a parameter set with its tensors' names, shapes and dtypes,
-/// in file order, every scheme left to the rules.
+/// One tensor of a validated safetensors header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderTensor {
+    /// Its name (any text; print it with [`files::escape`]).
+    pub name: String,
+    /// Its dtype, any the format knows.
+    pub dtype: Dtype,
+    /// Its dimensions.
+    pub shape: Vec<usize>,
+    /// `[begin, end)` of its bytes, relative to the start of the data.
+    pub data_offsets: (usize, usize),
+}
+
+/// A safetensors header that [`read_safetensors`] has checked whole
+/// against the format's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafetensorsHeader {
+    /// The tensors, in the order of their data in the file.
+    pub tensors: Vec<HeaderTensor>,
+    /// `__metadata__`'s pairs, in the header's order (values are strings).
+    pub metadata: Vec<(String, String)>,
+    /// Where the data starts: 8 + the header length.
+    pub data_start: u64,
+    /// The file's length.
+    pub file_len: u64,
+}
+
+/// A tensor's entry in the header, as the format defines it (serde's
+/// derive refuses a repeated or unknown field).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTensor {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data_offsets: (usize, usize),
+}
+
+/// A JSON object's pairs in order, refusing a repeated key (a `HashMap`
+/// or `serde_json::Map` would keep one silently).
+struct Pairs<V>(Vec<(String, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Pairs<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visit<V> {
+            type Value = Pairs<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Pairs<V>, A::Error> {
+                let mut seen = HashSet::new();
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if !seen.insert(key.clone()) {
+                        return Err(serde::de::Error::custom(format!(
+                            "duplicate key `{}`",
+                            files::escape(&key)
+                        )));
+                    }
+                    let v = map.next_value::<V>()?;
+                    out.push((key, v));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// The header's top level: `__metadata__` and the tensors.
+enum Entry {
+    Metadata(Vec<(String, serde_json::Value)>),
+    Tensor(RawTensor),
+}
+
+/// The top-level object, keys checked for repeats, each value parsed by
+/// what its key says it is.
+struct Top(Vec<(String, Entry)>);
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Top;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object of tensors")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Top, A::Error> {
+                use serde::de::Error as _;
+                let mut seen = HashSet::new();
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let shown = files::escape(&key).into_owned();
+                    if !seen.insert(key.clone()) {
+                        return Err(A::Error::custom(format!("duplicate key `{shown}`")));
+                    }
+                    let entry = if key == "__metadata__" {
+                        let Pairs(pairs) = map
+                            .next_value::<Pairs<serde_json::Value>>()
+                            .map_err(|e| A::Error::custom(format!("`__metadata__`: {e}")))?;
+                        Entry::Metadata(pairs)
+                    } else {
+                        Entry::Tensor(
+                            map.next_value::<RawTensor>()
+                                .map_err(|e| A::Error::custom(format!("tensor `{shown}`: {e}")))?,
+                        )
+                    };
+                    out.push((key, entry));
+                }
+                Ok(Top(out))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
+/// serde_json's message without the ` at line L column C` it appends
+/// (callers print the position themselves, once).
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let tail = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&tail).unwrap_or(&text).to_string()
+}
+
+/// Opens a safetensors file and checks its header whole, with the
+/// format's rules, before anything else is done with it: the one header
+/// reader of the crate (`init --from-safetensors` and `inspect` use it).
+/// The tensor data is never read. Returns the open file and the header.
 ///
-/// Errors ([`Error::InvalidFile`]): a file shorter than 8 bytes, a header
-/// length past 100 MB or past the file, a header that is not UTF-8 JSON of
-/// the safetensors form, offsets that do not tile the data or run past
-/// the file, a dtype other than F32, F16 and BF16 (naming the tensor).
+/// Refused ([`Error::InvalidFile`], naming the path and, where there is
+/// one, the tensor): something other than a regular file
+/// ([`Error::NotRegularFile`]; a FIFO does not block); a file shorter than
+/// 8 bytes; a header length past [`files::MAX_SAFETENSORS_HEADER`] or past
+/// the file (checked before the header is read); a header that is not
+/// UTF-8, does not start with `{` or is not a JSON object; a repeated key
+/// (top level, in `__metadata__` or in a tensor's entry); `__metadata__`
+/// that is not an object of strings; a tensor entry with other fields than
+/// `dtype`, `shape` and `data_offsets`, or an unknown dtype; a byte range
+/// whose length is not the shape's element count times the dtype's size;
+/// ranges that overlap or share bytes, leave a gap, start past 0, run past
+/// the end of the file, or leave trailing bytes after the data.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("wi-doc-rst-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("dup.safetensors");
+/// let header = br#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+/// let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+/// bytes.extend_from_slice(header);
+/// bytes.extend_from_slice(&[0; 4]);
+/// std::fs::write(&path, &bytes).unwrap();
+/// let err = weight_init::model::read_safetensors(&path).unwrap_err();
+/// assert!(err.to_string().contains("duplicate key `a`"), "{err}");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn read_safetensors(path: &Path) -> Result<(File, SafetensorsHeader)> {
+    let (mut file, len) = files::open_input(path, u64::MAX, "a safetensors file")?;
+    if len < 8 {
+        return Err(not_safetensors(
+            path,
+            "shorter than the 8-byte header length",
+        ));
+    }
+    let mut n8 = [0u8; 8];
+    file.read_exact(&mut n8).map_err(|e| io_error(path, e))?;
+    let n = u64::from_le_bytes(n8);
+    if n > files::MAX_SAFETENSORS_HEADER {
+        return Err(not_safetensors(
+            path,
+            format!(
+                "header length {n} is past the format's limit of {} bytes",
+                files::MAX_SAFETENSORS_HEADER
+            ),
+        ));
+    }
+    if n > len - 8 {
+        return Err(not_safetensors(
+            path,
+            format!("header length {n} does not fit a {len}-byte file"),
+        ));
+    }
+    let mut header = vec![0u8; n as usize];
+    file.read_exact(&mut header)
+        .map_err(|e| io_error(path, e))?;
+    let text = std::str::from_utf8(&header)
+        .map_err(|e| not_safetensors(path, format!("header is not UTF-8: {e}")))?;
+    if !text.starts_with('{') {
+        return Err(not_safetensors(path, "header does not start with `{`"));
+    }
+    let Top(entries) = serde_json::from_str(text).map_err(|e| {
+        not_safetensors(
+            path,
+            format!(
+                "header, line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                without_position(&e)
+            ),
+        )
+    })?;
+    let data_len = len - 8 - n;
+    let mut metadata = Vec::new();
+    let mut tensors = Vec::new();
+    for (name, entry) in entries {
+        let shown = files::escape(&name).into_owned();
+        match entry {
+            Entry::Metadata(pairs) => {
+                for (k, v) in pairs {
+                    match v {
+                        serde_json::Value::String(v) => metadata.push((k, v)),
+                        other => {
+                            return Err(not_safetensors(
+                                path,
+                                format!(
+                                    "`__metadata__` value of `{}` is {}, not a string",
+                                    files::escape(&k),
+                                    json_kind(&other)
+                                ),
+                            ))
+                        }
+                    }
+                }
+            }
+            Entry::Tensor(t) => {
+                let (begin, end) = t.data_offsets;
+                let bits = t
+                    .shape
+                    .iter()
+                    .try_fold(1usize, |a, &d| a.checked_mul(d))
+                    .and_then(|numel| numel.checked_mul(t.dtype.bitsize()));
+                let Some(bits) = bits.filter(|b| b % 8 == 0) else {
+                    return Err(not_safetensors(
+                        path,
+                        format!(
+                            "header: tensor `{shown}`: {:?} {:?} is not a whole number of bytes below 2^64",
+                            t.dtype, t.shape
+                        ),
+                    ));
+                };
+                if begin > end || end - begin != bits / 8 {
+                    return Err(not_safetensors(
+                        path,
+                        format!(
+                            "header: tensor `{shown}`: data_offsets [{begin}, {end}] do not hold {:?} {:?} ({} bytes)",
+                            t.dtype,
+                            t.shape,
+                            bits / 8
+                        ),
+                    ));
+                }
+                tensors.push(HeaderTensor {
+                    name,
+                    dtype: t.dtype,
+                    shape: t.shape,
+                    data_offsets: (begin, end),
+                });
+            }
+        }
+    }
+    // The ranges must tile the data exactly: from 0, no overlap, no gap,
+    // to the end of the file.
+    tensors.sort_by_key(|t| t.data_offsets);
+    let mut at = 0u64;
+    let mut prev: Option<&HeaderTensor> = None;
+    for t in &tensors {
+        let (begin, end) = (t.data_offsets.0 as u64, t.data_offsets.1 as u64);
+        let name = files::escape(&t.name);
+        if begin < at {
+            let p = prev.expect("only a range after another starts before `at`");
+            return Err(not_safetensors(
+                path,
+                format!(
+                    "tensor `{name}`'s bytes [{begin}, {end}) overlap tensor `{}`'s [{}, {})",
+                    files::escape(&p.name),
+                    p.data_offsets.0,
+                    p.data_offsets.1
+                ),
+            ));
+        }
+        if begin > at {
+            return Err(not_safetensors(
+                path,
+                format!(
+                    "a gap of {} unused data bytes before tensor `{name}` ([{at}, {begin}))",
+                    begin - at
+                ),
+            ));
+        }
+        if end > data_len {
+            return Err(not_safetensors(
+                path,
+                format!(
+                    "tensor `{name}`'s bytes [{begin}, {end}) run past the end of the data ({data_len} data bytes)"
+                ),
+            ));
+        }
+        at = end;
+        prev = Some(t);
+    }
+    if at < data_len {
+        return Err(not_safetensors(
+            path,
+            format!(
+                "{} trailing bytes after the tensors' data (the tensors hold {at} of {data_len} data bytes)",
+                data_len - at
+            ),
+        ));
+    }
+    Ok((
+        file,
+        SafetensorsHeader {
+            tensors,
+            metadata,
+            data_start: 8 + n,
+            file_len: len,
+        },
+    ))
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// Reads only the header of a safetensors file ([`read_safetensors`]
+/// checks it whole; the tensor data is never read) and returns a
+/// parameter set with its tensors' names, shapes and dtypes, in file
+/// order, every scheme left to the rules.
+///
+/// Errors: everything [`read_safetensors`] refuses, and a dtype other than
+/// F32, F16 and BF16 (naming the tensor).
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("wi-doc-hdr-{}", std::process::id()));
@@ -200,44 +532,10 @@ fn not_safetensors(path: &Path, why: impl std::fmt::Display) -> Error {
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub fn read_safetensors_header(path: &Path) -> Result<ParamSet> {
-    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
-    let len = file.metadata().map_err(|e| io_error(path, e))?.len();
-    if len < 8 {
-        return Err(not_safetensors(
-            path,
-            "shorter than the 8-byte header length",
-        ));
-    }
-    let mut n8 = [0u8; 8];
-    file.read_exact(&mut n8).map_err(|e| io_error(path, e))?;
-    let n = u64::from_le_bytes(n8);
-    if n > MAX_HEADER || n > len - 8 {
-        return Err(not_safetensors(
-            path,
-            format!("header length {n} does not fit a {len}-byte file"),
-        ));
-    }
-    let mut header = vec![0u8; n as usize];
-    file.read_exact(&mut header)
-        .map_err(|e| io_error(path, e))?;
-    let text = std::str::from_utf8(&header).map_err(|e| not_safetensors(path, e))?;
-    let meta: Metadata =
-        serde_json::from_str(text).map_err(|e| not_safetensors(path, format!("header: {e}")))?;
-    if meta.data_len() as u64 > len - 8 - n {
-        return Err(not_safetensors(
-            path,
-            format!(
-                "the header describes {} data bytes, the file holds {}",
-                meta.data_len(),
-                len - 8 - n
-            ),
-        ));
-    }
-    let infos = meta.tensors();
+    let (_, header) = read_safetensors(path)?;
     let mut set = ParamSet::new();
-    for name in meta.offset_keys() {
-        let info = infos[&name];
-        let dtype = match info.dtype {
+    for t in header.tensors {
+        let dtype = match t.dtype {
             Dtype::F32 => DType::F32,
             Dtype::F16 => DType::F16,
             Dtype::BF16 => DType::BF16,
@@ -245,13 +543,14 @@ pub fn read_safetensors_header(path: &Path) -> Result<ParamSet> {
                 return Err(not_safetensors(
                     path,
                     format!(
-                        "tensor `{name}` has dtype {other:?}; weight-init writes F32, F16 and BF16"
+                        "tensor `{}` has dtype {other:?}; weight-init writes F32, F16 and BF16",
+                        files::escape(&t.name)
                     ),
                 ))
             }
         };
-        let shape = info.shape.iter().map(|&d| d as u64).collect();
-        set.push(Param::new(name, shape, dtype))?;
+        let shape = t.shape.iter().map(|&d| d as u64).collect();
+        set.push(Param::new(t.name, shape, dtype))?;
     }
     Ok(set)
 }
@@ -297,10 +596,9 @@ fn safetensors_header(
     let mut offset = 0u64;
     for (name, dtype, shape) in tensors {
         if name == "__metadata__" {
-            return Err(Error::InvalidFile {
-                path: path.display().to_string(),
-                reason: "`__metadata__` is reserved by the safetensors format, not a tensor name"
-                    .into(),
+            return Err(Error::ReservedName {
+                name: name.clone(),
+                format: "safetensors",
             });
         }
         if !names.insert(name.as_str()) {
@@ -323,74 +621,10 @@ fn safetensors_header(
     let header = format!("{{{}}}", entries.join(","));
     let mut header = header.into_bytes();
     header.resize(header.len().next_multiple_of(8), b' ');
-    if header.len() as u64 > MAX_HEADER {
+    if header.len() as u64 > files::MAX_SAFETENSORS_HEADER {
         return Err(io_error(path, "safetensors header larger than 100 MB"));
     }
     Ok((header, sizes))
-}
-
-/// A temporary file next to the target, removed on drop unless persisted.
-struct TempOut {
-    path: PathBuf,
-    file: Option<BufWriter<File>>,
-}
-
-impl TempOut {
-    fn create(target: &Path) -> Result<Self> {
-        let dir = match target.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let base = target
-            .file_name()
-            .ok_or_else(|| io_error(target, "not a file path"))?
-            .to_string_lossy()
-            .into_owned();
-        // Unique per process (pid) and per call (counter), so concurrent
-        // writers never share a temporary file.
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = dir.join(format!(".{base}.{}.{n}.tmp", std::process::id()));
-        let file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| io_error(&path, e))?;
-        Ok(Self {
-            path,
-            file: Some(BufWriter::with_capacity(1 << 20, file)),
-        })
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> Result<()> {
-        let path = &self.path;
-        self.file
-            .as_mut()
-            .expect("open until persisted")
-            .write_all(bytes)
-            .map_err(|e| io_error(path, e))
-    }
-
-    fn persist(mut self, target: &Path) -> Result<()> {
-        let w = self.file.take().expect("open until persisted");
-        let f = w
-            .into_inner()
-            .map_err(|e| io_error(&self.path, e.error()))?;
-        f.sync_all().map_err(|e| io_error(&self.path, e))?;
-        drop(f);
-        fs::rename(&self.path, target).map_err(|e| io_error(target, e))?;
-        self.path = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for TempOut {
-    fn drop(&mut self) {
-        self.file.take();
-        if !self.path.as_os_str().is_empty() {
-            let _ = fs::remove_file(&self.path);
-        }
-    }
 }
 
 /// Writes a safetensors file whose tensors' bytes come from `produce`,
@@ -414,9 +648,15 @@ impl Drop for TempOut {
 /// past 100 MB (all before any file is created); I/O errors; a producer's
 /// error or wrong byte count.
 ///
-/// The file appears atomically: everything goes to a temporary file in
-/// the target's directory, renamed over `path` at the end; on any error the
-/// temporary file is removed and `path` is untouched.
+/// The file appears atomically ([`files::AtomicFile`]): everything goes to
+/// a temporary file `.NAME.PID.N.tmp` created exclusively in the target's
+/// directory, synced and renamed over `path` at the end, then the directory
+/// is synced; on any error the temporary file is removed and `path` is
+/// untouched. A `path` that exists and is not a regular file (a device, a
+/// FIFO, a socket, a directory, or a link to one) is refused
+/// ([`Error::NotRegularFile`]) before anything is written. A process
+/// killed outright can leave the temporary file behind (never a partial
+/// `path`); see [`files`].
 pub fn write_safetensors_with<F>(
     path: &Path,
     tensors: &[TensorEntry],
@@ -427,7 +667,7 @@ where
     F: FnMut(usize, &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>,
 {
     let (header, sizes) = safetensors_header(path, tensors, metadata.as_ref())?;
-    let mut out = TempOut::create(path)?;
+    let mut out = AtomicFile::create(path)?;
     out.write(&(header.len() as u64).to_le_bytes())?;
     out.write(&header)?;
     for (i, &size) in sizes.iter().enumerate() {
@@ -452,7 +692,7 @@ where
             });
         }
     }
-    out.persist(path)
+    out.commit()
 }
 
 /// A tensor of a safetensors file: name, dtype, shape.

@@ -50,8 +50,9 @@ use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 
 pub use exec::{ArenaLayout, FillJob, RecordStats, SplitArenaLayout, ARENA_ALIGN};
 pub use io::{
-    read_safetensors_header, safetensors_entries, write_safetensors, write_safetensors_with,
-    ModelSpec, ParamSpec, TensorEntry, WRITE_CHUNK_BYTES,
+    read_safetensors, read_safetensors_header, safetensors_entries, write_safetensors,
+    write_safetensors_with, HeaderTensor, ModelSpec, ParamSpec, SafetensorsHeader, TensorEntry,
+    WRITE_CHUNK_BYTES,
 };
 pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
 pub use shard::{Shard, ShardMode};
@@ -258,7 +259,17 @@ impl ParamSet {
 
     /// Appends `param`; a name already in the set is an error (and the set
     /// is unchanged).
+    ///
+    /// `__metadata__` is refused ([`Error::ReservedName`]): the safetensors
+    /// format reserves it for the file's metadata, so no file could hold
+    /// such a parameter.
     pub fn push(&mut self, param: Param) -> Result<()> {
+        if param.name == "__metadata__" {
+            return Err(Error::ReservedName {
+                name: param.name,
+                format: "safetensors",
+            });
+        }
         if self.index.contains_key(&param.name) {
             return Err(Error::DuplicateParam { name: param.name });
         }
