@@ -42,6 +42,7 @@ pub mod cpu;
 pub mod diagnose;
 pub mod error;
 pub mod gpu;
+mod host;
 pub mod model;
 pub mod philox;
 pub mod sample;

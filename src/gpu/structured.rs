@@ -325,14 +325,15 @@ impl GpuContext {
                 (sampler, thresholds, None)
             }
             Structured::Orthogonal { .. } | Structured::DeltaOrthogonal { .. } => {
-                let len = numel * dtype.size_bytes() as u64;
+                let what = || format!("structured tensor of {numel} {dtype} elements");
+                let len = crate::host::bytes_of(numel, dtype.size_bytes(), what)?;
                 if buffer.usage().contains(wgpu::BufferUsages::COPY_DST)
                     && byte_offset.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
                     && len.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
                 {
                     // Whole words: a plain copy from a buffer created with
                     // the values.
-                    let mut bytes = vec![0u8; len as usize];
+                    let mut bytes = crate::host::try_filled(len, 0u8, what)?;
                     fill_structured_cpu(s, dtype, key, &mut bytes)?;
                     let staging =
                         self.device()
@@ -350,9 +351,10 @@ impl GpuContext {
                 // first window's offset, so each window binds its own part.
                 let base = first.bind_offset;
                 let end = last.bind_offset + last.bind_size;
-                let mut mirror = vec![0u8; (end - base) as usize];
-                let at = (byte_offset - base) as usize;
-                fill_structured_cpu(s, dtype, key, &mut mirror[at..at + len as usize])?;
+                let mut mirror = crate::host::try_filled(end - base, 0u8, what)?;
+                let at = crate::host::to_usize(byte_offset - base, what)?;
+                let hi = crate::host::to_usize(len, what)? + at;
+                fill_structured_cpu(s, dtype, key, &mut mirror[at..hi])?;
                 let aux = self
                     .device()
                     .create_buffer_init(&wgpu::util::BufferInitDescriptor {
