@@ -113,17 +113,51 @@ impl GpuContext {
     /// own limits and its `SHADER_INT64` feature where present.
     ///
     /// Fails with [`Error::NoAdapter`] (whose message says how to install a
-    /// software adapter) when there is none.
+    /// software adapter) when there is none, and with
+    /// [`Error::Environment`] naming the variable and its value when
+    /// `WGPU_BACKEND` names no backend wgpu knows, `WGPU_POWER_PREF` is
+    /// not `low`, `high` or `none`, or `WGPU_ADAPTER_NAME` matches no
+    /// adapter (wgpu's own helper panics there; this never does: a panic
+    /// inside wgpu while opening the adapter is caught and returned as
+    /// [`Error::Gpu`]).
     pub fn new_default() -> Result<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
-            &instance, None,
-        ))
-        .map_err(|e| Error::NoAdapter {
-            reason: e.to_string(),
-        })?;
-        Self::from_adapter(&adapter, GpuOptions::default())
+        check_env()?;
+        contain("opening the default adapter", || {
+            let instance = wgpu::Instance::new(
+                wgpu::InstanceDescriptor::new_without_display_handle_from_env(),
+            );
+            let adapter = match std::env::var("WGPU_ADAPTER_NAME") {
+                Ok(want) => {
+                    let adapters =
+                        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+                    let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+                    let lower = want.to_lowercase();
+                    adapters
+                        .into_iter()
+                        .find(|a| a.get_info().name.to_lowercase().contains(&lower))
+                        .ok_or_else(|| Error::Environment {
+                            var: "WGPU_ADAPTER_NAME",
+                            value: want.clone(),
+                            reason: if names.is_empty() {
+                                "no adapter at all was found to match it".into()
+                            } else {
+                                format!("matches none of the adapters found: {}", names.join(", "))
+                            },
+                        })?
+                }
+                Err(_) => {
+                    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                        power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+                        compatible_surface: None,
+                        ..Default::default()
+                    }))
+                    .map_err(|e| Error::NoAdapter {
+                        reason: e.to_string(),
+                    })?
+                }
+            };
+            Self::from_adapter(&adapter, GpuOptions::default())
+        })
     }
 
     /// Opens a device on `adapter` with its own limits and `SHADER_INT64`
@@ -271,32 +305,49 @@ impl GpuContext {
     ) -> Result<()> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("weight-init"),
-            });
-        let recorded = record(&mut encoder);
-        if recorded.is_ok() {
-            let index = self.queue.submit([encoder.finish()]);
-            self.device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: Some(index),
-                    timeout: None,
-                })
-                .map_err(|e| Error::Gpu {
-                    message: e.to_string(),
-                })?;
-        }
+        // A panic inside wgpu (a caller's object it did not expect) is
+        // caught so that the scopes are still popped and the caller gets an
+        // error, never an unwinding thread.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("weight-init"),
+                });
+            let recorded = record(&mut encoder);
+            let mut polled = Ok(());
+            if recorded.is_ok() {
+                let index = self.queue.submit([encoder.finish()]);
+                polled = self
+                    .device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: Some(index),
+                        timeout: None,
+                    })
+                    .map(|_| ());
+            }
+            (recorded, polled)
+        }));
+        // The scopes first: when the submission was invalid (a destroyed or
+        // mapped buffer), they hold the real cause, and the failed wait
+        // only says that the submission never happened.
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
+        let (recorded, polled) = run.map_err(|p| Error::Gpu {
+            message: format!(
+                "wgpu panicked while recording or submitting: {}",
+                panic_message(&*p)
+            ),
+        })?;
         recorded?;
-        match v.or(o) {
-            Some(e) => Err(Error::Gpu {
+        if let Some(e) = v.or(o) {
+            return Err(Error::Gpu {
                 message: e.to_string(),
-            }),
-            None => Ok(()),
+            });
         }
+        polled.map_err(|e| Error::Gpu {
+            message: format!("waiting for the submitted work failed: {e}"),
+        })
     }
 
     /// Fills elements `range` of tensor `key` into `buffer` starting at
@@ -458,6 +509,77 @@ impl GpuContext {
         staging.unmap();
         Ok(out)
     }
+}
+
+/// Environment variables wgpu reads and would silently ignore (or, in its
+/// helper, panic on) when their value is wrong: checked up front, so the
+/// error names the variable and the value.
+fn check_env() -> Result<()> {
+    if let Some(v) = std::env::var_os("WGPU_BACKEND") {
+        let value = v.to_string_lossy().into_owned();
+        let known = [
+            "vulkan", "vk", "dx12", "d3d12", "metal", "mtl", "opengl", "gles", "gl", "webgpu",
+            "noop",
+        ];
+        let bad: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !known.contains(&b.to_lowercase().as_str()))
+            .collect();
+        if !bad.is_empty() {
+            return Err(Error::Environment {
+                var: "WGPU_BACKEND",
+                value: value.clone(),
+                reason: format!(
+                    "{} not a backend; expected a comma-separated list of vulkan, gl, metal, \
+                     dx12 (or unset it to try them all)",
+                    bad.iter()
+                        .map(|b| format!("{b:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                        + if bad.len() == 1 { " is" } else { " are" }
+                ),
+            });
+        }
+    }
+    if let Some(v) = std::env::var_os("WGPU_POWER_PREF") {
+        let value = v.to_string_lossy().into_owned();
+        if !["low", "high", "none"].contains(&value.to_lowercase().as_str()) {
+            return Err(Error::Environment {
+                var: "WGPU_POWER_PREF",
+                value,
+                reason: "expected low, high or none".into(),
+            });
+        }
+    }
+    if let Some(v) = std::env::var_os("WGPU_ADAPTER_NAME") {
+        if v.to_str().is_none() {
+            return Err(Error::Environment {
+                var: "WGPU_ADAPTER_NAME",
+                value: v.to_string_lossy().into_owned(),
+                reason: "is not valid UTF-8".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs `f`, turning a panic inside it (inside wgpu, as a last resort)
+/// into [`Error::Gpu`] saying what was being done.
+fn contain<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(Error::Gpu {
+            message: format!("wgpu panicked while {what}: {}", panic_message(&*p)),
+        })
+    })
+}
+
+/// The text of a caught panic.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// A read-write storage buffer binding of a compute shader.
