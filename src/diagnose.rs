@@ -286,11 +286,23 @@ pub struct DiagnoseConfig {
 }
 
 impl DiagnoseConfig {
+    /// The most layers a run may have.
+    pub const MAX_DEPTH: usize = 100_000;
+
+    /// The most f32 values a run may hold (8 GiB): the weights of every
+    /// layer and, for the CPU reference, every layer's matrices.
+    pub const MAX_ELEMENTS: u64 = 1 << 31;
+
     /// `depth` layers of `width` units, a batch of `batch` rows, `seed` for
     /// every random tensor. Errors with [`Error::InvalidParameter`] when a
-    /// size is 0 or when `batch * width` or `width * width` elements
+    /// size is 0, when `batch * width` or `width * width` elements
     /// overflow `u32` indices (which the kernels use; the GPU's binding
-    /// limit is checked by the GPU run).
+    /// limit is checked by the GPU run), when `depth` passes
+    /// [`Self::MAX_DEPTH`], or when the run would hold more than
+    /// [`Self::MAX_ELEMENTS`] f32 values (`depth * (width^2 + 3 * batch *
+    /// width) + 2 * batch * width`: the weights and, for the CPU
+    /// reference, every layer's matrices). Both are checked before any
+    /// memory is taken.
     pub fn new(
         depth: usize,
         width: usize,
@@ -320,6 +332,29 @@ impl DiagnoseConfig {
                 name: "width",
                 value: width as f64,
                 reason: "width * width must be below 2^32 elements",
+            });
+        }
+        if depth > Self::MAX_DEPTH {
+            return Err(Error::InvalidParameter {
+                name: "depth",
+                value: depth as f64,
+                reason: "must be at most DiagnoseConfig::MAX_DEPTH (100000 layers)",
+            });
+        }
+        let held = (width as u64)
+            .checked_mul(width as u64)
+            .and_then(|ww| {
+                ww.checked_add(3u64.checked_mul(batch as u64)?.checked_mul(width as u64)?)
+            })
+            .and_then(|per| per.checked_mul(depth as u64))
+            .and_then(|t| t.checked_add(2 * batch as u64 * width as u64));
+        if held.is_none_or(|n| n > Self::MAX_ELEMENTS) {
+            return Err(Error::InvalidParameter {
+                name: "depth",
+                value: depth as f64,
+                reason:
+                    "depth * (width^2 + 3 * batch * width) + 2 * batch * width must be at most \
+                         DiagnoseConfig::MAX_ELEMENTS (2^31 f32 values, 8 GiB)",
             });
         }
         if depth as u64 >= OUTPUT_GRAD_STREAM {

@@ -10,6 +10,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();
+    cli::private_runtime_dir();
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
