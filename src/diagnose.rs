@@ -289,9 +289,9 @@ impl DiagnoseConfig {
     /// The most layers a run may have.
     pub const MAX_DEPTH: usize = 100_000;
 
-    /// The most f32 values a run may hold (8 GiB): the weights of every
+    /// The most f32 values a run may hold (16 GiB): the weights of every
     /// layer and, for the CPU reference, every layer's matrices.
-    pub const MAX_ELEMENTS: u64 = 1 << 31;
+    pub const MAX_ELEMENTS: u64 = 1 << 32;
 
     /// `depth` layers of `width` units, a batch of `batch` rows, `seed` for
     /// every random tensor. Errors with [`Error::InvalidParameter`] when a
@@ -354,7 +354,7 @@ impl DiagnoseConfig {
                 value: depth as f64,
                 reason:
                     "depth * (width^2 + 3 * batch * width) + 2 * batch * width must be at most \
-                         DiagnoseConfig::MAX_ELEMENTS (2^31 f32 values, 8 GiB)",
+                         DiagnoseConfig::MAX_ELEMENTS (2^32 f32 values, 16 GiB)",
             });
         }
         if depth as u64 >= OUTPUT_GRAD_STREAM {

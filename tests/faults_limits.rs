@@ -450,7 +450,7 @@ fn limits_are_in_help() {
         ("bench", "1 to 1000"),
         ("verify", "16GiB"),
         ("diagnose", "100000"),
-        ("diagnose", "2^31"),
+        ("diagnose", "2^32"),
         ("init", "--max-bytes"),
     ] {
         let o = run_cli(cmd, &["--help"], &[]);

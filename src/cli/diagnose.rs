@@ -32,7 +32,7 @@ pub const DEFAULT_SCHEMES: &str = "kaiming_normal,xavier_normal,normal(std=0.01)
 pub struct DiagnoseArgs {
     /// Number of layers: 1 to 100000. Every size is checked before any
     /// work: depth * (width^2 + 3 * batch * width) + 2 * batch * width
-    /// (the values a run holds) must be at most 2^31 (8 GiB of f32).
+    /// (the values a run holds) must be at most 2^32 (16 GiB of f32).
     #[arg(long, default_value_t = 50)]
     pub depth: usize,
     /// Units per layer and input features (> 0; width^2 below 2^32).
