@@ -318,13 +318,25 @@ fn bad_buffers_report_the_real_cause() {
     let dist: Distribution = Normal::new(0.0, 1.0).unwrap().into();
     let key = TensorKey::new(1, 2, 256);
 
+    // A buffer of another device: an error, not a panic.
+    let other = weight_init::gpu::GpuContext::new_default().unwrap();
+    let foreign = storage_buffer(&other, 1024, false);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ctx.fill(&foreign, 0, &dist, DType::F32, &key, 0..256)
+    }));
+    // wgpu offers no way to ask a buffer's device, and its ids alias
+    // across instances: the fill may fail on an unrelated object, so only
+    // "no panic" is asserted here (see the report of issue 13).
+    eprintln!("foreign buffer: {:?}", r.expect("no panic"));
+
     let mapped = storage_buffer(ctx, 1024, true);
     let e = ctx
         .fill(&mapped, 0, &dist, DType::F32, &key, 0..256)
         .unwrap_err()
         .to_string();
     assert!(!e.contains("submission index"), "{e}");
-    assert!(e.to_lowercase().contains("mapped"), "{e}");
+    assert!(e.contains("is still mapped") && !e.contains('\n'), "{e}");
+    eprintln!("mapped buffer: {e}");
 
     let destroyed = storage_buffer(ctx, 1024, false);
     destroyed.destroy();
@@ -333,7 +345,8 @@ fn bad_buffers_report_the_real_cause() {
         .unwrap_err()
         .to_string();
     assert!(!e.contains("submission index"), "{e}");
-    assert!(e.to_lowercase().contains("destroyed"), "{e}");
+    assert!(e.contains("has been destroyed") && !e.contains('\n'), "{e}");
+    eprintln!("destroyed buffer: {e}");
     let e = ctx.read_buffer(&destroyed, 0, 16).unwrap_err().to_string();
     assert!(!e.contains("submission index"), "{e}");
     let eye: Init = "eye".parse().unwrap();

@@ -602,7 +602,10 @@ impl Pipelines {
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the batch pipeline layout failed: {e}"),
+                message: format!(
+                    "building the batch pipeline layout failed: {}",
+                    super::one_line(&e)
+                ),
             });
         }
         Ok(Self {

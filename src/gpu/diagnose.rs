@@ -100,7 +100,10 @@ impl Pipelines {
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the diagnostic pipelines failed: {e}"),
+                message: format!(
+                    "building the diagnostic pipelines failed: {}",
+                    super::one_line(&e)
+                ),
             });
         }
         Ok(pipes)

@@ -171,7 +171,7 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| Error::NoAdapter {
-            reason: format!("request_device failed: {e}"),
+            reason: format!("request_device failed: {}", one_line(&e)),
         })?;
         Self::with_info(device, queue, Some(adapter.get_info()), options)
     }
@@ -251,7 +251,7 @@ impl GpuContext {
         }
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the fill pipelines failed: {e}"),
+                message: format!("building the fill pipelines failed: {}", one_line(&e)),
             });
         }
         Ok(Self {
@@ -342,11 +342,11 @@ impl GpuContext {
         recorded?;
         if let Some(e) = v.or(o) {
             return Err(Error::Gpu {
-                message: e.to_string(),
+                message: one_line(&e),
             });
         }
         polled.map_err(|e| Error::Gpu {
-            message: format!("waiting for the submitted work failed: {e}"),
+            message: format!("waiting for the submitted work failed: {}", one_line(&e)),
         })
     }
 
@@ -492,17 +492,17 @@ impl GpuContext {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu {
-                message: e.to_string(),
+                message: one_line(&e),
             })?;
         rx.recv()
             .map_err(|e| Error::Gpu {
-                message: e.to_string(),
+                message: one_line(&e),
             })?
             .map_err(|e| Error::Gpu {
-                message: e.to_string(),
+                message: one_line(&e),
             })?;
         let data = slice.get_mapped_range().map_err(|e| Error::Gpu {
-            message: e.to_string(),
+            message: one_line(&e),
         })?;
         let out = data[(offset - lo) as usize..(end - lo) as usize].to_vec();
         drop(data);
@@ -562,6 +562,18 @@ fn check_env() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A wgpu error on one line: its "Caused by:" chain joined with ": ", so
+/// the cause (e.g. "Buffer with 'w' label has been destroyed") is in the
+/// one line the CLI prints.
+pub(crate) fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// Runs `f`, turning a panic inside it (inside wgpu, as a last resort)

@@ -107,7 +107,10 @@ impl Pipelines {
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the structured pipelines failed: {e}"),
+                message: format!(
+                    "building the structured pipelines failed: {}",
+                    super::one_line(&e)
+                ),
             });
         }
         Ok(Self {
