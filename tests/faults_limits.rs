@@ -347,6 +347,41 @@ fn bad_buffers_report_the_real_cause() {
     assert!(!e.contains("submission index"), "{e}");
     assert!(e.contains("has been destroyed") && !e.contains('\n'), "{e}");
     eprintln!("destroyed buffer: {e}");
+    // Recorded into the caller's encoder, outside any error scope of the
+    // caller's: an error, not wgpu's uncaptured-error panic.
+    let mut enc = ctx.device().create_command_encoder(&Default::default());
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ctx.record_fill(&mut enc, &destroyed, 0, &dist, DType::F32, &key, 0..256)
+    }));
+    let e = r.expect("no panic").unwrap_err().to_string();
+    assert!(e.contains("has been destroyed"), "{e}");
+    let item = weight_init::gpu::BatchItem {
+        dist,
+        dtype: DType::F32,
+        key,
+        view: weight_init::gpu::ItemView::Range(0..256),
+        byte_offset: 0,
+    };
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ctx.record_batch(&mut enc, &destroyed, std::slice::from_ref(&item))
+    }));
+    let e = r.expect("no panic").unwrap_err().to_string();
+    assert!(e.contains("has been destroyed"), "{e}");
+    let set = ParamSet::from_params([
+        Param::new("w", vec![16, 16], DType::F32).with_init("normal(0, 1)".parse().unwrap()),
+        Param::new("e", vec![16, 16], DType::F32).with_init("eye".parse().unwrap()),
+    ])
+    .unwrap()
+    .resolve(&Rules::default())
+    .unwrap();
+    let big = storage_buffer(ctx, 4096, false);
+    big.destroy();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        set.record_gpu_into(ctx, &mut enc, &[(&big, 0), (&big, 1024)], 0, None)
+    }));
+    let e = r.expect("no panic").unwrap_err().to_string();
+    assert!(e.contains("has been destroyed"), "{e}");
+    drop(enc);
     let e = ctx.read_buffer(&destroyed, 0, 16).unwrap_err().to_string();
     assert!(!e.contains("submission index"), "{e}");
     let eye: Init = "eye".parse().unwrap();

@@ -732,6 +732,17 @@ impl GpuContext {
         buffer: &wgpu::Buffer,
         items: &[BatchItem],
     ) -> Result<BatchReport> {
+        self.scoped("recording the batch", || {
+            self.record_batch_unscoped(encoder, buffer, items)
+        })
+    }
+
+    fn record_batch_unscoped(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        items: &[BatchItem],
+    ) -> Result<BatchReport> {
         let plan = plan(
             items,
             Limits {

@@ -296,6 +296,29 @@ impl GpuContext {
         self.max_window_bytes
     }
 
+    /// Runs `f`, which creates objects on the device (bind groups, uniform
+    /// or staging buffers) from a caller's input, inside validation and
+    /// out-of-memory error scopes, and returns the first device error as
+    /// [`Error::Gpu`]: a caller's destroyed or foreign buffer never reaches
+    /// wgpu's uncaptured-error handler, which panics by default. A panic
+    /// inside `f` is caught the same way.
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        let r = r.map_err(|p| Error::Gpu {
+            message: format!("wgpu panicked while {what}: {}", panic_message(&*p)),
+        })?;
+        if let Some(e) = v.or(o) {
+            return Err(Error::Gpu {
+                message: format!("{what}: {}", one_line(&e)),
+            });
+        }
+        r
+    }
+
     /// Submits `encoder`'s work, waits for it and returns the first device
     /// error (validation or out of memory) raised while `record` ran or the
     /// work executed.
@@ -403,10 +426,35 @@ impl GpuContext {
         )?;
         let kernel = Kernel::for_sampler(&sampler);
         let pipeline = &self.pipelines[&kernel];
-        let groups: Vec<(wgpu::BindGroup, [u32; 2])> = plan
-            .iter()
+        let groups = self.scoped("binding the buffer", || {
+            Ok(self.fill_bind_groups(buffer, &sampler, key, &plan))
+        })?;
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("weight-init fill"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        for (bind, grid) in &groups {
+            pass.set_bind_group(0, bind, &[]);
+            pass.dispatch_workgroups(grid[0], grid[1], 1);
+        }
+        Ok(())
+    }
+
+    /// One bind group (and params uniform) per window of a fill plan.
+    fn fill_bind_groups(
+        &self,
+        buffer: &wgpu::Buffer,
+        sampler: &crate::Sampler,
+        key: &crate::TensorKey,
+        plan: &[fill::Window],
+    ) -> Vec<(wgpu::BindGroup, [u32; 2])> {
+        plan.iter()
             .map(|w| {
-                let params = FillParams::new(&sampler, key, w);
+                let params = FillParams::new(sampler, key, w);
                 let uniform = wgpu::util::DeviceExt::create_buffer_init(
                     &self.device,
                     &wgpu::util::BufferInitDescriptor {
@@ -435,20 +483,7 @@ impl GpuContext {
                 });
                 (bind, w.grid)
             })
-            .collect();
-        if groups.is_empty() {
-            return Ok(());
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("weight-init fill"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(pipeline);
-        for (bind, grid) in &groups {
-            pass.set_bind_group(0, bind, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], 1);
-        }
-        Ok(())
+            .collect()
     }
 
     /// Copies `size` bytes at `offset` of `buffer` (which needs `COPY_SRC`)
@@ -474,12 +509,14 @@ impl GpuContext {
         if size == 0 {
             return Ok(Vec::new());
         }
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("weight-init readback"),
-            size: hi - lo,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let staging = self.scoped("creating the readback buffer", || {
+            Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("weight-init readback"),
+                size: hi - lo,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }))
+        })?;
         self.submit_checked(|enc| {
             enc.copy_buffer_to_buffer(buffer, lo, &staging, 0, hi - lo);
             Ok(())

@@ -185,6 +185,20 @@ impl GpuContext {
         dtype: DType,
         key: &TensorKey,
     ) -> Result<()> {
+        self.scoped("recording the structured fill", || {
+            self.record_structured_unscoped(encoder, buffer, byte_offset, s, dtype, key)
+        })
+    }
+
+    fn record_structured_unscoped(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        byte_offset: u64,
+        s: &Structured,
+        dtype: DType,
+        key: &TensorKey,
+    ) -> Result<()> {
         let numel = structured_numel(s)?;
         if key.numel != numel {
             return Err(Error::InvalidShape {

@@ -362,7 +362,7 @@ fn create_arena_buffer(
     let o = pollster::block_on(oom.pop());
     match v.or(o) {
         Some(e) => Err(CreateError::Failed(Error::Gpu {
-            message: e.to_string(),
+            message: crate::gpu::one_line(&e),
         })),
         None => Ok(buffer),
     }
@@ -1288,13 +1288,15 @@ fn record_checked(
                 }
                 let mut padded = bytes.clone();
                 padded.resize(bytes.len().next_multiple_of(4), 0);
-                let staging = ctx
-                    .device()
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("weight-init model upload"),
-                        contents: &padded,
-                        usage: wgpu::BufferUsages::COPY_SRC,
-                    });
+                let staging = ctx.scoped("creating an upload buffer", || {
+                    Ok(ctx
+                        .device()
+                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some("weight-init model upload"),
+                            contents: &padded,
+                            usage: wgpu::BufferUsages::COPY_SRC,
+                        }))
+                })?;
                 encoder.copy_buffer_to_buffer(&staging, 0, buffer, *dst, padded.len() as u64);
                 stats.uploads += 1;
                 stats.upload_bytes += padded.len() as u64;
