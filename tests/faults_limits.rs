@@ -579,6 +579,11 @@ fn bad_backend_names_the_value() {
         assert!(err.contains(&format!("WGPU_BACKEND={value:?}")), "{err}");
         assert!(!err.contains("apt-get"), "{err}");
     }
+    let o = run_cli("devices", &[], &[("WGPU_BACKEND", "garbage")]);
+    refused(&o, &["WGPU_BACKEND=\"garbage\"", "not a backend"]);
+    assert!(!stderr(&o).contains("install"), "{}", stderr(&o));
+    let o = run_cli("devices", &[], &[("WGPU_POWER_PREF", "fastest")]);
+    refused(&o, &["WGPU_POWER_PREF=\"fastest\"", "low, high or none"]);
     let o = run_cli("init", &["--help"], &[("WGPU_POWER_PREF", "fastest")]);
     assert!(o.status.success());
 }

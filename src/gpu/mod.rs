@@ -28,6 +28,12 @@
 //! through `shaders/fill_batch.wgsl`, reading a descriptor table from a
 //! uniform buffer.
 //!
+//! Buffers passed to a context must come from its own device: wgpu offers
+//! no way to ask a buffer for its device, and its core looks objects up by
+//! id, so a buffer of another instance's device can be taken for an
+//! unrelated object of this one (the call then usually fails validation,
+//! but that cannot be guaranteed).
+//!
 //! The signal-propagation diagnostic ([`GpuContext::diagnose`], see
 //! [`crate::diagnose`]) runs its matrix-multiply, activation and statistics
 //! kernels on the same context; its pipelines are built on first use too.
@@ -121,7 +127,7 @@ impl GpuContext {
     /// inside wgpu while opening the adapter is caught and returned as
     /// [`Error::Gpu`]).
     pub fn new_default() -> Result<Self> {
-        check_env()?;
+        check_environment()?;
         contain("opening the default adapter", || {
             let instance = wgpu::Instance::new(
                 wgpu::InstanceDescriptor::new_without_display_handle_from_env(),
@@ -548,10 +554,20 @@ impl GpuContext {
     }
 }
 
-/// Environment variables wgpu reads and would silently ignore (or, in its
-/// helper, panic on) when their value is wrong: checked up front, so the
-/// error names the variable and the value.
-fn check_env() -> Result<()> {
+/// Checks the environment variables wgpu reads (`WGPU_BACKEND`,
+/// `WGPU_POWER_PREF`, `WGPU_ADAPTER_NAME`), which wgpu would silently
+/// ignore (or, in its helper, panic on) when their value is wrong:
+/// [`Error::Environment`] names the variable and the value.
+/// [`GpuContext::new_default`] calls it first.
+///
+/// ```
+/// // With none of them set (or set to usable values), nothing to say.
+/// # if std::env::var_os("WGPU_BACKEND").is_none() && std::env::var_os("WGPU_POWER_PREF").is_none() {
+/// weight_init::gpu::check_environment()?;
+/// # }
+/// # Ok::<(), weight_init::Error>(())
+/// ```
+pub fn check_environment() -> Result<()> {
     if let Some(v) = std::env::var_os("WGPU_BACKEND") {
         let value = v.to_string_lossy().into_owned();
         let known = [
