@@ -535,11 +535,12 @@ pub struct Trace {
 /// the GPU run fills, bit for bit (see `docs/CONTRACT.md`).
 pub fn cpu_tensors(cfg: &DiagnoseConfig, init: &Init) -> Result<Tensors> {
     let plan = cfg.weight_plan(init)?;
-    let n = cfg.activation_numel() as usize;
-    let mut input = vec![0.0f32; n];
+    let n = cfg.activation_numel();
+    let what = || format!("a [batch, width] matrix of {n} values");
+    let mut input = crate::host::try_filled(n, 0.0f32, what)?;
     let key = cfg.input_key();
     cpu::fill_f32(&standard_normal(), &key, 0..key.numel, &mut input)?;
-    let mut output_grad = vec![0.0f32; n];
+    let mut output_grad = crate::host::try_filled(n, 0.0f32, what)?;
     let key = cfg.output_grad_key();
     cpu::fill_f32(&standard_normal(), &key, 0..key.numel, &mut output_grad)?;
     let weights = (1..=cfg.depth)
@@ -554,8 +555,9 @@ pub fn cpu_tensors(cfg: &DiagnoseConfig, init: &Init) -> Result<Tensors> {
 
 /// A resolved plan's f32 values on the CPU backend.
 fn fill_plan_cpu(plan: &Plan, key: &TensorKey) -> Result<Vec<f32>> {
-    let n = key.numel as usize;
-    let mut out = vec![0.0f32; n];
+    let what = || format!("a weight matrix of {} values", key.numel);
+    let n = crate::host::to_usize(key.numel, what)?;
+    let mut out = crate::host::try_filled(key.numel, 0.0f32, what)?;
     match plan {
         Plan::Sample(d) => cpu::fill_f32(d, key, 0..key.numel, &mut out)?,
         Plan::Segments(segs) => {
@@ -579,7 +581,7 @@ fn fill_plan_cpu(plan: &Plan, key: &TensorKey) -> Result<Vec<f32>> {
             out.copy_from_slice(v);
         }
         Plan::Structured(s) => {
-            let mut bytes = vec![0u8; 4 * n];
+            let mut bytes = crate::host::try_filled(4 * key.numel, 0u8, what)?;
             fill_structured_cpu(s, DType::F32, key, &mut bytes)?;
             for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                 *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
