@@ -55,7 +55,13 @@ fn check_range(key: &TensorKey, range: &Range<u64>, got: usize, unit_size: usize
             len: key.numel,
         });
     }
-    let expected = (range.end - range.start) * unit_size as u64;
+    let n = range.end - range.start;
+    let expected = crate::host::bytes_of(n, unit_size, || {
+        format!(
+            "element range {}..{} of tensor (seed {}, stream {})",
+            range.start, range.end, key.seed, key.stream
+        )
+    })?;
     if got as u64 != expected {
         return Err(Error::OutputLength {
             expected,

@@ -286,11 +286,23 @@ pub struct DiagnoseConfig {
 }
 
 impl DiagnoseConfig {
+    /// The most layers a run may have.
+    pub const MAX_DEPTH: usize = 100_000;
+
+    /// The most f32 values a run may hold (16 GiB): the weights of every
+    /// layer and, for the CPU reference, every layer's matrices.
+    pub const MAX_ELEMENTS: u64 = 1 << 32;
+
     /// `depth` layers of `width` units, a batch of `batch` rows, `seed` for
     /// every random tensor. Errors with [`Error::InvalidParameter`] when a
-    /// size is 0 or when `batch * width` or `width * width` elements
+    /// size is 0, when `batch * width` or `width * width` elements
     /// overflow `u32` indices (which the kernels use; the GPU's binding
-    /// limit is checked by the GPU run).
+    /// limit is checked by the GPU run), when `depth` passes
+    /// [`Self::MAX_DEPTH`], or when the run would hold more than
+    /// [`Self::MAX_ELEMENTS`] f32 values (`depth * (width^2 + 3 * batch *
+    /// width) + 2 * batch * width`: the weights and, for the CPU
+    /// reference, every layer's matrices). Both are checked before any
+    /// memory is taken.
     pub fn new(
         depth: usize,
         width: usize,
@@ -320,6 +332,29 @@ impl DiagnoseConfig {
                 name: "width",
                 value: width as f64,
                 reason: "width * width must be below 2^32 elements",
+            });
+        }
+        if depth > Self::MAX_DEPTH {
+            return Err(Error::InvalidParameter {
+                name: "depth",
+                value: depth as f64,
+                reason: "must be at most DiagnoseConfig::MAX_DEPTH (100000 layers)",
+            });
+        }
+        let held = (width as u64)
+            .checked_mul(width as u64)
+            .and_then(|ww| {
+                ww.checked_add(3u64.checked_mul(batch as u64)?.checked_mul(width as u64)?)
+            })
+            .and_then(|per| per.checked_mul(depth as u64))
+            .and_then(|t| t.checked_add(2 * batch as u64 * width as u64));
+        if held.is_none_or(|n| n > Self::MAX_ELEMENTS) {
+            return Err(Error::InvalidParameter {
+                name: "depth",
+                value: depth as f64,
+                reason:
+                    "depth * (width^2 + 3 * batch * width) + 2 * batch * width must be at most \
+                         DiagnoseConfig::MAX_ELEMENTS (2^32 f32 values, 16 GiB)",
             });
         }
         if depth as u64 >= OUTPUT_GRAD_STREAM {
@@ -500,11 +535,12 @@ pub struct Trace {
 /// the GPU run fills, bit for bit (see `docs/CONTRACT.md`).
 pub fn cpu_tensors(cfg: &DiagnoseConfig, init: &Init) -> Result<Tensors> {
     let plan = cfg.weight_plan(init)?;
-    let n = cfg.activation_numel() as usize;
-    let mut input = vec![0.0f32; n];
+    let n = cfg.activation_numel();
+    let what = || format!("a [batch, width] matrix of {n} values");
+    let mut input = crate::host::try_filled(n, 0.0f32, what)?;
     let key = cfg.input_key();
     cpu::fill_f32(&standard_normal(), &key, 0..key.numel, &mut input)?;
-    let mut output_grad = vec![0.0f32; n];
+    let mut output_grad = crate::host::try_filled(n, 0.0f32, what)?;
     let key = cfg.output_grad_key();
     cpu::fill_f32(&standard_normal(), &key, 0..key.numel, &mut output_grad)?;
     let weights = (1..=cfg.depth)
@@ -519,8 +555,9 @@ pub fn cpu_tensors(cfg: &DiagnoseConfig, init: &Init) -> Result<Tensors> {
 
 /// A resolved plan's f32 values on the CPU backend.
 fn fill_plan_cpu(plan: &Plan, key: &TensorKey) -> Result<Vec<f32>> {
-    let n = key.numel as usize;
-    let mut out = vec![0.0f32; n];
+    let what = || format!("a weight matrix of {} values", key.numel);
+    let n = crate::host::to_usize(key.numel, what)?;
+    let mut out = crate::host::try_filled(key.numel, 0.0f32, what)?;
     match plan {
         Plan::Sample(d) => cpu::fill_f32(d, key, 0..key.numel, &mut out)?,
         Plan::Segments(segs) => {
@@ -544,7 +581,7 @@ fn fill_plan_cpu(plan: &Plan, key: &TensorKey) -> Result<Vec<f32>> {
             out.copy_from_slice(v);
         }
         Plan::Structured(s) => {
-            let mut bytes = vec![0u8; 4 * n];
+            let mut bytes = crate::host::try_filled(4 * key.numel, 0u8, what)?;
             fill_structured_cpu(s, DType::F32, key, &mut bytes)?;
             for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
                 *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);

@@ -19,7 +19,7 @@ use crate::files::escape;
 #[non_exhaustive]
 pub enum Error {
     /// A distribution or scheme parameter is out of its domain.
-    #[error("invalid parameter `{name}` = {value}: {reason}")]
+    #[error("invalid parameter `{name}` = {}: {reason}", Number(*value))]
     InvalidParameter {
         /// The parameter's name, as in the constructor's signature.
         name: &'static str,
@@ -47,6 +47,23 @@ pub enum Error {
         got: u64,
         /// `"elements"` or `"bytes"`.
         unit: &'static str,
+    },
+    /// A size or offset overflows, or a host allocation failed: `what`
+    /// names the tensor (or the piece of work) and `reason` the number.
+    #[error("{what} is too large: {reason}")]
+    TooLarge {
+        /// The tensor or piece of work, in the caller's words.
+        what: String,
+        /// The size that did not fit, and where.
+        reason: String,
+    },
+    /// Two fill jobs bound for one buffer share bytes.
+    #[error("two fill targets in one buffer overlap: {first} and {second}")]
+    Overlap {
+        /// The first job, its kind and bytes.
+        first: String,
+        /// The job that overlaps it.
+        second: String,
     },
     /// The distribution's values cannot be represented in the output dtype.
     #[error("{what} cannot be represented in {dtype}: {reason}")]
@@ -91,6 +108,17 @@ pub enum Error {
     #[error("no GPU adapter available: {reason}. On a machine without a GPU, install Mesa's software drivers (Debian/Ubuntu: `apt-get install mesa-vulkan-drivers` for lavapipe, `libegl-mesa0 libgl1-mesa-dri` for llvmpipe GL)")]
     NoAdapter {
         /// What the lookup said.
+        reason: String,
+    },
+    /// An environment variable the GPU backend reads (`WGPU_BACKEND`,
+    /// `WGPU_ADAPTER_NAME`, `WGPU_POWER_PREF`) has a value it cannot use.
+    #[error("environment variable {var}={value:?}: {reason}")]
+    Environment {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong, and what it accepts.
         reason: String,
     },
     /// A buffer lacks a usage the operation needs.
@@ -217,6 +245,22 @@ pub enum Error {
         /// The device's message.
         message: String,
     },
+}
+
+/// A value as the user would write it: plain decimals for everyday
+/// magnitudes, scientific notation for very small or large ones (`1e-46`,
+/// not forty-six zeros).
+struct Number(f64);
+
+impl std::fmt::Display for Number {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let a = self.0.abs();
+        if a == 0.0 || !a.is_finite() || (1e-5..1e16).contains(&a) {
+            write!(f, "{}", self.0)
+        } else {
+            write!(f, "{:e}", self.0)
+        }
+    }
 }
 
 /// Shorthand for `Result<T, weight_init::Error>`.

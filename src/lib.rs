@@ -45,6 +45,7 @@ pub mod diagnose;
 pub mod error;
 pub mod files;
 pub mod gpu;
+mod host;
 pub mod model;
 pub mod philox;
 pub mod sample;

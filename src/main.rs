@@ -12,6 +12,7 @@ fn main() -> std::process::ExitCode {
     // SIGINT/SIGTERM remove the temporary files of writes under way.
     cli::signals::install();
     let args = cli::Cli::parse();
+    cli::private_runtime_dir();
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

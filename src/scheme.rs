@@ -1850,18 +1850,28 @@ impl Init {
         match self {
             Init::Zeros => sample(Distribution::constant(0.0)?),
             Init::Ones => sample(Distribution::constant(1.0)?),
-            Init::Constant(p) => sample(Distribution::constant(p.value as f32)?),
-            Init::Uniform(p) => sample(Uniform::new(p.low as f32, p.high as f32)?.into()),
-            Init::Normal(p) => sample(Normal::new(p.mean as f32, p.std as f32)?.into()),
+            Init::Constant(p) => sample(Distribution::constant(f32_of("value", p.value, false)?)?),
+            Init::Uniform(p) => sample(
+                Uniform::new(f32_of("low", p.low, false)?, f32_of("high", p.high, false)?)?.into(),
+            ),
+            Init::Normal(p) => sample(
+                Normal::new(f32_of("mean", p.mean, false)?, f32_of("std", p.std, true)?)?.into(),
+            ),
             Init::TruncNormal(p) => sample(
-                TruncatedNormal::new(p.mean as f32, p.std as f32, p.a as f32, p.b as f32)?.into(),
+                TruncatedNormal::new(
+                    f32_of("mean", p.mean, false)?,
+                    f32_of("std", p.std, true)?,
+                    f32_of("a", p.a, false)?,
+                    f32_of("b", p.b, false)?,
+                )?
+                .into(),
             ),
             Init::JaxTruncatedNormal(p) => sample(
                 TruncatedNormal::with_std_bounds(
-                    p.mean as f32,
-                    p.std as f32,
-                    p.lower as f32,
-                    p.upper as f32,
+                    f32_of("mean", p.mean, false)?,
+                    f32_of("std", p.std, true)?,
+                    f32_of("lower", p.lower, false)?,
+                    f32_of("upper", p.upper, false)?,
                 )?
                 .into(),
             ),
@@ -2030,7 +2040,7 @@ fn symmetric_uniform(bound: f64) -> Result<Distribution> {
 }
 
 fn centered_normal(std: f64) -> Result<Distribution> {
-    Ok(Normal::new(0.0, std as f32)?.into())
+    Ok(Normal::new(0.0, f32_of("std", std, true)?)?.into())
 }
 
 /// JAX's `variance_scaling` body.
@@ -2044,7 +2054,7 @@ fn variance_scaling(
     match distribution {
         ScalingDistribution::TruncatedNormal => {
             let std = variance.sqrt() / TRUNCATED_NORMAL_STD_CORRECTION;
-            Ok(TruncatedNormal::with_std_bounds(0.0, std as f32, -2.0, 2.0)?.into())
+            Ok(TruncatedNormal::with_std_bounds(0.0, f32_of("std", std, true)?, -2.0, 2.0)?.into())
         }
         ScalingDistribution::UntruncatedNormal => centered_normal(variance.sqrt()),
         ScalingDistribution::Uniform => symmetric_uniform((3.0 * variance).sqrt()),
@@ -3079,4 +3089,28 @@ mod json_f64 {
             },
         }
     }
+}
+
+/// `v` as the f32 the samplers take, or [`Error::InvalidParameter`] with
+/// the user's own value (not its f32 rounding) where rounding changes its
+/// meaning: a finite value past f32's range, or (`nonzero`) a positive
+/// value that rounds to 0.
+fn f32_of(name: &'static str, v: f64, nonzero: bool) -> Result<f32> {
+    let x = v as f32;
+    if v.is_finite() && x.is_infinite() {
+        return Err(Error::InvalidParameter {
+            name,
+            value: v,
+            reason: "lies outside f32's range (samples are computed in f32)",
+        });
+    }
+    if nonzero && v != 0.0 && x == 0.0 {
+        return Err(Error::InvalidParameter {
+            name,
+            value: v,
+            reason: "rounds to 0 in f32 (samples are computed in f32; the smallest positive \
+                     f32 is about 1.4e-45)",
+        });
+    }
+    Ok(x)
 }

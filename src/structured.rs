@@ -130,7 +130,14 @@ pub fn sparse_zero_outputs(
         return Ok(Vec::new());
     }
     let n = usize::try_from(outputs).map_err(|_| too_large(&[outputs]))?;
-    let mut keys: Vec<(u32, u64)> = Vec::with_capacity(n);
+    let mut keys: Vec<(u32, u64)> = Vec::new();
+    keys.try_reserve_exact(n).map_err(|_| Error::TooLarge {
+        what: format!("sparse init with {outputs} outputs"),
+        reason: format!(
+            "{} bytes of host memory could not be allocated",
+            n.saturating_mul(16)
+        ),
+    })?;
     let first = input.wrapping_mul(outputs);
     let mut o = 0u64;
     while o < outputs {
@@ -439,7 +446,7 @@ pub fn orthogonal_column_axis(
     let after: u64 = shape[axis + 1..].iter().product();
     let before = numel / n_cols / after;
     let (after, before, n_cols) = (after as usize, before as usize, n_cols as usize);
-    let mut out = vec![0.0f32; m.len()];
+    let mut out = crate::host::try_filled(m.len() as u64, 0.0f32, || shape_what(shape))?;
     for b in 0..before {
         for a in 0..after {
             for c in 0..n_cols {
@@ -541,7 +548,7 @@ fn orthogonal_impl(
     sign_fix: bool,
 ) -> Result<Vec<f32>> {
     let q = ThinQ::new(gain, rows, cols, seed, stream, sign_fix)?;
-    let mut out = vec![0.0f32; q.q.len()];
+    let mut out = crate::host::try_filled(q.q.len() as u64, 0.0f32, || shape_what(&[rows, cols]))?;
     q.write_row_major(&mut out, |x| x);
     Ok(out)
 }
@@ -568,6 +575,15 @@ impl ThinQ {
     ) -> Result<Self> {
         check_positive("gain", gain)?;
         let numel = checked_numel(&[rows, cols])?;
+        if numel > MAX_ORTHOGONAL_ELEMENTS {
+            return Err(Error::TooLarge {
+                what: shape_what(&[rows, cols]),
+                reason: format!(
+                    "{numel} elements, past the limit of {MAX_ORTHOGONAL_ELEMENTS} \
+                     (MAX_ORTHOGONAL_ELEMENTS) for a QR on the host"
+                ),
+            });
+        }
         let n_total = usize::try_from(numel).map_err(|_| too_large(&[rows, cols]))?;
         let (rows, cols) = (rows as usize, cols as usize);
         let wide = rows < cols;
@@ -586,7 +602,12 @@ impl ThinQ {
                 // Redo the QR of the same Gaussian in f64, whose threshold no
                 // random matrix reaches, and round Q to f32.
                 let a32 = gaussian_column_major(rows, cols, n_total, seed, stream)?;
-                let mut a64: Vec<f64> = a32.iter().map(|&x| x as f64).collect();
+                let mut a64 = crate::host::try_filled(n_total as u64, 0.0f64, || {
+                    shape_what(&[rows as u64, cols as u64])
+                })?;
+                for (d, &x) in a64.iter_mut().zip(&a32) {
+                    *d = x as f64;
+                }
                 drop(a32);
                 let q64 = householder_thin_q(&mut a64, m, n, 0.0f64, 1.0f64)?.ok_or_else(|| {
                     Error::InvalidShape {
@@ -643,7 +664,8 @@ fn gaussian_column_major(
     seed: u64,
     stream: u64,
 ) -> Result<Vec<f32>> {
-    let mut g = vec![0.0f32; n_total];
+    let what = || shape_what(&[rows as u64, cols as u64]);
+    let mut g = crate::host::try_filled(n_total as u64, 0.0f32, what)?;
     let normal: Distribution = Normal::new(0.0, 1.0)?.into();
     let numel = n_total as u64;
     cpu::fill_f32(
@@ -655,7 +677,7 @@ fn gaussian_column_major(
     if rows < cols {
         return Ok(g);
     }
-    let mut a = vec![0.0f32; n_total];
+    let mut a = crate::host::try_filled(n_total as u64, 0.0f32, what)?;
     par_transpose(&g, rows, cols, &mut a, |_, x| x);
     Ok(a)
 }
@@ -692,8 +714,9 @@ fn householder_thin_q<T: faer::traits::ComplexField + Copy>(
     // Written once before the QR touches it: a zeroed allocation maps the
     // shared zero page, and a first store after a read would copy it and
     // flush every core's TLB, page by page.
-    let mut q = Vec::with_capacity(m * n);
-    q.resize(m * n, zero);
+    let mn = (m as u64).checked_mul(n as u64).ok_or_else(too_big)?;
+    let q = crate::host::try_filled(mn, zero, || shape_what(&[m as u64, n as u64]));
+    let mut q = q?;
     let full_rank = spindle::with_lock(QR_PARALLEL_DEGREE, || {
         let mut h = Mat::<T>::zeros(block, n);
         let info = qr_in_place(
@@ -787,6 +810,12 @@ fn par_transpose<T: Send>(
     });
 }
 
+/// The largest orthogonal (or delta-orthogonal) matrix the host QR takes:
+/// 2^30 elements (4 GiB per f32 working copy, and the QR's time grows with
+/// the cube of the side). A larger one is refused before any allocation
+/// with [`Error::TooLarge`].
+pub const MAX_ORTHOGONAL_ELEMENTS: u64 = 1 << 30;
+
 /// How many parts the QR's parallel kernels split their work into. Fixed,
 /// not the machine's core count: `faer`'s results depend on the split it is
 /// told to make, not on how many threads then run the parts, so a fixed
@@ -874,6 +903,11 @@ fn conv_numel(out: u64, inp: u64, kernel: &[u64], scheme: &str) -> Result<u64> {
         });
     }
     checked_numel(&shape)
+}
+
+/// How host-memory errors name a structured tensor.
+fn shape_what(shape: &[u64]) -> String {
+    format!("orthogonal init of shape {shape:?} (f32 working copies on the host)")
 }
 
 fn too_large(shape: &[u64]) -> Error {

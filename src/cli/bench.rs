@@ -132,9 +132,15 @@ impl From<weight_init::Error> for Stop {
 
 /// The whole command; output goes to stdout as each row is measured.
 fn bench(args: &BenchArgs) -> Result<(), Stop> {
-    if args.repeats == 0 {
-        return Err(CliError("--repeats must be at least 1".into()).into());
+    if !(1..=super::MAX_REPEATS).contains(&args.repeats) {
+        return Err(CliError(format!(
+            "--repeats must be 1 to {}, not {}",
+            super::MAX_REPEATS,
+            args.repeats
+        ))
+        .into());
     }
+    args.fill.check_size()?;
     let requested = args.fill.size;
     let bytes = requested / 4 * 4;
     let dtypes = dedup(&args.fill.dtype);

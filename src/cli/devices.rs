@@ -6,6 +6,9 @@ use super::CliResult;
 
 /// Lists every adapter on every backend, with what matters for fills.
 pub fn run() -> CliResult {
+    // A WGPU_* value that names nothing is the user's mistake to see, not
+    // "no adapter found".
+    weight_init::gpu::check_environment()?;
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));

@@ -30,13 +30,15 @@ pub const DEFAULT_SCHEMES: &str = "kaiming_normal,xavier_normal,normal(std=0.01)
 /// Arguments of `diagnose`.
 #[derive(Debug, Args)]
 pub struct DiagnoseArgs {
-    /// Number of layers (> 0).
+    /// Number of layers: 1 to 100000. Every size is checked before any
+    /// work: depth * (width^2 + 3 * batch * width) + 2 * batch * width
+    /// (the values a run holds) must be at most 2^32 (16 GiB of f32).
     #[arg(long, default_value_t = 50)]
     pub depth: usize,
-    /// Units per layer and input features (> 0).
+    /// Units per layer and input features (> 0; width^2 below 2^32).
     #[arg(long, default_value_t = 1024)]
     pub width: usize,
-    /// Rows in the batch (> 0).
+    /// Rows in the batch (> 0; batch * width below 2^32).
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
     /// Activation after every layer: linear, relu, leaky_relu, tanh,

@@ -85,6 +85,13 @@ pub fn run(a: &InitArgs) -> CliResult {
     // Check the shard against every tensor before touching the device or
     // the file system.
     let layout = resolved.arena_layout(shard.as_ref(), ARENA_ALIGN)?;
+    let total: u64 = layout.sizes.iter().fold(0u64, |t, &b| t.saturating_add(b));
+    if total > a.max_bytes {
+        return Err(CliError(format!(
+            "the model (or shard) holds {total} bytes, past --max-bytes {} (raise it to write it)",
+            a.max_bytes
+        )));
+    }
     let ctx = match a.device {
         Some(InitDevice::Cpu) => None,
         Some(InitDevice::Gpu) => Some(GpuContext::new_default()?),

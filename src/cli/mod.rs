@@ -76,7 +76,8 @@ enum Command {
 pub struct FillOpts {
     /// Bytes per fill, e.g. `256MiB`, `8MiB`, `1GB`, `4096`; numel = size /
     /// dtype bytes elements. Fan-based schemes need numel to be a multiple
-    /// of 1024, which every multiple of 4KiB gives in every dtype.
+    /// of 1024, which every multiple of 4KiB gives in every dtype. At most
+    /// 16GiB (refused before any work).
     #[arg(long, default_value = "256MiB", value_parser = parse_size)]
     pub size: u64,
     /// Output dtypes, comma-separated: f32, f16, bf16.
@@ -102,7 +103,25 @@ pub struct FillOpts {
     pub cpu_only: bool,
 }
 
+/// The largest `--size` `bench` and `verify` fill (16 GiB): their work
+/// grows with it, so it is refused up front past this.
+pub const MAX_FILL_BYTES: u64 = 16 << 30;
+
+/// The most `--repeats` `bench` times per row.
+pub const MAX_REPEATS: u32 = 1000;
+
 impl FillOpts {
+    /// Refuses a `--size` past [`MAX_FILL_BYTES`] before any work.
+    pub fn check_size(&self) -> Result<(), CliError> {
+        if self.size > MAX_FILL_BYTES {
+            return Err(CliError(format!(
+                "--size {} bytes is past the limit of {MAX_FILL_BYTES} bytes (16GiB) per fill",
+                self.size
+            )));
+        }
+        Ok(())
+    }
+
     /// The schemes asked for, or the default set.
     pub fn schemes(&self) -> Vec<Init> {
         let given: Vec<Init> = self.scheme.iter().flatten().cloned().collect();
@@ -134,7 +153,7 @@ pub struct BenchArgs {
     /// One JSON object per row on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Timed repeats per row (the median is reported).
+    /// Timed repeats per row (the median is reported): 1 to 1000.
     #[arg(long, default_value_t = 5)]
     pub repeats: u32,
 }
@@ -235,6 +254,10 @@ pub struct InitArgs {
     /// This shard's index, 0-based.
     #[arg(long)]
     pub rank: Option<u64>,
+    /// The largest model (or shard) `init` writes, in bytes, e.g. `64GiB`:
+    /// a larger one is refused before any work. At most 1PiB.
+    #[arg(long, default_value = "1TiB", value_parser = parse_size)]
+    pub max_bytes: u64,
     /// GPU only: the largest device buffer to fill at once, e.g. `512MiB`
     /// (default: the device's max_buffer_size, at most 1GiB). A model
     /// larger than that is filled and written one buffer at a time, so
@@ -260,8 +283,9 @@ pub fn run(cli: Cli) -> CliResult {
     }
 }
 
-/// Parses a byte size: a number with an optional unit B, KB, MB, GB (powers
-/// of 1000) or KiB, MiB, GiB (powers of 1024), case-insensitive.
+/// Parses a byte size: a number with an optional unit B, KB, MB, GB, TB
+/// (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024),
+/// case-insensitive; 4 bytes to 1 PiB.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
@@ -279,9 +303,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "kib" | "k" => 1 << 10,
         "mib" | "m" => 1 << 20,
         "gib" | "g" => 1 << 30,
+        "tib" | "t" => 1 << 40,
+        "tb" => 1_000_000_000_000,
         other => {
             return Err(format!(
-                "`{s}`: unknown unit `{other}` (B, KB, MB, GB, KiB, MiB, GiB)"
+                "`{s}`: unknown unit `{other}` (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
             ))
         }
     };
@@ -383,6 +409,33 @@ pub fn gpu_or_cpu(cpu_only: bool) -> Option<GpuContext> {
             eprintln!("weight-init: {e}; running on the CPU backend only");
             None
         }
+    }
+}
+
+/// Points `XDG_RUNTIME_DIR` at a private directory when it is unset or
+/// unusable, before the first adapter probe: Mesa's GL driver otherwise
+/// prints "error: XDG_RUNTIME_DIR is invalid or not set in the
+/// environment" on every probe, which reads like this tool's own error.
+/// The directory is `$TMPDIR/weight-init-runtime-UID`, mode 0700, reused
+/// by later runs (the CLI only: the library never changes the
+/// environment).
+pub fn private_runtime_dir() {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let Ok(me) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return;
+    };
+    let usable = |p: &std::path::Path| {
+        std::fs::symlink_metadata(p)
+            .is_ok_and(|m| m.is_dir() && m.uid() == me && m.permissions().mode() & 0o777 == 0o700)
+    };
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| usable(std::path::Path::new(&d))) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("weight-init-runtime-{me}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    if usable(&dir) {
+        // Single-threaded here: `main` calls this before anything starts.
+        std::env::set_var("XDG_RUNTIME_DIR", &dir);
     }
 }
 

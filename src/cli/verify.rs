@@ -52,6 +52,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     if opts.dtype.is_empty() {
         return Err(CliError("--dtype names no dtype".into()));
     }
+    opts.check_size()?;
     let schemes = opts.schemes();
     // Everything that can be refused is refused before any fill: bad
     // schemes, unrepresentable dtypes, an unusable plot directory.

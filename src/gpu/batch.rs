@@ -602,7 +602,10 @@ impl Pipelines {
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the batch pipeline layout failed: {e}"),
+                message: format!(
+                    "building the batch pipeline layout failed: {}",
+                    super::one_line(&e)
+                ),
             });
         }
         Ok(Self {
@@ -724,6 +727,17 @@ impl GpuContext {
     /// than 2^31), whose bytes pass the buffer's end, or whose distribution
     /// the dtype cannot represent; two items whose bytes overlap.
     pub fn record_batch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        items: &[BatchItem],
+    ) -> Result<BatchReport> {
+        self.scoped("recording the batch", || {
+            self.record_batch_unscoped(encoder, buffer, items)
+        })
+    }
+
+    fn record_batch_unscoped(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         buffer: &wgpu::Buffer,

@@ -100,7 +100,10 @@ impl Pipelines {
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the diagnostic pipelines failed: {e}"),
+                message: format!(
+                    "building the diagnostic pipelines failed: {}",
+                    super::one_line(&e)
+                ),
             });
         }
         Ok(pipes)
@@ -151,7 +154,10 @@ impl GpuContext {
     /// # Ok::<(), weight_init::Error>(())
     /// ```
     pub fn diagnose(&self, cfg: &DiagnoseConfig, init: &Init) -> Result<Report> {
-        Ok(self.run_diagnose(cfg, init, false)?.0)
+        let run = self.scoped("running the diagnostic", || {
+            self.run_diagnose(cfg, init, false)
+        });
+        Ok(run?.0)
     }
 
     /// [`Self::diagnose`], also reading back the filled tensors and every
@@ -162,7 +168,9 @@ impl GpuContext {
         cfg: &DiagnoseConfig,
         init: &Init,
     ) -> Result<(Report, Tensors, Trace)> {
-        let (report, traced) = self.run_diagnose(cfg, init, true)?;
+        let (report, traced) = self.scoped("running the diagnostic", || {
+            self.run_diagnose(cfg, init, true)
+        })?;
         let (tensors, trace) = traced.expect("a traced run returns its matrices");
         Ok((report, tensors, trace))
     }

@@ -28,6 +28,12 @@
 //! through `shaders/fill_batch.wgsl`, reading a descriptor table from a
 //! uniform buffer.
 //!
+//! Buffers passed to a context must come from its own device: wgpu offers
+//! no way to ask a buffer for its device, and its core looks objects up by
+//! id, so a buffer of another instance's device can be taken for an
+//! unrelated object of this one (the call then usually fails validation,
+//! but that cannot be guaranteed).
+//!
 //! The signal-propagation diagnostic ([`GpuContext::diagnose`], see
 //! [`crate::diagnose`]) runs its matrix-multiply, activation and statistics
 //! kernels on the same context; its pipelines are built on first use too.
@@ -113,17 +119,51 @@ impl GpuContext {
     /// own limits and its `SHADER_INT64` feature where present.
     ///
     /// Fails with [`Error::NoAdapter`] (whose message says how to install a
-    /// software adapter) when there is none.
+    /// software adapter) when there is none, and with
+    /// [`Error::Environment`] naming the variable and its value when
+    /// `WGPU_BACKEND` names no backend wgpu knows, `WGPU_POWER_PREF` is
+    /// not `low`, `high` or `none`, or `WGPU_ADAPTER_NAME` matches no
+    /// adapter (wgpu's own helper panics there; this never does: a panic
+    /// inside wgpu while opening the adapter is caught and returned as
+    /// [`Error::Gpu`]).
     pub fn new_default() -> Result<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
-            &instance, None,
-        ))
-        .map_err(|e| Error::NoAdapter {
-            reason: e.to_string(),
-        })?;
-        Self::from_adapter(&adapter, GpuOptions::default())
+        check_environment()?;
+        contain("opening the default adapter", || {
+            let instance = wgpu::Instance::new(
+                wgpu::InstanceDescriptor::new_without_display_handle_from_env(),
+            );
+            let adapter = match std::env::var("WGPU_ADAPTER_NAME") {
+                Ok(want) => {
+                    let adapters =
+                        pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+                    let names: Vec<String> = adapters.iter().map(|a| a.get_info().name).collect();
+                    let lower = want.to_lowercase();
+                    adapters
+                        .into_iter()
+                        .find(|a| a.get_info().name.to_lowercase().contains(&lower))
+                        .ok_or_else(|| Error::Environment {
+                            var: "WGPU_ADAPTER_NAME",
+                            value: want.clone(),
+                            reason: if names.is_empty() {
+                                "no adapter at all was found to match it".into()
+                            } else {
+                                format!("matches none of the adapters found: {}", names.join(", "))
+                            },
+                        })?
+                }
+                Err(_) => {
+                    pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                        power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
+                        compatible_surface: None,
+                        ..Default::default()
+                    }))
+                    .map_err(|e| Error::NoAdapter {
+                        reason: e.to_string(),
+                    })?
+                }
+            };
+            Self::from_adapter(&adapter, GpuOptions::default())
+        })
     }
 
     /// Opens a device on `adapter` with its own limits and `SHADER_INT64`
@@ -137,7 +177,7 @@ impl GpuContext {
             ..Default::default()
         }))
         .map_err(|e| Error::NoAdapter {
-            reason: format!("request_device failed: {e}"),
+            reason: format!("request_device failed: {}", one_line(&e)),
         })?;
         Self::with_info(device, queue, Some(adapter.get_info()), options)
     }
@@ -217,7 +257,7 @@ impl GpuContext {
         }
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the fill pipelines failed: {e}"),
+                message: format!("building the fill pipelines failed: {}", one_line(&e)),
             });
         }
         Ok(Self {
@@ -262,6 +302,29 @@ impl GpuContext {
         self.max_window_bytes
     }
 
+    /// Runs `f`, which creates objects on the device (bind groups, uniform
+    /// or staging buffers) from a caller's input, inside validation and
+    /// out-of-memory error scopes, and returns the first device error as
+    /// [`Error::Gpu`]: a caller's destroyed or foreign buffer never reaches
+    /// wgpu's uncaptured-error handler, which panics by default. A panic
+    /// inside `f` is caught the same way.
+    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let v = pollster::block_on(validation.pop());
+        let o = pollster::block_on(oom.pop());
+        let r = r.map_err(|p| Error::Gpu {
+            message: format!("wgpu panicked while {what}: {}", panic_message(&*p)),
+        })?;
+        if let Some(e) = v.or(o) {
+            return Err(Error::Gpu {
+                message: format!("{what}: {}", one_line(&e)),
+            });
+        }
+        r
+    }
+
     /// Submits `encoder`'s work, waits for it and returns the first device
     /// error (validation or out of memory) raised while `record` ran or the
     /// work executed.
@@ -271,32 +334,49 @@ impl GpuContext {
     ) -> Result<()> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("weight-init"),
-            });
-        let recorded = record(&mut encoder);
-        if recorded.is_ok() {
-            let index = self.queue.submit([encoder.finish()]);
-            self.device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: Some(index),
-                    timeout: None,
-                })
-                .map_err(|e| Error::Gpu {
-                    message: e.to_string(),
-                })?;
-        }
+        // A panic inside wgpu (a caller's object it did not expect) is
+        // caught so that the scopes are still popped and the caller gets an
+        // error, never an unwinding thread.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("weight-init"),
+                });
+            let recorded = record(&mut encoder);
+            let mut polled = Ok(());
+            if recorded.is_ok() {
+                let index = self.queue.submit([encoder.finish()]);
+                polled = self
+                    .device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: Some(index),
+                        timeout: None,
+                    })
+                    .map(|_| ());
+            }
+            (recorded, polled)
+        }));
+        // The scopes first: when the submission was invalid (a destroyed or
+        // mapped buffer), they hold the real cause, and the failed wait
+        // only says that the submission never happened.
         let v = pollster::block_on(validation.pop());
         let o = pollster::block_on(oom.pop());
+        let (recorded, polled) = run.map_err(|p| Error::Gpu {
+            message: format!(
+                "wgpu panicked while recording or submitting: {}",
+                panic_message(&*p)
+            ),
+        })?;
         recorded?;
-        match v.or(o) {
-            Some(e) => Err(Error::Gpu {
-                message: e.to_string(),
-            }),
-            None => Ok(()),
+        if let Some(e) = v.or(o) {
+            return Err(Error::Gpu {
+                message: one_line(&e),
+            });
         }
+        polled.map_err(|e| Error::Gpu {
+            message: format!("waiting for the submitted work failed: {}", one_line(&e)),
+        })
     }
 
     /// Fills elements `range` of tensor `key` into `buffer` starting at
@@ -352,10 +432,35 @@ impl GpuContext {
         )?;
         let kernel = Kernel::for_sampler(&sampler);
         let pipeline = &self.pipelines[&kernel];
-        let groups: Vec<(wgpu::BindGroup, [u32; 2])> = plan
-            .iter()
+        let groups = self.scoped("binding the buffer", || {
+            Ok(self.fill_bind_groups(buffer, &sampler, key, &plan))
+        })?;
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("weight-init fill"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        for (bind, grid) in &groups {
+            pass.set_bind_group(0, bind, &[]);
+            pass.dispatch_workgroups(grid[0], grid[1], 1);
+        }
+        Ok(())
+    }
+
+    /// One bind group (and params uniform) per window of a fill plan.
+    fn fill_bind_groups(
+        &self,
+        buffer: &wgpu::Buffer,
+        sampler: &crate::Sampler,
+        key: &crate::TensorKey,
+        plan: &[fill::Window],
+    ) -> Vec<(wgpu::BindGroup, [u32; 2])> {
+        plan.iter()
             .map(|w| {
-                let params = FillParams::new(&sampler, key, w);
+                let params = FillParams::new(sampler, key, w);
                 let uniform = wgpu::util::DeviceExt::create_buffer_init(
                     &self.device,
                     &wgpu::util::BufferInitDescriptor {
@@ -384,20 +489,7 @@ impl GpuContext {
                 });
                 (bind, w.grid)
             })
-            .collect();
-        if groups.is_empty() {
-            return Ok(());
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("weight-init fill"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(pipeline);
-        for (bind, grid) in &groups {
-            pass.set_bind_group(0, bind, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], 1);
-        }
-        Ok(())
+            .collect()
     }
 
     /// Copies `size` bytes at `offset` of `buffer` (which needs `COPY_SRC`)
@@ -423,12 +515,14 @@ impl GpuContext {
         if size == 0 {
             return Ok(Vec::new());
         }
-        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("weight-init readback"),
-            size: hi - lo,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let staging = self.scoped("creating the readback buffer", || {
+            Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("weight-init readback"),
+                size: hi - lo,
+                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }))
+        })?;
         self.submit_checked(|enc| {
             enc.copy_buffer_to_buffer(buffer, lo, &staging, 0, hi - lo);
             Ok(())
@@ -441,23 +535,116 @@ impl GpuContext {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| Error::Gpu {
-                message: e.to_string(),
+                message: one_line(&e),
             })?;
         rx.recv()
             .map_err(|e| Error::Gpu {
-                message: e.to_string(),
+                message: one_line(&e),
             })?
             .map_err(|e| Error::Gpu {
-                message: e.to_string(),
+                message: one_line(&e),
             })?;
         let data = slice.get_mapped_range().map_err(|e| Error::Gpu {
-            message: e.to_string(),
+            message: one_line(&e),
         })?;
         let out = data[(offset - lo) as usize..(end - lo) as usize].to_vec();
         drop(data);
         staging.unmap();
         Ok(out)
     }
+}
+
+/// Checks the environment variables wgpu reads (`WGPU_BACKEND`,
+/// `WGPU_POWER_PREF`, `WGPU_ADAPTER_NAME`), which wgpu would silently
+/// ignore (or, in its helper, panic on) when their value is wrong:
+/// [`Error::Environment`] names the variable and the value.
+/// [`GpuContext::new_default`] calls it first.
+///
+/// ```
+/// // With none of them set (or set to usable values), nothing to say.
+/// # if std::env::var_os("WGPU_BACKEND").is_none() && std::env::var_os("WGPU_POWER_PREF").is_none() {
+/// weight_init::gpu::check_environment()?;
+/// # }
+/// # Ok::<(), weight_init::Error>(())
+/// ```
+pub fn check_environment() -> Result<()> {
+    if let Some(v) = std::env::var_os("WGPU_BACKEND") {
+        let value = v.to_string_lossy().into_owned();
+        let known = [
+            "vulkan", "vk", "dx12", "d3d12", "metal", "mtl", "opengl", "gles", "gl", "webgpu",
+            "noop",
+        ];
+        let bad: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|b| !known.contains(&b.to_lowercase().as_str()))
+            .collect();
+        if !bad.is_empty() {
+            return Err(Error::Environment {
+                var: "WGPU_BACKEND",
+                value: value.clone(),
+                reason: format!(
+                    "{} not a backend; expected a comma-separated list of vulkan, gl, metal, \
+                     dx12 (or unset it to try them all)",
+                    bad.iter()
+                        .map(|b| format!("{b:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                        + if bad.len() == 1 { " is" } else { " are" }
+                ),
+            });
+        }
+    }
+    if let Some(v) = std::env::var_os("WGPU_POWER_PREF") {
+        let value = v.to_string_lossy().into_owned();
+        if !["low", "high", "none"].contains(&value.to_lowercase().as_str()) {
+            return Err(Error::Environment {
+                var: "WGPU_POWER_PREF",
+                value,
+                reason: "expected low, high or none".into(),
+            });
+        }
+    }
+    if let Some(v) = std::env::var_os("WGPU_ADAPTER_NAME") {
+        if v.to_str().is_none() {
+            return Err(Error::Environment {
+                var: "WGPU_ADAPTER_NAME",
+                value: v.to_string_lossy().into_owned(),
+                reason: "is not valid UTF-8".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A wgpu error on one line: its "Caused by:" chain joined with ": ", so
+/// the cause (e.g. "Buffer with 'w' label has been destroyed") is in the
+/// one line the CLI prints.
+pub(crate) fn one_line(e: &impl std::fmt::Display) -> String {
+    e.to_string()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "Caused by:")
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// Runs `f`, turning a panic inside it (inside wgpu, as a last resort)
+/// into [`Error::Gpu`] saying what was being done.
+fn contain<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(Error::Gpu {
+            message: format!("wgpu panicked while {what}: {}", panic_message(&*p)),
+        })
+    })
+}
+
+/// The text of a caught panic.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
 }
 
 /// A read-write storage buffer binding of a compute shader.

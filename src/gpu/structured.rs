@@ -107,7 +107,10 @@ impl Pipelines {
         });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Gpu {
-                message: format!("building the structured pipelines failed: {e}"),
+                message: format!(
+                    "building the structured pipelines failed: {}",
+                    super::one_line(&e)
+                ),
             });
         }
         Ok(Self {
@@ -174,6 +177,20 @@ impl GpuContext {
     /// outputs or inputs, or whose per-input thresholds (8 bytes an input)
     /// pass the device's storage binding limit.
     pub fn record_structured(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        byte_offset: u64,
+        s: &Structured,
+        dtype: DType,
+        key: &TensorKey,
+    ) -> Result<()> {
+        self.scoped("recording the structured fill", || {
+            self.record_structured_unscoped(encoder, buffer, byte_offset, s, dtype, key)
+        })
+    }
+
+    fn record_structured_unscoped(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         buffer: &wgpu::Buffer,
@@ -325,14 +342,15 @@ impl GpuContext {
                 (sampler, thresholds, None)
             }
             Structured::Orthogonal { .. } | Structured::DeltaOrthogonal { .. } => {
-                let len = numel * dtype.size_bytes() as u64;
+                let what = || format!("structured tensor of {numel} {dtype} elements");
+                let len = crate::host::bytes_of(numel, dtype.size_bytes(), what)?;
                 if buffer.usage().contains(wgpu::BufferUsages::COPY_DST)
                     && byte_offset.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
                     && len.is_multiple_of(wgpu::COPY_BUFFER_ALIGNMENT)
                 {
                     // Whole words: a plain copy from a buffer created with
                     // the values.
-                    let mut bytes = vec![0u8; len as usize];
+                    let mut bytes = crate::host::try_filled(len, 0u8, what)?;
                     fill_structured_cpu(s, dtype, key, &mut bytes)?;
                     let staging =
                         self.device()
@@ -350,9 +368,10 @@ impl GpuContext {
                 // first window's offset, so each window binds its own part.
                 let base = first.bind_offset;
                 let end = last.bind_offset + last.bind_size;
-                let mut mirror = vec![0u8; (end - base) as usize];
-                let at = (byte_offset - base) as usize;
-                fill_structured_cpu(s, dtype, key, &mut mirror[at..at + len as usize])?;
+                let mut mirror = crate::host::try_filled(end - base, 0u8, what)?;
+                let at = crate::host::to_usize(byte_offset - base, what)?;
+                let hi = crate::host::to_usize(len, what)? + at;
+                fill_structured_cpu(s, dtype, key, &mut mirror[at..hi])?;
                 let aux = self
                     .device()
                     .create_buffer_init(&wgpu::util::BufferInitDescriptor {

@@ -80,11 +80,14 @@ impl FillJob {
     /// How many output bytes the job writes.
     pub fn len_bytes(&self) -> u64 {
         match self {
-            FillJob::Sample { dtype, range, .. } => {
-                (range.end - range.start) * dtype.size_bytes() as u64
-            }
+            FillJob::Sample { dtype, range, .. } => range
+                .end
+                .saturating_sub(range.start)
+                .saturating_mul(dtype.size_bytes() as u64),
             FillJob::Upload { bytes, .. } => bytes.len() as u64,
-            FillJob::Structured { dtype, key, .. } => key.numel * dtype.size_bytes() as u64,
+            FillJob::Structured { dtype, key, .. } => {
+                key.numel.saturating_mul(dtype.size_bytes() as u64)
+            }
         }
     }
 
@@ -92,7 +95,7 @@ impl FillJob {
         match self {
             FillJob::Sample { dst, .. }
             | FillJob::Upload { dst, .. }
-            | FillJob::Structured { dst, .. } => *dst += by,
+            | FillJob::Structured { dst, .. } => *dst = dst.saturating_add(by),
         }
     }
 
@@ -104,10 +107,15 @@ impl FillJob {
             .checked_sub(base)
             .ok_or(Error::RangeOutOfBounds {
                 start: self.dst(),
-                end: self.dst() + self.len_bytes(),
+                end: self.dst().saturating_add(self.len_bytes()),
                 len: base,
-            })? as usize;
-        let hi = lo + self.len_bytes() as usize;
+            })?;
+        let what = || format!("fill job at byte {}", self.dst());
+        let hi = crate::host::add(lo, self.len_bytes(), what)?;
+        let (lo, hi) = (
+            crate::host::to_usize(lo, what)?,
+            crate::host::to_usize(hi, what)?,
+        );
         let Some(out) = out.get_mut(lo..hi) else {
             return Err(Error::OutputLength {
                 expected: hi as u64,
@@ -222,7 +230,9 @@ pub(crate) fn param_jobs(
         Plan::Structured(s) => {
             // Not elementwise: the whole tensor on the CPU (the same on
             // every rank), then the rank's runs.
-            let mut full = vec![0u8; (structured_numel(s)? * size) as usize];
+            let what = || format!("the host copy of shape {:?} ({dtype})", p.shape);
+            let full_len = crate::host::bytes_of(structured_numel(s)?, size as usize, what)?;
+            let mut full = crate::host::try_filled(full_len, 0u8, what)?;
             fill_structured_cpu(s, dtype, &key, &mut full)?;
             let mut bytes = Vec::new();
             for r in runs {
@@ -352,7 +362,7 @@ fn create_arena_buffer(
     let o = pollster::block_on(oom.pop());
     match v.or(o) {
         Some(e) => Err(CreateError::Failed(Error::Gpu {
-            message: e.to_string(),
+            message: crate::gpu::one_line(&e),
         })),
         None => Ok(buffer),
     }
@@ -579,7 +589,11 @@ impl ResolvedSet {
                     None => p.shape.clone(),
                 };
                 let n = numel(&shape).map_err(named)?;
-                Ok((shape, n * p.dtype.size_bytes() as u64))
+                let bytes = crate::host::bytes_of(n, p.dtype.size_bytes(), || {
+                    format!("shape {shape:?} of {}", p.dtype)
+                })
+                .map_err(named)?;
+                Ok((shape, bytes))
             })
             .collect()
     }
@@ -591,13 +605,24 @@ impl ResolvedSet {
         check_align(align)?;
         let (mut offsets, mut sizes, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
         let mut end = 0u64;
-        for (shape, size) in self.shard_shapes(shard)? {
-            let at = end.next_multiple_of(align);
+        for (p, (shape, size)) in self.params.iter().zip(self.shard_shapes(shard)?) {
+            // Whole 4-byte words per tensor: uploads copy words.
+            let next = end
+                .checked_next_multiple_of(align)
+                .and_then(|at| Some((at, at.checked_add(size.checked_next_multiple_of(4)?)?)));
+            let Some((at, next_end)) = next else {
+                return Err(Error::Param {
+                    name: p.name.clone(),
+                    source: Box::new(Error::TooLarge {
+                        what: format!("the arena holding this tensor ({size} bytes at byte {end})"),
+                        reason: "its end overflows a 64-bit byte offset".into(),
+                    }),
+                });
+            };
             offsets.push(at);
             sizes.push(size);
             shapes.push(shape);
-            // Whole 4-byte words per tensor: uploads copy words.
-            end = at + size.next_multiple_of(4);
+            end = next_end;
         }
         Ok(ArenaLayout {
             offsets,
@@ -656,7 +681,7 @@ impl ResolvedSet {
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut buffer_sizes = vec![0u64];
         for (p, (shape, size)) in self.params.iter().zip(self.shard_shapes(shard)?) {
-            let words = size.next_multiple_of(4);
+            let words = size.checked_next_multiple_of(4).unwrap_or(u64::MAX);
             if words > cap {
                 return Err(Error::Param {
                     name: p.name.clone(),
@@ -672,8 +697,8 @@ impl ResolvedSet {
                 });
             }
             let used = buffer_sizes.last_mut().expect("one buffer at least");
-            let mut at = used.next_multiple_of(align);
-            if at + words > cap {
+            let mut at = used.checked_next_multiple_of(align).unwrap_or(u64::MAX);
+            if at.checked_add(words).is_none_or(|e| e > cap) {
                 buffer_sizes.push(0);
                 at = 0;
             }
@@ -746,8 +771,14 @@ impl ResolvedSet {
     ) -> Result<(Vec<u64>, Vec<u8>)> {
         let (shape, jobs) = self.tensor_jobs(index, seed, shard)?;
         let p = &self.params[index];
-        let len = numel(&shape)? * p.dtype.size_bytes() as u64;
-        let mut out = vec![0u8; len as usize];
+        let named = |e| Error::Param {
+            name: p.name.clone(),
+            source: Box::new(e),
+        };
+        let what = || format!("tensor of shape {shape:?} ({})", p.dtype);
+        let len =
+            crate::host::bytes_of(numel(&shape)?, p.dtype.size_bytes(), what).map_err(named)?;
+        let mut out = crate::host::try_filled(len, 0u8, what).map_err(named)?;
         for j in &jobs {
             j.run_cpu(&mut out, 0).map_err(|e| Error::Param {
                 name: p.name.clone(),
@@ -1081,7 +1112,7 @@ impl ResolvedSet {
         shard: Option<&Shard>,
     ) -> Result<RecordStats> {
         // Jobs grouped by buffer: one batched fill per buffer.
-        let mut work: Vec<(&wgpu::Buffer, Vec<FillJob>)> = Vec::new();
+        let mut work: Vec<(&wgpu::Buffer, Vec<FillJob>, Vec<usize>)> = Vec::new();
         for &(i, buffer, offset) in targets {
             if offset % 4 != 0 {
                 return Err(Error::Misaligned { offset, align: 4 });
@@ -1094,16 +1125,24 @@ impl ResolvedSet {
                 name: self.params[i].name.clone(),
                 source: Box::new(e),
             })?;
-            match work.iter_mut().find(|(b, _)| *b == buffer) {
-                Some((_, all)) => all.extend(jobs),
-                None => work.push((buffer, jobs)),
+            let owners = vec![i; jobs.len()];
+            match work.iter_mut().find(|(b, _, _)| *b == buffer) {
+                Some((_, all, own)) => {
+                    all.extend(jobs);
+                    own.extend(owners);
+                }
+                None => work.push((buffer, jobs, owners)),
             }
         }
-        for (_, jobs) in &work {
-            check_disjoint(jobs)?;
+        for (_, jobs, owners) in &work {
+            check_disjoint(jobs, |k| {
+                let (i, j) = (owners[k], &jobs[k]);
+                let (a, b) = (j.dst(), j.dst().saturating_add(j.len_bytes()));
+                format!("parameter `{}` at bytes {a}..{b}", self.params[i].name)
+            })?;
         }
         let mut total = RecordStats::default();
-        for (buffer, jobs) in work {
+        for (buffer, jobs, _) in work {
             let s = record_checked(ctx, encoder, buffer, &jobs)?;
             total.batch_items += s.batch_items;
             total.dispatches += s.dispatches;
@@ -1129,21 +1168,19 @@ fn check_align(align: u64) -> Result<()> {
 
 /// Two jobs bound for one buffer must not share a byte: targets that
 /// overlap are refused before anything is recorded.
-fn check_disjoint(jobs: &[FillJob]) -> Result<()> {
-    let mut spans: Vec<(u64, u64)> = jobs
+fn check_disjoint(jobs: &[FillJob], describe: impl Fn(usize) -> String) -> Result<()> {
+    let mut spans: Vec<(u64, u64, usize)> = jobs
         .iter()
-        .map(|j| (j.dst(), j.dst() + j.len_bytes()))
-        .filter(|(a, b)| a < b)
+        .enumerate()
+        .map(|(i, j)| (j.dst(), j.dst().saturating_add(j.len_bytes()), i))
+        .filter(|(a, b, _)| a < b)
         .collect();
     spans.sort_unstable();
     for w in spans.windows(2) {
         if w[1].0 < w[0].1 {
-            return Err(Error::InvalidShape {
-                shape: vec![w[0].0, w[0].1, w[1].0, w[1].1],
-                reason: format!(
-                    "two targets in one buffer overlap: bytes {}..{} and {}..{}",
-                    w[0].0, w[0].1, w[1].0, w[1].1
-                ),
+            return Err(Error::Overlap {
+                first: describe(w[0].2),
+                second: describe(w[1].2),
             });
         }
     }
@@ -1251,13 +1288,15 @@ fn record_checked(
                 }
                 let mut padded = bytes.clone();
                 padded.resize(bytes.len().next_multiple_of(4), 0);
-                let staging = ctx
-                    .device()
-                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                        label: Some("weight-init model upload"),
-                        contents: &padded,
-                        usage: wgpu::BufferUsages::COPY_SRC,
-                    });
+                let staging = ctx.scoped("creating an upload buffer", || {
+                    Ok(ctx
+                        .device()
+                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                            label: Some("weight-init model upload"),
+                            contents: &padded,
+                            usage: wgpu::BufferUsages::COPY_SRC,
+                        }))
+                })?;
                 encoder.copy_buffer_to_buffer(&staging, 0, buffer, *dst, padded.len() as u64);
                 stats.uploads += 1;
                 stats.upload_bytes += padded.len() as u64;

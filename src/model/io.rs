@@ -769,7 +769,15 @@ pub fn write_safetensors(
     write_safetensors_with(path, &tensors, Some(meta), |i, emit| {
         let (_, jobs) = set.tensor_jobs(i, seed, shard)?;
         for job in jobs {
-            stream_job(&job, &mut chunk, emit)?;
+            // Host-memory and size errors name the tensor (write errors
+            // name the file already).
+            stream_job(&job, &mut chunk, emit).map_err(|e| match e {
+                Error::TooLarge { .. } => Error::Param {
+                    name: set.params()[i].name.clone(),
+                    source: Box::new(e),
+                },
+                e => e,
+            })?;
         }
         Ok(())
     })
@@ -801,7 +809,9 @@ fn stream_job(
         }
         return Ok(());
     }
-    let mut bytes = vec![0u8; job.len_bytes() as usize];
+    let mut bytes = crate::host::try_filled(job.len_bytes(), 0u8, || {
+        format!("its host copy ({} bytes)", job.len_bytes())
+    })?;
     job.run_cpu(&mut bytes, job.dst())?;
     emit(&bytes)
 }

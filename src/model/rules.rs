@@ -22,30 +22,66 @@ use crate::scheme::{Bounds, Gain, Gpt2Residual, Init, MeanStd};
 /// assert!(!glob_match("h.?.mlp.*", "h.10.mlp.c_fc.weight"));
 /// assert!(glob_match("*", ""));
 /// ```
+///
+/// Time: linear in `pattern` and `name` for patterns without `?` (the
+/// pieces between stars are found left to right, each with the standard
+/// library's linear substring search, and a greedy leftmost match is the
+/// right one for `*`); a piece holding `?` is matched naively, so at
+/// worst `O(|pattern| · |name|)`. Never exponential: no backtracking.
 pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    let (mut pi, mut ni) = (0, 0);
-    // Position of the last `*` and the name position it was tried at:
-    // on a mismatch, let that `*` take one more character (linear-space
-    // backtracking, O(|p|·|n|) at worst).
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || (p[pi] != '*' && p[pi] == n[ni])) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ni));
-            pi += 1;
-        } else if let Some((sp, sn)) = star {
-            pi = sp + 1;
-            ni = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
+    let pieces: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if pieces.len() == 1 {
+        return strip_piece_prefix(name, first) == Some("");
+    }
+    let Some(rest) = strip_piece_prefix(name, first) else {
+        return false;
+    };
+    let Some(mut hay) = strip_piece_suffix(rest, last) else {
+        return false;
+    };
+    for piece in &pieces[1..pieces.len() - 1] {
+        match find_piece(hay, piece) {
+            Some(end) => hay = &hay[end..],
+            None => return false,
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    true
+}
+
+/// `s` after a prefix matching `piece` (`?` matches any one character).
+fn strip_piece_prefix<'a>(s: &'a str, piece: &str) -> Option<&'a str> {
+    let mut chars = s.char_indices();
+    for p in piece.chars() {
+        let (_, c) = chars.next()?;
+        if p != '?' && p != c {
+            return None;
+        }
+    }
+    Some(chars.as_str())
+}
+
+/// `s` before a suffix matching `piece`.
+fn strip_piece_suffix<'a>(s: &'a str, piece: &str) -> Option<&'a str> {
+    let mut chars = s.chars();
+    for p in piece.chars().rev() {
+        let c = chars.next_back()?;
+        if p != '?' && p != c {
+            return None;
+        }
+    }
+    Some(chars.as_str())
+}
+
+/// The byte just past the leftmost match of `piece` in `hay`.
+fn find_piece(hay: &str, piece: &str) -> Option<usize> {
+    if !piece.contains('?') {
+        return hay.find(piece).map(|i| i + piece.len());
+    }
+    hay.char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(hay.len()))
+        .find_map(|i| strip_piece_prefix(&hay[i..], piece).map(|r| hay.len() - r.len()))
 }
 
 /// A condition on a tensor's rank (number of dimensions), inclusive.

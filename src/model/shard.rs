@@ -154,9 +154,13 @@ impl Shard {
         let inner: u64 = shape[2..].iter().product();
         let row = shape[1] * inner;
         let block = per * inner;
-        let runs = (0..shape[0])
-            .map(|i| i * row + r * block..i * row + (r + 1) * block)
-            .collect();
+        // One run per row: a host allocation the shape sizes, so fallible.
+        let mut runs = crate::host::try_filled(shape[0], 0..0, || {
+            format!("the column shard of shape {shape:?} ({} runs)", shape[0])
+        })?;
+        for (i, run) in (0u64..).zip(runs.iter_mut()) {
+            *run = i * row + r * block..i * row + (r + 1) * block;
+        }
         let mut s = shape.clone();
         s[1] = per;
         Ok((s, runs))
