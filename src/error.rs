@@ -221,7 +221,7 @@ pub enum Error {
     /// An input is larger than the limit for its kind, checked before it
     /// is read.
     #[error("{path} is {size} bytes, larger than the {limit}-byte limit for {what}")]
-    TooLarge {
+    InputTooLarge {
         /// The path as the user gave it (escaped).
         path: String,
         /// What the input is, e.g. `a JSON spec`.

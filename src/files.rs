@@ -143,7 +143,7 @@ fn kind_of(ft: &fs::FileType) -> &'static str {
 /// names the input in the size error (e.g. `"a JSON spec"`).
 ///
 /// Errors: [`Error::Io`] (missing, unreadable), [`Error::NotRegularFile`]
-/// (a device, FIFO, socket, directory), [`Error::TooLarge`].
+/// (a device, FIFO, socket, directory), [`Error::InputTooLarge`].
 pub fn open_input(path: &Path, limit: u64, what: &'static str) -> Result<(File, u64)> {
     let mut opts = OpenOptions::new();
     opts.read(true);
@@ -182,7 +182,7 @@ pub fn open_input(path: &Path, limit: u64, what: &'static str) -> Result<(File, 
     }
     let size = meta.len();
     if size > limit {
-        return Err(Error::TooLarge {
+        return Err(Error::InputTooLarge {
             path: show(path),
             what,
             size,
@@ -213,7 +213,7 @@ pub fn read_text(path: &Path, limit: u64, what: &'static str) -> Result<String> 
             .map_err(|e| io_err(path, "cannot read", e))?;
     }
     if bytes.len() as u64 > limit {
-        return Err(Error::TooLarge {
+        return Err(Error::InputTooLarge {
             path: show(path),
             what,
             size: bytes.len() as u64,
