@@ -345,7 +345,7 @@ fn trunc_error(alpha: f32, beta: f32, cells: u64, pick: impl Fn(u64) -> u64 + Sy
 /// half-lines, far tails (one side), intervals not holding the mean, very
 /// narrow and very wide ones, and the deep tail where the asymptotic
 /// formula takes over.
-const INTERVALS: [(f32, f32); 18] = [
+const INTERVALS: [(f32, f32); 23] = [
     (-2.0, 2.0),
     (f32::NEG_INFINITY, f32::INFINITY),
     (-1.0, 3.0),
@@ -364,6 +364,11 @@ const INTERVALS: [(f32, f32); 18] = [
     (5.0, 5.000_1),
     (-40.0, 40.0),
     (-3.0, -2.9),
+    (1000.0, f32::INFINITY),
+    (30000.0, 30001.0),
+    (-50000.0, -49999.0),
+    (-1e30, 1e30),
+    (-1e-6, 5.0),
 ];
 
 /// How many of [`INTERVALS`] (the first) go through every unit value: the
