@@ -472,17 +472,12 @@ impl SplitArenaLayout {
             .iter()
             .enumerate()
             .map(|(k, &bytes)| {
-                create_arena_buffer(ctx, bytes, "weight-init model arena part").map_err(|e| match e
-                {
-                    CreateError::TooLarge { bytes, max } => Error::Gpu {
-                        message: format!(
-                            "arena buffer {k} of {count} needs {bytes} bytes, but the \
-                                 device's largest buffer is {max} bytes: make the layout \
-                                 with the device's max_buffer_size"
-                        ),
-                    },
-                    CreateError::Failed(e) => e,
-                })
+                create_split_buffer(
+                    ctx,
+                    bytes,
+                    "weight-init model arena part",
+                    &format!("arena buffer {k} of {count}"),
+                )
             })
             .collect()
     }
@@ -507,17 +502,32 @@ impl SplitArenaLayout {
     /// ```
     pub fn create_reusable_buffer(&self, ctx: &GpuContext) -> Result<wgpu::Buffer> {
         let bytes = self.buffer_sizes.iter().copied().max().unwrap_or(4).max(4);
-        create_arena_buffer(ctx, bytes, "weight-init model arena (reused)").map_err(|e| match e {
-            CreateError::TooLarge { bytes, max } => Error::Gpu {
-                message: format!(
-                    "the layout's largest buffer needs {bytes} bytes, but the device's \
-                     largest buffer is {max} bytes: make the layout with the device's \
-                     max_buffer_size"
-                ),
-            },
-            CreateError::Failed(e) => e,
-        })
+        create_split_buffer(
+            ctx,
+            bytes,
+            "weight-init model arena (reused)",
+            "the layout's largest buffer",
+        )
     }
+}
+
+/// A buffer of a split layout ([`create_arena_buffer`]); `what` names it in
+/// the error when the device's largest buffer is smaller.
+fn create_split_buffer(
+    ctx: &GpuContext,
+    bytes: u64,
+    label: &str,
+    what: &str,
+) -> Result<wgpu::Buffer> {
+    create_arena_buffer(ctx, bytes, label).map_err(|e| match e {
+        CreateError::TooLarge { bytes, max } => Error::Gpu {
+            message: format!(
+                "{what} needs {bytes} bytes, but the device's largest buffer is {max} bytes: \
+                 make the layout with the device's max_buffer_size"
+            ),
+        },
+        CreateError::Failed(e) => e,
+    })
 }
 
 /// What [`ResolvedSet::record_gpu`] recorded.
