@@ -432,24 +432,6 @@ fn shard_set(with_sparse: bool) -> ParamSet {
     ParamSet::from_params(v).unwrap()
 }
 
-/// Puts rank shards back together: rows concatenate; column shards
-/// interleave per row of the 2-D view (1-D tensors are split as rows).
-fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>]) -> Vec<u8> {
-    if mode == ShardMode::Rows || shape.len() < 2 {
-        return parts.concat();
-    }
-    let es = dtype.size_bytes();
-    let row = (shape[1..].iter().product::<u64>() as usize) * es;
-    let block = row / parts.len();
-    let mut out = Vec::new();
-    for i in 0..shape[0] as usize {
-        for p in parts {
-            out.extend_from_slice(&p[i * block..(i + 1) * block]);
-        }
-    }
-    out
-}
-
 #[test]
 fn shards_concatenate_to_unsharded_cpu() {
     let set = shard_set(true);
@@ -469,7 +451,7 @@ fn shards_concatenate_to_unsharded_cpu() {
                 assert!(parts
                     .iter()
                     .all(|x| x.len() == whole[i].1.len() / world as usize));
-                let got = assemble(&p.shape, p.dtype, mode, &parts);
+                let got = common::assemble(&p.shape, p.dtype, mode, &parts);
                 assert_eq!(got, whole[i].1, "{} world {world} {mode}", p.name);
             }
         }
@@ -502,7 +484,7 @@ fn shards_concatenate_to_unsharded_gpu() {
                 .collect();
             for (i, p) in r.params().iter().enumerate() {
                 let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].clone()).collect();
-                let got = assemble(&p.shape, p.dtype, mode, &parts);
+                let got = common::assemble(&p.shape, p.dtype, mode, &parts);
                 assert_eq!(got, whole[i], "{} world {world} {mode}", p.name);
             }
         }

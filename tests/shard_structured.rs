@@ -118,23 +118,6 @@ fn structured_set() -> ParamSet {
     .unwrap()
 }
 
-/// Puts rank shards back together: rows concatenate; column shards
-/// interleave per row of the 2-D view `[shape[0], rest]`.
-fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>]) -> Vec<u8> {
-    if mode == ShardMode::Rows || shape.len() < 2 {
-        return parts.concat();
-    }
-    let row = (shape[1..].iter().product::<u64>() as usize) * dtype.size_bytes();
-    let block = row / parts.len();
-    let mut out = Vec::new();
-    for i in 0..shape[0] as usize {
-        for p in parts {
-            out.extend_from_slice(&p[i * block..(i + 1) * block]);
-        }
-    }
-    out
-}
-
 fn report(bad: &[String]) {
     for line in bad {
         eprintln!("MISMATCH {line}");
@@ -215,7 +198,7 @@ fn structured_shards_concatenate_to_unsharded_cpu() {
                 .collect();
             for (i, p) in r.params().iter().enumerate() {
                 let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].1.clone()).collect();
-                let got = assemble(&p.shape, p.dtype, mode, &parts);
+                let got = common::assemble(&p.shape, p.dtype, mode, &parts);
                 let what = format!("cpu {} ({}) world {world} {mode}", p.name, p.init);
                 bad.extend(common::bit_difference(&what, p.dtype, &got, &whole[i].1));
                 checked += 1;
@@ -257,7 +240,7 @@ fn structured_shards_concatenate_to_unsharded_gpu() {
                     .collect();
                 for (i, p) in r.params().iter().enumerate() {
                     let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].clone()).collect();
-                    let got = assemble(&p.shape, p.dtype, mode, &parts);
+                    let got = common::assemble(&p.shape, p.dtype, mode, &parts);
                     let what = format!(
                         "{adapter}: gpu shards vs gpu whole {} ({}) world {world} {mode}",
                         p.name, p.init

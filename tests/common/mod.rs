@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use weight_init::gpu::{GpuContext, GpuOptions};
+use weight_init::model::ShardMode;
 use weight_init::DType;
 
 /// Runs `weight-init SUBCOMMAND ARGS...` with the extra environment
@@ -208,4 +209,21 @@ pub fn bit_difference(what: &str, dtype: DType, got: &[u8], want: &[u8]) -> Opti
         dtype.name(),
         got.len() / es
     ))
+}
+
+/// Puts rank shards of one tensor back together: row shards concatenate;
+/// column shards interleave per row of the 2-D view `[shape[0], rest]`.
+pub fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>]) -> Vec<u8> {
+    if mode == ShardMode::Rows || shape.len() < 2 {
+        return parts.concat();
+    }
+    let row = (shape[1..].iter().product::<u64>() as usize) * dtype.size_bytes();
+    let block = row / parts.len();
+    let mut out = Vec::new();
+    for i in 0..shape[0] as usize {
+        for p in parts {
+            out.extend_from_slice(&p[i * block..(i + 1) * block]);
+        }
+    }
+    out
 }
