@@ -8,38 +8,12 @@
 
 use core::ops::Range;
 
+use crate::dist::Distribution;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::philox::{counter_of, key_of, philox4x32_10};
-use crate::sample::{f32_to_bf16_bits, f32_to_f16_bits, DType, Distribution, Sampler, BATCH};
-
-/// Which tensor an element belongs to: the generator seed, the tensor's
-/// stream id and its element count.
-///
-/// ```
-/// use weight_init::TensorKey;
-/// let key = TensorKey::new(42, 7, 1024);
-/// assert_eq!(key.numel, 1024);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TensorKey {
-    /// Generator seed (the Philox key).
-    pub seed: u64,
-    /// Tensor stream id (the high half of the Philox counter).
-    pub stream: u64,
-    /// Number of elements in the whole tensor.
-    pub numel: u64,
-}
-
-impl TensorKey {
-    /// A tensor of `numel` elements on `stream` under `seed`.
-    pub fn new(seed: u64, stream: u64, numel: u64) -> Self {
-        Self {
-            seed,
-            stream,
-            numel,
-        }
-    }
-}
+use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
+use crate::philox::{batch_words, counter_of, key_of, philox4x32_10, TensorKey};
+use crate::sampler::{Sampler, BATCH};
 
 /// Below this many elements a fill stays on the calling thread: splitting
 /// smaller fills costs more in thread start-up than it saves. (On the
@@ -296,101 +270,5 @@ fn fill_chunk_portable<T, F>(
             *d = conv(x);
         }
         block += 1;
-    }
-}
-
-/// The words of the 16 blocks from `first`, in element order.
-#[inline(always)]
-fn batch_words(first: u64, stream: u64, key: [u32; 2], words: &mut [u32; BATCH]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 is present, checked just above.
-            unsafe { avx2::philox_batch(first, stream, key, words) };
-            return;
-        }
-    }
-    for j in 0..BATCH / 4 {
-        let w = philox4x32_10(counter_of(first + j as u64, stream), key);
-        words[4 * j..4 * j + 4].copy_from_slice(&w);
-    }
-}
-
-/// Philox4x32-10 on eight blocks at once in AVX2 registers: the same
-/// rounds as `philox::philox4x32_10`, one block per 32-bit lane.
-#[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use core::arch::x86_64::*;
-
-    use crate::philox::{PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1};
-    use crate::sample::BATCH;
-
-    /// `(hi, lo)` halves of the eight 32x32 -> 64-bit products `a * m`.
-    #[inline(always)]
-    unsafe fn mulhilo8(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
-        let even = _mm256_mul_epu32(a, m);
-        let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
-        let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
-        let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
-        (hi, lo)
-    }
-
-    /// Eight blocks from `first`; writes their 32 words in element order.
-    #[inline(always)]
-    unsafe fn philox8(first: u64, stream: u64, key: [u32; 2], out: *mut __m256i) {
-        let mut lo = [0u32; 8];
-        let mut hi = [0u32; 8];
-        for j in 0..8 {
-            let b = first + j as u64;
-            lo[j] = b as u32;
-            hi[j] = (b >> 32) as u32;
-        }
-        let mut c0 = _mm256_loadu_si256(lo.as_ptr() as *const __m256i);
-        let mut c1 = _mm256_loadu_si256(hi.as_ptr() as *const __m256i);
-        let mut c2 = _mm256_set1_epi32(stream as u32 as i32);
-        let mut c3 = _mm256_set1_epi32((stream >> 32) as u32 as i32);
-        let m0 = _mm256_set1_epi32(PHILOX_M0 as i32);
-        let m1 = _mm256_set1_epi32(PHILOX_M1 as i32);
-        let (mut k0, mut k1) = key.into();
-        for r in 0..10 {
-            if r > 0 {
-                k0 = k0.wrapping_add(PHILOX_W0);
-                k1 = k1.wrapping_add(PHILOX_W1);
-            }
-            let (hi0, lo0) = mulhilo8(c0, m0);
-            let (hi1, lo1) = mulhilo8(c2, m1);
-            let kk0 = _mm256_set1_epi32(k0 as i32);
-            let kk1 = _mm256_set1_epi32(k1 as i32);
-            c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), kk0);
-            c1 = lo1;
-            c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), kk1);
-            c3 = lo0;
-        }
-        // Transpose 4 words x 8 blocks into block-major order.
-        let t0 = _mm256_unpacklo_epi32(c0, c1);
-        let t1 = _mm256_unpackhi_epi32(c0, c1);
-        let t2 = _mm256_unpacklo_epi32(c2, c3);
-        let t3 = _mm256_unpackhi_epi32(c2, c3);
-        let u0 = _mm256_unpacklo_epi64(t0, t2);
-        let u1 = _mm256_unpackhi_epi64(t0, t2);
-        let u2 = _mm256_unpacklo_epi64(t1, t3);
-        let u3 = _mm256_unpackhi_epi64(t1, t3);
-        _mm256_storeu_si256(out, _mm256_permute2x128_si256::<0x20>(u0, u1));
-        _mm256_storeu_si256(out.add(1), _mm256_permute2x128_si256::<0x20>(u2, u3));
-        _mm256_storeu_si256(out.add(2), _mm256_permute2x128_si256::<0x31>(u0, u1));
-        _mm256_storeu_si256(out.add(3), _mm256_permute2x128_si256::<0x31>(u2, u3));
-    }
-
-    /// The 16 blocks of one batch.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn philox_batch(
-        first: u64,
-        stream: u64,
-        key: [u32; 2],
-        words: &mut [u32; BATCH],
-    ) {
-        let out = words.as_mut_ptr() as *mut __m256i;
-        philox8(first, stream, key, out);
-        philox8(first + 8, stream, key, out.add(4));
     }
 }

@@ -48,9 +48,11 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::cpu::{self, TensorKey};
+use crate::cpu;
+use crate::dist::{Distribution, Normal};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::sample::{DType, Distribution, Normal};
+use crate::philox::TensorKey;
 use crate::scheme::{Init, Plan, ResolveOptions};
 use crate::structured::fill_structured_cpu;
 

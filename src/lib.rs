@@ -21,8 +21,14 @@
 //!
 //! The contract (unit values, transforms, dtypes, why GPU and CPU give the
 //! same bits) is `docs/CONTRACT.md` in the repository; the modules:
-//! - [`philox`]: the generator and the (seed, stream, index) mapping;
-//! - [`sample`]: unit transforms, distributions and dtype rounding;
+//! - [`kernel`]: the CPU twin of `shaders/philox.wgsl`, function for
+//!   function: the Philox rounds, the unit transforms (uniform, Box–Muller,
+//!   truncated normal) and f16/bf16 rounding;
+//! - [`philox`]: the generator's API, the (seed, stream, index) mapping,
+//!   [`TensorKey`] and name streams;
+//! - [`dtype`]: output element types, rounding and widening;
+//! - [`dist`]: the distributions and their checked constructors;
+//! - [`sampler`]: a distribution prepared for a dtype, sampled by blocks;
 //! - [`cpu`]: the multi-threaded CPU backend;
 //! - [`gpu`]: the wgpu backend, bit for bit equal to `cpu` (tested on Mesa's
 //!   lavapipe and llvmpipe GL; no hardware GPU measured yet);
@@ -42,20 +48,25 @@
 
 pub mod cpu;
 pub mod diagnose;
+pub mod dist;
+pub mod dtype;
 pub mod error;
 pub mod files;
 pub mod gpu;
 mod host;
+pub mod kernel;
 pub mod model;
 pub mod philox;
-pub mod sample;
+pub mod sampler;
 pub mod scheme;
 pub mod stats;
 pub mod structured;
 
-pub use cpu::TensorKey;
+pub use dist::{Distribution, Normal, TruncatedNormal, Uniform};
+pub use dtype::DType;
 pub use error::{Error, Result};
-pub use sample::{DType, Distribution, Normal, Sampler, TruncatedNormal, Uniform};
+pub use philox::TensorKey;
+pub use sampler::Sampler;
 pub use scheme::{FanMode, Fans, Init, Layout, Nonlinearity, Plan, ResolveOptions, Structured};
 pub use structured::{fill_structured_cpu, orthogonal_f32};
 

@@ -1,9 +1,13 @@
-//! Philox4x32-10, the counter-based generator behind every random element.
+//! Philox4x32-10, the counter-based generator behind every random element,
+//! and the mapping from a tensor's elements to its words.
 //!
 //! The generator is the one of Salmon, Moraes, Dror and Shaw, "Parallel random
 //! numbers: as easy as 1, 2, 3" (SC 2011), exactly as Random123's
 //! `philox4x32_R(10, ...)` and cuRAND's `curand_Philox4x32_10` compute it.
-//! `shaders/philox.wgsl` is its line-for-line twin.
+//! Its rounds are [`crate::kernel`]'s (the twin of `shaders/philox.wgsl`),
+//! re-exported here; this module adds what the shader does not need: the
+//! element word, [`TensorKey`], name streams, the stream-space constants, a
+//! `rand_core` generator, and the CPU backend's AVX2 rounds.
 //!
 //! The determinism contract maps an element to its words like this:
 //! key = `(lo32(seed), hi32(seed))`, counter =
@@ -12,84 +16,10 @@
 
 use core::convert::Infallible;
 
-/// First round multiplier (Random123 `PHILOX_M4x32_0`).
-pub const PHILOX_M0: u32 = 0xD251_1F53;
-/// Second round multiplier (Random123 `PHILOX_M4x32_1`).
-pub const PHILOX_M1: u32 = 0xCD9E_8D57;
-/// First key increment, the golden ratio (Random123 `PHILOX_W32_0`).
-pub const PHILOX_W0: u32 = 0x9E37_79B9;
-/// Second key increment, sqrt(3) - 1 (Random123 `PHILOX_W32_1`).
-pub const PHILOX_W1: u32 = 0xBB67_AE85;
-
-/// The full 64-bit product of two words, as `(hi, lo)`.
-///
-/// The GPU twin has an exact 16-bit-halves version for adapters without
-/// 64-bit integers; both give these words.
-#[inline(always)]
-pub fn mulhilo(a: u32, b: u32) -> (u32, u32) {
-    let p = (a as u64) * (b as u64);
-    ((p >> 32) as u32, p as u32)
-}
-
-/// One Philox round: two multiplies, a cross and the key XOR.
-#[inline(always)]
-fn round(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let (hi0, lo0) = mulhilo(PHILOX_M0, ctr[0]);
-    let (hi1, lo1) = mulhilo(PHILOX_M1, ctr[2]);
-    [hi1 ^ ctr[1] ^ key[0], lo1, hi0 ^ ctr[3] ^ key[1], lo0]
-}
-
-/// Philox4x32 with 10 rounds: four output words for a counter and a key.
-///
-/// ```
-/// use weight_init::philox::philox4x32_10;
-/// // Random123 kat_vectors, first line.
-/// assert_eq!(
-///     philox4x32_10([0; 4], [0; 2]),
-///     [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
-/// );
-/// ```
-#[inline(always)]
-pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
-    let mut c = ctr;
-    let mut k = key;
-    c = round(c, k);
-    for _ in 1..10 {
-        k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
-        c = round(c, k);
-    }
-    c
-}
-
-/// The generator key for a seed: `(lo32(seed), hi32(seed))`.
-#[inline(always)]
-pub fn key_of(seed: u64) -> [u32; 2] {
-    [seed as u32, (seed >> 32) as u32]
-}
-
-/// The counter for a block of a stream:
-/// `(lo32(block), hi32(block), lo32(stream), hi32(stream))`.
-#[inline(always)]
-pub fn counter_of(block: u64, stream: u64) -> [u32; 4] {
-    [
-        block as u32,
-        (block >> 32) as u32,
-        stream as u32,
-        (stream >> 32) as u32,
-    ]
-}
-
-/// The four words of block `block` (elements `4 * block .. 4 * block + 4`)
-/// of tensor stream `stream` under `seed`.
-///
-/// ```
-/// use weight_init::philox::{block_words, philox4x32_10};
-/// assert_eq!(block_words(0, 0, 0), philox4x32_10([0; 4], [0; 2]));
-/// ```
-#[inline(always)]
-pub fn block_words(seed: u64, stream: u64, block: u64) -> [u32; 4] {
-    philox4x32_10(counter_of(block, stream), key_of(seed))
-}
+pub use crate::kernel::{
+    block_words, counter_of, key_of, mulhilo, philox4x32_10, PHILOX_M0, PHILOX_M1, PHILOX_W0,
+    PHILOX_W1,
+};
 
 /// The random word of element `index` of tensor stream `stream`.
 ///
@@ -101,6 +31,82 @@ pub fn block_words(seed: u64, stream: u64, block: u64) -> [u32; 4] {
 pub fn element_word(seed: u64, stream: u64, index: u64) -> u32 {
     block_words(seed, stream, index / 4)[(index % 4) as usize]
 }
+
+/// Which tensor an element belongs to: the generator seed, the tensor's
+/// stream id and its element count.
+///
+/// ```
+/// use weight_init::TensorKey;
+/// let key = TensorKey::new(42, 7, 1024);
+/// assert_eq!(key.numel, 1024);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TensorKey {
+    /// Generator seed (the Philox key).
+    pub seed: u64,
+    /// Tensor stream id (the high half of the Philox counter).
+    pub stream: u64,
+    /// Number of elements in the whole tensor.
+    pub numel: u64,
+}
+
+impl TensorKey {
+    /// A tensor of `numel` elements on `stream` under `seed`.
+    pub fn new(seed: u64, stream: u64, numel: u64) -> Self {
+        Self {
+            seed,
+            stream,
+            numel,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Streams
+// ---------------------------------------------------------------------------
+
+/// The stable 64-bit stream id of a parameter named `name`: FNV-1a 64 of
+/// the name's UTF-8 bytes, then the splitmix64 finalizer.
+///
+/// The algorithm, exactly (all arithmetic wrapping mod 2^64):
+/// 1. FNV-1a 64 (Fowler–Noll–Vo, <http://www.isthe.com/chongo/tech/comp/fnv/>):
+///    `h = 0xcbf29ce484222325`; for each byte `b`: `h ^= b; h *= 0x100000001b3`.
+/// 2. splitmix64's output mix (Steele, Lea, Flood 2014; Vigna's
+///    `splitmix64.c`): `z = h; z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+///    z = (z ^ (z >> 27)) * 0x94d049bb133111eb; z ^ (z >> 31)`.
+///
+/// FNV-1a alone spreads short, similar names (`h.0.mlp`, `h.1.mlp`) poorly
+/// in the high bits; the finalizer is a bijection that avalanches every
+/// input bit into every output bit, so distinct FNV values stay distinct.
+///
+/// Why this and not `std::hash`: `DefaultHasher`/`RandomState` are
+/// randomly keyed per process and their algorithm may change between Rust
+/// releases; a stream id must be the same on every machine, in every
+/// process and in every version of this crate (and easy to reproduce in
+/// Python or WGSL), so the function is spelled out here and fixed forever.
+///
+/// ```
+/// use weight_init::philox::name_stream;
+/// assert_eq!(name_stream("fc.weight"), name_stream("fc.weight"));
+/// assert_ne!(name_stream("h.0.mlp.c_fc.weight"), name_stream("h.1.mlp.c_fc.weight"));
+/// ```
+pub fn name_stream(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in name.as_bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let mut z = h;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The first Philox block of the sparse zero-position keys:
+/// [`crate::structured::sparse_key`] uses blocks
+/// `SPARSE_KEY_BLOCK_BASE + j / 4` of the tensor's stream, which no element
+/// value uses (values use blocks below `2^62`).
+pub const SPARSE_KEY_BLOCK_BASE: u64 = 1 << 63;
 
 /// Philox4x32-10 as a sequential `rand_core` generator, so that `rand` and
 /// `rand_distr` distributions can be driven by the crate's generator.
@@ -206,5 +212,108 @@ impl rand_core::SeedableRng for Philox4x32 {
 
     fn seed_from_u64(state: u64) -> Self {
         Self::new(state, 0)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Batches of blocks for the CPU backend (AVX2 where the CPU has it)
+// ---------------------------------------------------------------------------
+
+/// Words per batch of [`batch_words`]: 16 Philox blocks, one batch of
+/// [`crate::sampler::BATCH`] elements.
+pub(crate) const BATCH_WORDS: usize = 64;
+
+/// The words of the 16 blocks from `first`, in element order.
+#[inline(always)]
+pub(crate) fn batch_words(first: u64, stream: u64, key: [u32; 2], words: &mut [u32; BATCH_WORDS]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: AVX2 is present, checked just above.
+            unsafe { avx2::philox_batch(first, stream, key, words) };
+            return;
+        }
+    }
+    for j in 0..BATCH_WORDS / 4 {
+        let w = philox4x32_10(counter_of(first + j as u64, stream), key);
+        words[4 * j..4 * j + 4].copy_from_slice(&w);
+    }
+}
+
+/// Philox4x32-10 on eight blocks at once in AVX2 registers: the same
+/// rounds as [`philox4x32_10`], one block per 32-bit lane.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use core::arch::x86_64::*;
+
+    use super::{BATCH_WORDS, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1};
+
+    /// `(hi, lo)` halves of the eight 32x32 -> 64-bit products `a * m`.
+    #[inline(always)]
+    unsafe fn mulhilo8(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
+        let even = _mm256_mul_epu32(a, m);
+        let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
+        let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+        let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
+        (hi, lo)
+    }
+
+    /// Eight blocks from `first`; writes their 32 words in element order.
+    #[inline(always)]
+    unsafe fn philox8(first: u64, stream: u64, key: [u32; 2], out: *mut __m256i) {
+        let mut lo = [0u32; 8];
+        let mut hi = [0u32; 8];
+        for j in 0..8 {
+            let b = first + j as u64;
+            lo[j] = b as u32;
+            hi[j] = (b >> 32) as u32;
+        }
+        let mut c0 = _mm256_loadu_si256(lo.as_ptr() as *const __m256i);
+        let mut c1 = _mm256_loadu_si256(hi.as_ptr() as *const __m256i);
+        let mut c2 = _mm256_set1_epi32(stream as u32 as i32);
+        let mut c3 = _mm256_set1_epi32((stream >> 32) as u32 as i32);
+        let m0 = _mm256_set1_epi32(PHILOX_M0 as i32);
+        let m1 = _mm256_set1_epi32(PHILOX_M1 as i32);
+        let (mut k0, mut k1) = key.into();
+        for r in 0..10 {
+            if r > 0 {
+                k0 = k0.wrapping_add(PHILOX_W0);
+                k1 = k1.wrapping_add(PHILOX_W1);
+            }
+            let (hi0, lo0) = mulhilo8(c0, m0);
+            let (hi1, lo1) = mulhilo8(c2, m1);
+            let kk0 = _mm256_set1_epi32(k0 as i32);
+            let kk1 = _mm256_set1_epi32(k1 as i32);
+            c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), kk0);
+            c1 = lo1;
+            c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), kk1);
+            c3 = lo0;
+        }
+        // Transpose 4 words x 8 blocks into block-major order.
+        let t0 = _mm256_unpacklo_epi32(c0, c1);
+        let t1 = _mm256_unpackhi_epi32(c0, c1);
+        let t2 = _mm256_unpacklo_epi32(c2, c3);
+        let t3 = _mm256_unpackhi_epi32(c2, c3);
+        let u0 = _mm256_unpacklo_epi64(t0, t2);
+        let u1 = _mm256_unpackhi_epi64(t0, t2);
+        let u2 = _mm256_unpacklo_epi64(t1, t3);
+        let u3 = _mm256_unpackhi_epi64(t1, t3);
+        _mm256_storeu_si256(out, _mm256_permute2x128_si256::<0x20>(u0, u1));
+        _mm256_storeu_si256(out.add(1), _mm256_permute2x128_si256::<0x20>(u2, u3));
+        _mm256_storeu_si256(out.add(2), _mm256_permute2x128_si256::<0x31>(u0, u1));
+        _mm256_storeu_si256(out.add(3), _mm256_permute2x128_si256::<0x31>(u2, u3));
+    }
+
+    /// The 16 blocks of one batch.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn philox_batch(
+        first: u64,
+        stream: u64,
+        key: [u32; 2],
+        words: &mut [u32; BATCH_WORDS],
+    ) {
+        let out = words.as_mut_ptr() as *mut __m256i;
+        philox8(first, stream, key, out);
+        philox8(first + 8, stream, key, out.add(4));
     }
 }

@@ -26,8 +26,8 @@ use core::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::dist::{Distribution, Normal, TruncatedNormal, Uniform};
 use crate::error::{Error, Result};
-use crate::sample::{Distribution, Normal, TruncatedNormal, Uniform};
 
 /// The standard deviation of a standard normal truncated to `[-2, 2]`.
 ///

@@ -1,7 +1,8 @@
 //! Statistics used by the tests and tools: moments, the exact CDFs of the
 //! crate's distributions (in f64) and Kolmogorov–Smirnov tests.
 
-use crate::sample::{DType, Distribution};
+use crate::dist::Distribution;
+use crate::dtype::DType;
 
 /// Mean, standard deviation (n - 1 denominator), minimum and maximum,
 /// accumulated in f64.

@@ -3,8 +3,8 @@
 //!
 //! [`fill_structured_cpu`] writes a whole tensor for a resolved
 //! [`Structured`] plan, in the little-endian bytes of its dtype, with the
-//! rounding of the CPU backend ([`crate::sample::f32_to_f16_bits`],
-//! [`crate::sample::f32_to_bf16_bits`]). The GPU backend
+//! rounding of the CPU backend ([`crate::kernel::f32_to_f16_bits`],
+//! [`crate::kernel::f32_to_bf16_bits`]). The GPU backend
 //! (`GpuContext::record_structured`) computes eye, identity, dirac and
 //! sparse on the device with the same rules, and uploads orthogonal and
 //! delta-orthogonal from [`orthogonal_f32`].
@@ -76,16 +76,14 @@ use faer::linalg::qr::no_pivoting::factor::{
 use faer::prelude::ReborrowMut;
 use faer::{Conj, Mat, MatMut, MatRef, Par};
 
-use crate::cpu::{self, TensorKey};
+use crate::cpu;
+use crate::dist::{Distribution, Normal};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::philox::block_words;
-use crate::sample::{f32_to_bf16_bits, f32_to_f16_bits, DType, Distribution, Normal, Sampler};
+use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
+use crate::philox::{block_words, TensorKey, SPARSE_KEY_BLOCK_BASE};
+use crate::sampler::Sampler;
 use crate::scheme::{Layout, Structured};
-
-/// The first Philox block of the sparse zero-position keys: [`sparse_key`]
-/// uses blocks `SPARSE_KEY_BLOCK_BASE + j / 4` of the tensor's stream,
-/// which no element value uses (values use blocks below `2^62`).
-pub const SPARSE_KEY_BLOCK_BASE: u64 = 1 << 63;
 
 /// The key that ranks output `output` of input `input` of a sparse tensor
 /// with `outputs` outputs: lane `j % 4` of Philox block
@@ -94,8 +92,8 @@ pub const SPARSE_KEY_BLOCK_BASE: u64 = 1 << 63;
 /// `(key, output)` pairs.
 ///
 /// ```
-/// use weight_init::philox::block_words;
-/// use weight_init::structured::{sparse_key, SPARSE_KEY_BLOCK_BASE};
+/// use weight_init::philox::{block_words, SPARSE_KEY_BLOCK_BASE};
+/// use weight_init::structured::sparse_key;
 /// assert_eq!(sparse_key(1, 2, 10, 3, 5), block_words(1, 2, SPARSE_KEY_BLOCK_BASE + 35 / 4)[3]);
 /// ```
 pub fn sparse_key(seed: u64, stream: u64, outputs: u64, input: u64, output: u64) -> u32 {

@@ -6,10 +6,10 @@
 //! fast in a release build, otherwise by a stated dense subset plus every
 //! input near the points where the algorithm switches branch.
 
-use weight_init::sample::{
-    box_muller, ln, open_unit, probit_upper_tail, recip_f32, sincos_turn, sqrt_f32,
-    truncated_std_normal, Sampler, SamplerKind, TruncMode,
+use weight_init::kernel::{
+    box_muller, ln, open_unit, recip_f32, sincos_turn, sqrt_f32, truncated_std_normal,
 };
+use weight_init::sampler::{probit_upper_tail, Sampler, SamplerKind, TruncMode};
 use weight_init::stats::{ln_sf, neg_ln_sf_inverse};
 use weight_init::{DType, TruncatedNormal};
 
@@ -136,7 +136,7 @@ fn box_muller_radius_matches_f64_over_every_unit_value() {
     );
     assert!(e <= 1e-6, "{e:e}");
     assert!((r_max as f64 - (66.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-6);
-    assert!(r_max <= weight_init::sample::NORMAL_MAX_ABS_Z);
+    assert!(r_max <= weight_init::sampler::NORMAL_MAX_ABS_Z);
     // -2 ln(1 - 2^-24) is 2^-23 to first order.
     assert!(r_min > 0.0 && (r_min as f64 - 2f64.powf(-11.5)).abs() < 1e-9);
 }

@@ -1,8 +1,8 @@
 //! Range invariance: any sub-range, any split into threads, any output form
 //! gives exactly the elements of the whole-tensor fill.
 
+use weight_init::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
 use weight_init::philox::block_words;
-use weight_init::sample::{f32_to_bf16_bits, f32_to_f16_bits};
 use weight_init::{cpu, DType, Distribution, Normal, Sampler, TensorKey, TruncatedNormal, Uniform};
 
 fn dists() -> Vec<Distribution> {

@@ -8,8 +8,8 @@
 //! also checked against an independent f64 computation from the same words,
 //! so the table cannot hold a wrong value that merely matches itself.
 
+use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::philox::{block_words, element_word, philox4x32_10, Philox4x32};
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::stats::{ln_sf, neg_ln_sf_inverse, normal_cdf};
 use weight_init::{cpu, DType, Distribution, Normal, TensorKey, TruncatedNormal, Uniform};
 
@@ -172,7 +172,7 @@ fn golden_values_match_f64_formulas() {
         assert!((g - want).abs() <= 1e-6, "uniform_m3_5 {i}: {g} vs {want}");
     }
     // The open unit value of a word: the midpoint of the f32 cell holding
-    // (w + 1/2) / 2^32 (`sample::open_unit`), written from its definition.
+    // (w + 1/2) / 2^32 (`kernel::open_unit`), written from its definition.
     let cell_mid = |w: u32| {
         let s = (32 - w.leading_zeros()).saturating_sub(23) as i32;
         (2.0 * (w >> s) as f64 + 1.0) * 2f64.powi(s - 33)

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use weight_init::model::{
-    glob_match, infer_kind, name_stream, read_safetensors_header, write_safetensors,
-    write_safetensors_with, ArenaLayout, LayerKind, ModelSpec, Param, ParamSet, Preset,
-    ResolvedSet, Rule, Rules, Shard, ShardMode, ARENA_ALIGN,
+    glob_match, infer_kind, read_safetensors_header, write_safetensors, write_safetensors_with,
+    ArenaLayout, LayerKind, ModelSpec, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard,
+    ShardMode, ARENA_ALIGN,
 };
+use weight_init::philox::name_stream;
 use weight_init::{cpu, DType, Error, Init, Plan, TensorKey};
 
 mod common;

@@ -2,7 +2,8 @@
 //! on every boundary and tie case and on 10^6 random f32 values, subnormals
 //! included.
 
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits};
+use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
+use weight_init::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
 use weight_init::DType;
 
 fn check(x: f32) {

@@ -142,7 +142,7 @@ fn scalar_text<'a>(text: &'a str, name: &str, lang: &str) -> &'a str {
     decl.split_once('=').unwrap().1.trim()
 }
 
-const SAMPLE_RS: &str = include_str!("../src/sample.rs");
+const SAMPLE_RS: &str = include_str!("../src/kernel.rs");
 
 const ARRAYS: [&str; 6] = [
     "LOG1P",

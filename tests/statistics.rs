@@ -107,8 +107,8 @@ fn truncated_bounds_hold_in_16_bit() {
             cpu::fill_u16(&t.into(), dtype, &key, 0..out.len() as u64, &mut out).unwrap();
             for &h in &out {
                 let v = match dtype {
-                    DType::F16 => weight_init::sample::f16_bits_to_f32(h),
-                    _ => weight_init::sample::bf16_bits_to_f32(h),
+                    DType::F16 => weight_init::dtype::f16_bits_to_f32(h),
+                    _ => weight_init::dtype::bf16_bits_to_f32(h),
                 };
                 assert!(v >= a && v <= b, "{dtype} [{a}, {b}]: {v}");
             }
@@ -184,7 +184,7 @@ fn normal_tails_reach_past_5_8_sigma() {
         "{beyond5} not in [{lo}, {hi}]"
     );
     assert!(max_abs > 5.8, "max |z| = {max_abs}");
-    assert!(max_abs <= weight_init::sample::NORMAL_MAX_ABS_Z);
+    assert!(max_abs <= weight_init::sampler::NORMAL_MAX_ABS_Z);
 }
 
 /// `stats::mean_std` (the exact moments the tools compare against) agrees

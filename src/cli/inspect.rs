@@ -12,9 +12,9 @@ use std::io::{Read, Seek, SeekFrom};
 use std::process::ExitCode;
 
 use safetensors::Dtype;
+use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::files::{escape, show};
 use weight_init::model::{read_safetensors, HeaderTensor};
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::{Plan, ResolveOptions};
 
 use super::{CliError, CliResult, InspectArgs};

@@ -15,8 +15,9 @@
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 use std::process::ExitCode;
 
+use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::gpu::GpuContext;
-use weight_init::sample::{bf16_bits_to_f32, f16_bits_to_f32, SamplerKind, NORMAL_MAX_ABS_Z};
+use weight_init::sampler::{SamplerKind, NORMAL_MAX_ABS_Z};
 use weight_init::stats::scaled_ulp_distance;
 use weight_init::stats::{self, KsResult};
 use weight_init::{cpu, DType, Distribution, Init, Sampler, TensorKey};

@@ -29,9 +29,11 @@ use wgpu::util::DeviceExt;
 use super::fill::{FillParams, Window, POSITIONS_PER_INVOCATION, WORKGROUP_SIZE};
 use super::shaders::{batch_shader_source, BatchView, Kernel};
 use super::{storage_entry, uniform_entry, GpuContext};
-use crate::cpu::TensorKey;
+use crate::dist::Distribution;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::sample::{DType, Distribution, Sampler};
+use crate::philox::TensorKey;
+use crate::sampler::Sampler;
 
 /// `Piece.view` of a contiguous element range (`VIEW_RANGE` in
 /// `shaders/fill_batch.wgsl`).
@@ -852,7 +854,7 @@ impl GpuContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sample::Normal;
+    use crate::dist::Normal;
 
     fn limits(buffer_size: u64) -> Limits {
         Limits {

@@ -15,8 +15,8 @@ use crate::diagnose::{
     combine_partials, standard_normal, DiagnoseConfig, LayerStats, Report, Tensors, Trace,
     PARTIAL_WORDS,
 };
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::sample::DType;
 use crate::scheme::{Init, Plan};
 
 /// Side of the square output tile of `matmul.wgsl`.

@@ -1,8 +1,9 @@
 //! Planning a fill: binding windows, grids and the kernel's uniform.
 
-use crate::cpu::TensorKey;
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::sample::{DType, Sampler, SamplerKind, TruncMode};
+use crate::philox::TensorKey;
+use crate::sampler::{Sampler, SamplerKind, TruncMode};
 
 /// Invocations per workgroup (`@workgroup_size` in the kernels).
 pub(crate) const WORKGROUP_SIZE: u64 = 256;

@@ -16,7 +16,7 @@
 //! uniform, and grids past the per-dimension workgroup limit are split in
 //! two dimensions. Kernels are `shaders/fill_*.wgsl` on top of
 //! `shaders/philox.wgsl`, the line-for-line twin of [`crate::philox`] and
-//! [`crate::sample`].
+//! [`crate::kernel`].
 //!
 //! Structured inits ([`GpuContext::record_structured`],
 //! [`GpuContext::fill_structured`]) use the same windows and stores through

@@ -1,6 +1,6 @@
 //! The WGSL sources and how a pipeline's module is put together.
 
-use crate::sample::{Sampler, SamplerKind};
+use crate::sampler::{Sampler, SamplerKind};
 
 /// A fill kernel: one WGSL file under `shaders/`, one pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

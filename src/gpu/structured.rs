@@ -17,9 +17,11 @@ use wgpu::util::DeviceExt;
 use super::fill::{self, FillParams, Window};
 use super::shaders::{shader_source, Kernel};
 use super::{storage_entry, uniform_entry, GpuContext};
-use crate::cpu::TensorKey;
+use crate::dist::{Distribution, Normal};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::sample::{DType, Distribution, Normal, Sampler};
+use crate::philox::TensorKey;
+use crate::sampler::Sampler;
 use crate::scheme::{Layout, Structured};
 use crate::structured::{constant_value, fill_structured_cpu, structured_numel, DiracLattice};
 

@@ -6,13 +6,14 @@ use std::ops::Range;
 use wgpu::util::DeviceExt;
 
 use super::{ResolvedParam, ResolvedSet, Shard};
-use crate::cpu::{self, TensorKey};
+use crate::cpu;
+use crate::dist::Distribution;
+use crate::dtype::{bf16_bits_to_f32, f16_bits_to_f32, DType};
 use crate::error::{Error, Result};
 use crate::gpu::{BatchItem, GpuContext, ItemView};
-use crate::sample::{
-    bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits, DType, Distribution,
-    Sampler,
-};
+use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
+use crate::philox::TensorKey;
+use crate::sampler::Sampler;
 use crate::scheme::{numel, Plan, Structured};
 use crate::structured::{fill_structured_cpu, structured_numel};
 

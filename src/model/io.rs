@@ -11,9 +11,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::rules::init_text;
 use super::{FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::files::{self, AtomicFile};
-use crate::sample::DType;
 use crate::scheme::{numel, Init, Layout};
 
 /// Bytes generated per step while streaming an elementwise tensor to a

@@ -44,8 +44,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::sample::DType;
+use crate::philox::name_stream;
 use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 
 pub use exec::{ArenaLayout, FillJob, RecordStats, SplitArenaLayout, ARENA_ALIGN};
@@ -56,43 +57,6 @@ pub use io::{
 };
 pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
 pub use shard::{Shard, ShardMode};
-
-/// The stable 64-bit stream id of a parameter named `name`: FNV-1a 64 of
-/// the name's UTF-8 bytes, then the splitmix64 finalizer.
-///
-/// The algorithm, exactly (all arithmetic wrapping mod 2^64):
-/// 1. FNV-1a 64 (Fowler–Noll–Vo, <http://www.isthe.com/chongo/tech/comp/fnv/>):
-///    `h = 0xcbf29ce484222325`; for each byte `b`: `h ^= b; h *= 0x100000001b3`.
-/// 2. splitmix64's output mix (Steele, Lea, Flood 2014; Vigna's
-///    `splitmix64.c`): `z = h; z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
-///    z = (z ^ (z >> 27)) * 0x94d049bb133111eb; z ^ (z >> 31)`.
-///
-/// FNV-1a alone spreads short, similar names (`h.0.mlp`, `h.1.mlp`) poorly
-/// in the high bits; the finalizer is a bijection that avalanches every
-/// input bit into every output bit, so distinct FNV values stay distinct.
-///
-/// Why this and not `std::hash`: `DefaultHasher`/`RandomState` are
-/// randomly keyed per process and their algorithm may change between Rust
-/// releases; a stream id must be the same on every machine, in every
-/// process and in every version of this crate (and easy to reproduce in
-/// Python or WGSL), so the function is spelled out here and fixed forever.
-///
-/// ```
-/// use weight_init::model::name_stream;
-/// assert_eq!(name_stream("fc.weight"), name_stream("fc.weight"));
-/// assert_ne!(name_stream("h.0.mlp.c_fc.weight"), name_stream("h.1.mlp.c_fc.weight"));
-/// ```
-pub fn name_stream(name: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in name.as_bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let mut z = h;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
 
 /// The kind of layer a parameter belongs to, for rules and presets.
 ///
@@ -164,7 +128,7 @@ impl FromStr for LayerKind {
 ///     .with_init("glorot_uniform".parse().unwrap())
 ///     .with_stream(99);
 /// assert_eq!(p.stream(), 99);
-/// assert_eq!(Param::new("w", vec![2], DType::F32).stream(), weight_init::model::name_stream("w"));
+/// assert_eq!(Param::new("w", vec![2], DType::F32).stream(), weight_init::philox::name_stream("w"));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {

@@ -1,0 +1,262 @@
+//! Distributions: small immutable values with fallible constructors
+//! ([`Uniform`], [`Normal`], [`TruncatedNormal`], and [`Distribution`], which
+//! also holds a constant). How a distribution is sampled for a dtype is
+//! [`crate::sampler::Sampler`].
+
+use crate::error::{Error, Result};
+
+fn check_finite(name: &'static str, v: f32) -> Result<()> {
+    if v.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name,
+            value: v as f64,
+            reason: "must be finite",
+        })
+    }
+}
+
+fn check_std(std: f32) -> Result<()> {
+    if std.is_finite() && std > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::InvalidParameter {
+            name: "std",
+            value: std as f64,
+            reason: "must be finite and > 0",
+        })
+    }
+}
+
+/// Uniform on `[low, high)`.
+///
+/// Like `torch.nn.init.uniform_(a=low, b=high)` and
+/// `jax.random.uniform(minval=low, maxval=high)`, but `high` is never
+/// returned, in any dtype.
+///
+/// ```
+/// use weight_init::Uniform;
+/// let u = Uniform::new(-0.1, 0.1).unwrap();
+/// assert_eq!((u.low(), u.high()), (-0.1, 0.1));
+/// assert!(Uniform::new(1.0, 1.0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Uniform {
+    low: f32,
+    high: f32,
+}
+
+impl Uniform {
+    /// Uniform on `[low, high)`; both finite, `low < high`.
+    pub fn new(low: f32, high: f32) -> Result<Self> {
+        check_finite("low", low)?;
+        check_finite("high", high)?;
+        if low >= high {
+            return Err(Error::InvalidParameter {
+                name: "high",
+                value: high as f64,
+                reason: "must be greater than `low`",
+            });
+        }
+        Ok(Self { low, high })
+    }
+    /// Lower bound (included).
+    pub fn low(&self) -> f32 {
+        self.low
+    }
+    /// Upper bound (excluded).
+    pub fn high(&self) -> f32 {
+        self.high
+    }
+}
+
+/// Normal with mean `mean` and standard deviation `std`, by Box–Muller.
+///
+/// Like `torch.nn.init.normal_(mean, std)` and `jax.random.normal * std +
+/// mean`. Tails reach about 6.7 std, as cuRAND's.
+///
+/// ```
+/// use weight_init::Normal;
+/// assert!(Normal::new(0.0, 0.02).is_ok());
+/// assert!(Normal::new(0.0, 0.0).is_err());
+/// assert!(Normal::new(f32::NAN, 1.0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Normal {
+    mean: f32,
+    std: f32,
+}
+
+impl Normal {
+    /// Normal(mean, std); `mean` finite, `std` finite and positive.
+    pub fn new(mean: f32, std: f32) -> Result<Self> {
+        check_finite("mean", mean)?;
+        check_std(std)?;
+        Ok(Self { mean, std })
+    }
+    /// The mean.
+    pub fn mean(&self) -> f32 {
+        self.mean
+    }
+    /// The standard deviation.
+    pub fn std(&self) -> f32 {
+        self.std
+    }
+}
+
+/// Normal(mean, std) conditioned on `[a, b]`, sampled in one pass by the
+/// inverse CDF (no rejection loop), accurate in deep tails.
+///
+/// Two ways to give the bounds:
+/// - [`TruncatedNormal::new`]: absolute bounds, like
+///   `torch.nn.init.trunc_normal_(mean, std, a, b)` (PyTorch defaults
+///   `a = -2, b = 2`);
+/// - [`TruncatedNormal::with_std_bounds`]: bounds in standard deviations,
+///   like `jax.random.truncated_normal(lower, upper) * std + mean` (JAX
+///   defaults -2, 2).
+///
+/// Either bound may be infinite. Every sample lies in `[a, b]` after rounding
+/// to the output dtype.
+///
+/// ```
+/// use weight_init::TruncatedNormal;
+/// let t = TruncatedNormal::new(0.0, 0.02, -0.04, 0.04).unwrap();
+/// let j = TruncatedNormal::with_std_bounds(0.0, 0.02, -2.0, 2.0).unwrap();
+/// assert_eq!(t.std_bounds(), (-2.0, 2.0));
+/// // Bounds are kept in f64: mean + lower * std with the f32 std 0.02.
+/// let (a, b) = j.bounds();
+/// assert!((a + 0.04).abs() < 1e-9 && (b - 0.04).abs() < 1e-9);
+/// assert!(TruncatedNormal::new(0.0, 1.0, 1.0, -1.0).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TruncatedNormal {
+    mean: f32,
+    std: f32,
+    a: f64,
+    b: f64,
+}
+
+impl TruncatedNormal {
+    /// Truncated normal with absolute bounds `a < b` (either may be infinite).
+    pub fn new(mean: f32, std: f32, a: f32, b: f32) -> Result<Self> {
+        Self::from_abs(mean, std, a as f64, b as f64)
+    }
+
+    /// Truncated normal with bounds in standard deviations around the mean:
+    /// `[mean + lower * std, mean + upper * std]`.
+    pub fn with_std_bounds(mean: f32, std: f32, lower: f32, upper: f32) -> Result<Self> {
+        check_finite("mean", mean)?;
+        check_std(std)?;
+        for (name, v) in [("lower", lower), ("upper", upper)] {
+            if v.is_nan() {
+                return Err(Error::InvalidParameter {
+                    name,
+                    value: v as f64,
+                    reason: "must not be NaN",
+                });
+            }
+        }
+        let (m, s) = (mean as f64, std as f64);
+        Self::from_abs(mean, std, m + s * lower as f64, m + s * upper as f64)
+    }
+
+    fn from_abs(mean: f32, std: f32, a: f64, b: f64) -> Result<Self> {
+        check_finite("mean", mean)?;
+        check_std(std)?;
+        for (name, v) in [("a", a), ("b", b)] {
+            if v.is_nan() {
+                return Err(Error::InvalidParameter {
+                    name,
+                    value: v,
+                    reason: "must not be NaN",
+                });
+            }
+        }
+        if a >= b || a == f64::INFINITY || b == f64::NEG_INFINITY {
+            return Err(Error::InvalidParameter {
+                name: "b",
+                value: b,
+                reason: "must be greater than `a` (and the interval non-empty)",
+            });
+        }
+        Ok(Self { mean, std, a, b })
+    }
+
+    /// The mean of the parent normal.
+    pub fn mean(&self) -> f32 {
+        self.mean
+    }
+    /// The std of the parent normal.
+    pub fn std(&self) -> f32 {
+        self.std
+    }
+    /// The absolute bounds `(a, b)`.
+    pub fn bounds(&self) -> (f64, f64) {
+        (self.a, self.b)
+    }
+    /// The bounds in standard deviations, `((a - mean) / std, (b - mean) / std)`.
+    pub fn std_bounds(&self) -> (f64, f64) {
+        let (m, s) = (self.mean as f64, self.std as f64);
+        ((self.a - m) / s, (self.b - m) / s)
+    }
+}
+
+/// A distribution an element can be drawn from (or a constant).
+///
+/// ```
+/// use weight_init::{Distribution, Normal};
+/// let d: Distribution = Normal::new(0.0, 1.0).unwrap().into();
+/// assert!(matches!(d, Distribution::Normal(_)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Distribution {
+    /// Every element equals the value; no generator involved.
+    Constant(f32),
+    /// See [`Uniform`].
+    Uniform(Uniform),
+    /// See [`Normal`].
+    Normal(Normal),
+    /// See [`TruncatedNormal`].
+    TruncatedNormal(TruncatedNormal),
+}
+
+impl From<Uniform> for Distribution {
+    fn from(d: Uniform) -> Self {
+        Distribution::Uniform(d)
+    }
+}
+impl From<Normal> for Distribution {
+    fn from(d: Normal) -> Self {
+        Distribution::Normal(d)
+    }
+}
+impl From<TruncatedNormal> for Distribution {
+    fn from(d: TruncatedNormal) -> Self {
+        Distribution::TruncatedNormal(d)
+    }
+}
+
+impl Distribution {
+    /// A constant; must be finite.
+    pub fn constant(value: f32) -> Result<Self> {
+        check_finite("value", value)?;
+        Ok(Distribution::Constant(value))
+    }
+}
+
+impl core::fmt::Display for Distribution {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Distribution::Constant(v) => write!(f, "constant({v})"),
+            Distribution::Uniform(u) => write!(f, "uniform({}, {})", u.low, u.high),
+            Distribution::Normal(n) => write!(f, "normal(mean={}, std={})", n.mean, n.std),
+            Distribution::TruncatedNormal(t) => write!(
+                f,
+                "trunc_normal(mean={}, std={}, a={}, b={})",
+                t.mean, t.std, t.a, t.b
+            ),
+        }
+    }
+}

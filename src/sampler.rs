@@ -1,0 +1,404 @@
+//! A distribution prepared for one output dtype ([`Sampler`]): the exact
+//! numbers a backend needs, and the CPU's sampling of whole blocks and
+//! batches built from [`crate::kernel`]'s transforms.
+//!
+//! The host-side *parameter* preparation in [`Sampler::new`] uses f64 (the
+//! truncated normal's tail probabilities in log form, `neg_ln_upper_tail`
+//! and friends): it runs once per tensor on the CPU and its results travel
+//! to the GPU as uniforms. Sampling itself uses only the kernel's f32
+//! operations, so every backend gives the same bits.
+
+use crate::dist::Distribution;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::kernel::{
+    add, box_muller, mul, probit_tail_asymptotic, probit_tail_poly, signed_unit, tail_radius,
+    truncated_std_normal, truncated_std_normal_common, TAIL_POLY_MAX_R,
+};
+
+/// Largest |z| a Box–Muller sample can reach: sqrt(-2 ln(2^-33)) < 6.77.
+pub const NORMAL_MAX_ABS_Z: f32 = 6.77;
+/// Beyond this many std the truncated normal is a point mass at the bound to
+/// f32 precision (its spread 1/alpha is below a 2^-7 fraction of an ULP).
+const TRUNC_PINNED_ALPHA: f64 = 65536.0;
+
+/// `Q⁻¹(exp(-y))` for `y >= ln 2`: the `z >= 0` whose upper tail
+/// probability `Q(z) = 1 - Φ(z)` is `exp(-y)`, composed from the kernel's
+/// pieces exactly as [`truncated_std_normal`] composes them.
+///
+/// Taking `-ln Q` rather than `Q` keeps deep tails (Q far below f32's range)
+/// exact in form. With `r = sqrt(y)`: polynomials in `r` up to `r = 5`
+/// (`Q = 1.4e-11`, see [`probit_tail_poly`]), beyond that
+/// [`probit_tail_asymptotic`].
+#[inline(always)]
+pub fn probit_upper_tail(y: f32) -> f32 {
+    let r = tail_radius(y);
+    if r <= TAIL_POLY_MAX_R {
+        probit_tail_poly(r)
+    } else {
+        probit_tail_asymptotic(y)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Host-side preparation (f64 allowed: runs once per tensor)
+// ---------------------------------------------------------------------------
+
+/// `-ln Q(x)` for `x >= 0`, where `Q(x) = P(Z > x)`, in f64.
+fn neg_ln_upper_tail(x: f64) -> f64 {
+    if x == f64::INFINITY {
+        f64::INFINITY
+    } else if x < 25.0 {
+        -(0.5 * libm::erfc(x * core::f64::consts::FRAC_1_SQRT_2)).ln()
+    } else {
+        // A&S 26.2.12; at x >= 25 the omitted term is below 1e-13.
+        let iz = 1.0 / (x * x);
+        let series = 1.0 - iz + 3.0 * iz * iz - 15.0 * iz * iz * iz + 105.0 * iz.powi(4);
+        0.5 * x * x + x.ln() + 0.5 * (2.0 * core::f64::consts::PI).ln() - series.ln()
+    }
+}
+
+/// `ln Q(x)` for any `x` (`-inf` at `+inf`, 0 at `-inf`), in f64.
+fn ln_upper_tail(x: f64) -> f64 {
+    if x >= 0.0 {
+        -neg_ln_upper_tail(x)
+    } else {
+        // Q(x) = 1 - Q(-x), with Q(-x) < 1/2.
+        libm::log1p(-0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2))
+    }
+}
+
+/// `Φ(x) - 1/2` in f64.
+fn centred_cdf(x: f64) -> f64 {
+    0.5 * libm::erf(x * core::f64::consts::FRAC_1_SQRT_2)
+}
+
+/// One end of a truncated normal's interval `[alpha, beta]` (std units),
+/// seen from the inverse CDF when it counts probability from that end. The
+/// upper end is mirrored (`z -> -z`) into a lower one, so both ends are
+/// described by their *anchor*: `alpha` for the lower end, `-beta` for the
+/// upper. With `W = Φ(beta) - Φ(alpha)` the interval's probability, a
+/// sample at probability `v W` from the anchor satisfies
+/// `Φ(z) = Φ(anchor) + v W` (mirrored z).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TruncEnd {
+    /// `Φ(anchor) - 1/2`: `d = h + v W` is `Φ(z) - 1/2`.
+    pub h: f32,
+    /// `Φ(anchor) / W`: `Φ(z) / W = below + v` (lower tail, `z < 0`).
+    pub below: f32,
+    /// `Q(anchor) / W`, at least 1: `Q(z) / W = above - v` (upper tail).
+    pub above: f32,
+}
+
+/// How a truncated normal is sampled; the parameters travel to the GPU as
+/// they are.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TruncMode {
+    /// The inverse CDF, counted from the end of the interval nearer to the
+    /// sample (see [`truncated_std_normal`]).
+    Inverse {
+        /// `W = Φ(beta) - Φ(alpha)`, rounded to f32 (may underflow to 0 in
+        /// deep tails, where only the log form below is used).
+        width: f32,
+        /// `-ln W`.
+        neg_ln_width: f32,
+        /// The lower end, anchor `alpha`.
+        lower: TruncEnd,
+        /// The upper end mirrored, anchor `-beta`.
+        upper: TruncEnd,
+    },
+    /// The interval is so deep in the tail that the distribution is a point
+    /// mass at the near bound to f32 precision.
+    Pinned,
+}
+
+impl TruncMode {
+    /// The mode for `[alpha, beta]` in std units (`alpha < beta`, either
+    /// infinite), prepared in f64 with every probability kept in log form
+    /// until its ratio is taken, so deep tails neither underflow nor cancel.
+    fn new(alpha: f64, beta: f64) -> Self {
+        if alpha >= TRUNC_PINNED_ALPHA || beta <= -TRUNC_PINNED_ALPHA {
+            return TruncMode::Pinned;
+        }
+        let lq = ln_upper_tail;
+        let ln_width = if alpha >= 0.0 {
+            lq(alpha) + (-libm::expm1(lq(beta) - lq(alpha))).ln()
+        } else if beta <= 0.0 {
+            lq(-beta) + (-libm::expm1(lq(-alpha) - lq(-beta))).ln()
+        } else {
+            libm::log1p(-(lq(-alpha).exp() + lq(beta).exp()))
+        };
+        let ratio = |ln_p: f64| ((ln_p - ln_width).exp()).min(f32::MAX as f64) as f32;
+        let end = |anchor: f64| TruncEnd {
+            h: centred_cdf(anchor) as f32,
+            below: ratio(lq(-anchor)),
+            above: ratio(lq(anchor)),
+        };
+        TruncMode::Inverse {
+            width: ln_width.exp() as f32,
+            neg_ln_width: -ln_width as f32,
+            lower: end(alpha),
+            upper: end(-beta),
+        }
+    }
+}
+
+/// A distribution prepared for one output dtype: the exact numbers a
+/// backend needs to sample it, so no backend re-derives a formula.
+///
+/// ```
+/// use weight_init::{DType, Distribution, Normal, Sampler};
+/// let s = Sampler::new(&Normal::new(0.0, 1.0).unwrap().into(), DType::BF16).unwrap();
+/// let v = s.sample_block([1, 2, 3, 4]);
+/// assert!(v.iter().all(|x| x.is_finite()));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sampler {
+    /// What is sampled.
+    pub kind: SamplerKind,
+    /// Output dtype.
+    pub dtype: DType,
+    /// Affine map: value = `offset + scale * x`, where `x` is the
+    /// distribution's unit sample (signed unit for uniform, z for normals).
+    pub offset: f32,
+    /// See `offset`.
+    pub scale: f32,
+    /// Every value is clamped to `[lo, hi]`, both representable in `dtype`.
+    pub lo: f32,
+    /// See `lo`.
+    pub hi: f32,
+}
+
+/// The transform a [`Sampler`] applies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SamplerKind {
+    /// The constant `offset` (already representable in the dtype).
+    Constant,
+    /// `offset + scale * signed_unit(w)`.
+    Uniform,
+    /// `offset + scale * z`, z from Box–Muller.
+    Normal,
+    /// `offset + scale * z`, z truncated-normal in std units.
+    TruncatedNormal(TruncMode),
+}
+
+impl Sampler {
+    /// Prepares `dist` for output in `dtype`.
+    ///
+    /// Fails with [`Error::Unrepresentable`] when the distribution's values
+    /// would overflow the dtype, or when no value of the dtype lies inside a
+    /// bounded distribution's interval.
+    pub fn new(dist: &Distribution, dtype: DType) -> Result<Self> {
+        let max = dtype.max_finite() as f64;
+        let unrepresentable = |reason: &'static str| Error::Unrepresentable {
+            what: dist.to_string(),
+            dtype: dtype.name(),
+            reason,
+        };
+        let interval = |lo: f64, hi: f64, hi_open: bool| -> Result<(f32, f32)> {
+            let lo = lo.max(-max);
+            let hi = hi.min(max);
+            let l = dtype.ceil(lo);
+            let h = if hi_open {
+                dtype.below(hi)
+            } else {
+                dtype.floor(hi)
+            };
+            if l > h {
+                Err(unrepresentable(
+                    "no value of the dtype lies in the interval",
+                ))
+            } else {
+                Ok((l, h))
+            }
+        };
+        let overflow_check = |lo: f64, hi: f64| -> Result<()> {
+            if lo < -max || hi > max {
+                Err(unrepresentable("values exceed the dtype's finite range"))
+            } else {
+                Ok(())
+            }
+        };
+        let z_max = NORMAL_MAX_ABS_Z as f64;
+        match *dist {
+            Distribution::Constant(v) => {
+                overflow_check(v as f64, v as f64)?;
+                let r = dtype.round(v);
+                if !r.is_finite() {
+                    return Err(unrepresentable("values exceed the dtype's finite range"));
+                }
+                Ok(Self::plain(SamplerKind::Constant, dtype, r, 0.0, r, r))
+            }
+            Distribution::Uniform(u) => {
+                let (low, high) = (u.low() as f64, u.high() as f64);
+                overflow_check(low, high)?;
+                let (lo, hi) = interval(low, high, true)?;
+                // Halves first, so that huge ranges do not overflow.
+                let offset = u.low() * 0.5 + u.high() * 0.5;
+                let scale = u.high() * 0.5 - u.low() * 0.5;
+                Ok(Self::plain(
+                    SamplerKind::Uniform,
+                    dtype,
+                    offset,
+                    scale,
+                    lo,
+                    hi,
+                ))
+            }
+            Distribution::Normal(n) => {
+                let (m, s) = (n.mean() as f64, n.std() as f64);
+                overflow_check(m - z_max * s, m + z_max * s)?;
+                let (lo, hi) = (-dtype.max_finite(), dtype.max_finite());
+                Ok(Self::plain(
+                    SamplerKind::Normal,
+                    dtype,
+                    n.mean(),
+                    n.std(),
+                    lo,
+                    hi,
+                ))
+            }
+            Distribution::TruncatedNormal(t) => {
+                let (m, s) = (t.mean() as f64, t.std() as f64);
+                let (a, b) = t.bounds();
+                let (alpha, beta) = t.std_bounds();
+                // Reachable values: the interval, cut to where any tail sample
+                // can land (one-sided tails reach about 6 std past the bound).
+                // A sample lies at most sqrt(anchor² + 2 ln 2^33) < anchor + 7
+                // std from the mean, counted from the nearer end.
+                let reach_lo = if a.is_finite() {
+                    a
+                } else {
+                    m - s * ((-beta).max(0.0) + 7.0)
+                };
+                let reach_hi = if b.is_finite() {
+                    b
+                } else {
+                    m + s * (alpha.max(0.0) + 7.0)
+                };
+                overflow_check(reach_lo, reach_hi)?;
+                let (lo, hi) = interval(a, b, false)?;
+                let mode = TruncMode::new(alpha, beta);
+                let offset = if mode == TruncMode::Pinned {
+                    if alpha >= 0.0 {
+                        lo
+                    } else {
+                        hi
+                    }
+                } else {
+                    t.mean()
+                };
+                Ok(Self::plain(
+                    SamplerKind::TruncatedNormal(mode),
+                    dtype,
+                    offset,
+                    t.std(),
+                    lo,
+                    hi,
+                ))
+            }
+        }
+    }
+
+    fn plain(kind: SamplerKind, dtype: DType, offset: f32, scale: f32, lo: f32, hi: f32) -> Self {
+        Self {
+            kind,
+            dtype,
+            offset,
+            scale,
+            lo,
+            hi,
+        }
+    }
+
+    /// The f32 values (already clamped to the dtype-representable bounds, not
+    /// yet rounded to the dtype) of the four lanes of one Philox block.
+    #[inline(always)]
+    pub fn sample_block(&self, w: [u32; 4]) -> [f32; 4] {
+        match self.kind {
+            SamplerKind::Constant => [self.offset; 4],
+            SamplerKind::Uniform => w.map(|x| self.finish(signed_unit(x))),
+            SamplerKind::Normal => {
+                let (z0, z1) = box_muller(w[0], w[1]);
+                let (z2, z3) = box_muller(w[2], w[3]);
+                [
+                    self.finish(z0),
+                    self.finish(z1),
+                    self.finish(z2),
+                    self.finish(z3),
+                ]
+            }
+            SamplerKind::TruncatedNormal(mode) => {
+                w.map(|x| self.finish(truncated_std_normal(mode, x)))
+            }
+        }
+    }
+
+    /// `offset + scale * x`, clamped. When `offset` is zero this is a single
+    /// multiply, which every backend rounds identically.
+    #[inline(always)]
+    fn finish(&self, x: f32) -> f32 {
+        let v = if self.offset == 0.0 {
+            mul(self.scale, x)
+        } else {
+            add(self.offset, mul(self.scale, x))
+        };
+        // Compare-and-select rather than f32::max/min: `v` is never NaN, and
+        // this compiles to one vector instruction per bound.
+        let v = if v < self.lo { self.lo } else { v };
+        if v > self.hi {
+            self.hi
+        } else {
+            v
+        }
+    }
+}
+
+/// Elements per batch of [`Sampler::sample_batch`]: 16 Philox blocks.
+pub const BATCH: usize = crate::philox::BATCH_WORDS;
+
+impl Sampler {
+    /// The f32 values of 16 consecutive blocks at once (`w` holds their
+    /// words in element order). Equal, bit for bit, to 16 calls of
+    /// [`Sampler::sample_block`]; written as straight loops over arrays so
+    /// the compiler vectorizes them.
+    #[inline(always)]
+    pub fn sample_batch(&self, w: &[u32; BATCH], out: &mut [f32; BATCH]) {
+        match self.kind {
+            SamplerKind::Constant => *out = [self.offset; BATCH],
+            SamplerKind::Uniform => {
+                for i in 0..BATCH {
+                    out[i] = self.finish(signed_unit(w[i]));
+                }
+            }
+            SamplerKind::Normal => {
+                for p in 0..BATCH / 2 {
+                    let (z0, z1) = box_muller(w[2 * p], w[2 * p + 1]);
+                    out[2 * p] = self.finish(z0);
+                    out[2 * p + 1] = self.finish(z1);
+                }
+            }
+            SamplerKind::TruncatedNormal(mode) => {
+                let mut y = [0.0f32; BATCH];
+                for i in 0..BATCH {
+                    (out[i], y[i], _) = truncated_std_normal_common(mode, w[i]);
+                }
+                // The few lanes past the tail polynomials' range, redone
+                // exactly as `truncated_std_normal` does them.
+                let deep = y
+                    .iter()
+                    .fold(false, |acc, &y| acc | (tail_radius(y) > TAIL_POLY_MAX_R));
+                if deep {
+                    for i in 0..BATCH {
+                        if tail_radius(y[i]) > TAIL_POLY_MAX_R {
+                            out[i] = truncated_std_normal(mode, w[i]);
+                        }
+                    }
+                }
+                for v in out.iter_mut() {
+                    *v = self.finish(*v);
+                }
+            }
+        }
+    }
+}
