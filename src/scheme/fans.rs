@@ -1,13 +1,8 @@
 //! Shapes, layouts and fans: [`Layout`], [`numel`], [`Fans`], [`FanMode`].
 
-use core::fmt;
-use core::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-
-use super::text::choice_error;
 
 /// Where a weight tensor keeps its output and input channels.
 ///
@@ -34,15 +29,9 @@ pub enum Layout {
     Jax,
 }
 
-impl Layout {
-    /// `"torch"` or `"jax"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Layout::Torch => "torch",
-            Layout::Jax => "jax",
-        }
-    }
+named!(Layout, "a layout", [Torch => "torch", Jax => "jax"]);
 
+impl Layout {
     /// `(out, in, kernel)` of a shape with at least 2 dimensions.
     pub(super) fn split(self, shape: &[u64]) -> Option<(u64, u64, &[u64])> {
         let n = shape.len();
@@ -53,23 +42,6 @@ impl Layout {
             Layout::Torch => (shape[0], shape[1], &shape[2..]),
             Layout::Jax => (shape[n - 1], shape[n - 2], &shape[..n - 2]),
         })
-    }
-}
-
-impl fmt::Display for Layout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Layout {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "torch" => Ok(Layout::Torch),
-            "jax" => Ok(Layout::Jax),
-            _ => Err(choice_error(s, "a layout", &["torch", "jax"])),
-        }
     }
 }
 
@@ -248,35 +220,8 @@ pub enum FanMode {
     FanAvg,
 }
 
-impl FanMode {
-    /// `"fan_in"`, `"fan_out"` or `"fan_avg"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            FanMode::FanIn => "fan_in",
-            FanMode::FanOut => "fan_out",
-            FanMode::FanAvg => "fan_avg",
-        }
-    }
-}
-
-impl fmt::Display for FanMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for FanMode {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "fan_in" => Ok(FanMode::FanIn),
-            "fan_out" => Ok(FanMode::FanOut),
-            "fan_avg" => Ok(FanMode::FanAvg),
-            _ => Err(choice_error(
-                s,
-                "a fan mode",
-                &["fan_in", "fan_out", "fan_avg"],
-            )),
-        }
-    }
-}
+named!(
+    FanMode,
+    "a fan mode",
+    [FanIn => "fan_in", FanOut => "fan_out", FanAvg => "fan_avg"]
+);

@@ -1,14 +1,10 @@
 //! Gains: [`Nonlinearity`] and PyTorch's [`calculate_gain`].
 
-use core::fmt;
-use core::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 use super::params::check_finite;
-use super::text::choice_error;
 
 /// PyTorch's default negative slope for `leaky_relu` in `calculate_gain`.
 pub const LEAKY_RELU_DEFAULT_SLOPE: f64 = 0.01;
@@ -80,24 +76,6 @@ impl Nonlinearity {
         Nonlinearity::Selu,
     ];
 
-    /// PyTorch's name of the nonlinearity.
-    pub fn name(self) -> &'static str {
-        match self {
-            Nonlinearity::Linear => "linear",
-            Nonlinearity::Conv1d => "conv1d",
-            Nonlinearity::Conv2d => "conv2d",
-            Nonlinearity::Conv3d => "conv3d",
-            Nonlinearity::ConvTranspose1d => "conv_transpose1d",
-            Nonlinearity::ConvTranspose2d => "conv_transpose2d",
-            Nonlinearity::ConvTranspose3d => "conv_transpose3d",
-            Nonlinearity::Sigmoid => "sigmoid",
-            Nonlinearity::Tanh => "tanh",
-            Nonlinearity::Relu => "relu",
-            Nonlinearity::LeakyRelu => "leaky_relu",
-            Nonlinearity::Selu => "selu",
-        }
-    }
-
     /// The gain with PyTorch's default parameter: `calculate_gain(name)`
     /// (leaky_relu slope 0.01).
     ///
@@ -127,36 +105,24 @@ pub(super) fn leaky_relu_gain(slope: f64) -> f64 {
     (2.0 / (1.0 + slope * slope)).sqrt()
 }
 
-impl fmt::Display for Nonlinearity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Nonlinearity {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Nonlinearity::ALL
-            .into_iter()
-            .find(|n| n.name() == s)
-            .ok_or_else(|| choice_error(s, "a nonlinearity", &NONLINEARITY_NAMES))
-    }
-}
-
-pub(super) const NONLINEARITY_NAMES: [&str; 12] = [
-    "linear",
-    "conv1d",
-    "conv2d",
-    "conv3d",
-    "conv_transpose1d",
-    "conv_transpose2d",
-    "conv_transpose3d",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "selu",
-];
+named!(
+    Nonlinearity,
+    "a nonlinearity",
+    [
+        Linear => "linear",
+        Conv1d => "conv1d",
+        Conv2d => "conv2d",
+        Conv3d => "conv3d",
+        ConvTranspose1d => "conv_transpose1d",
+        ConvTranspose2d => "conv_transpose2d",
+        ConvTranspose3d => "conv_transpose3d",
+        Sigmoid => "sigmoid",
+        Tanh => "tanh",
+        Relu => "relu",
+        LeakyRelu => "leaky_relu",
+        Selu => "selu",
+    ]
+);
 
 /// PyTorch's `torch.nn.init.calculate_gain(nonlinearity, param)`, exactly.
 ///

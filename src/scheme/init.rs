@@ -6,7 +6,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::Result;
 
 use super::table::{self as t, Scheme};
-use super::text::fmt_num;
+/// What [`Init`] needs of a scheme's parameters.
+pub(super) trait Parameters {
+    /// The constructor's checks (re-run after deserialization).
+    fn check(&self) -> Result<()>;
+    /// The values in the scheme table's parameter order, as the text form
+    /// writes them.
+    fn values(&self) -> Vec<String>;
+}
+
 use super::{
     Bounds, ClassPriorBias, Constant, Dirac, Gain, Gpt2Residual, JaxTruncatedNormal, Kaiming,
     LstmForgetBias, MeanStd, Sparse, TruncNormal, VarianceScaling,
@@ -249,26 +257,26 @@ impl Init {
         self.scheme().fan_based
     }
 
-    /// Re-runs the parameter checks (after deserialization).
-    fn check(&self) -> Result<()> {
-        match self {
-            Init::Constant(p) => p.check(),
-            Init::Uniform(p) => p.check(),
-            Init::Normal(p) => p.check(),
-            Init::TruncNormal(p) => p.check(),
-            Init::JaxTruncatedNormal(p) => p.check(),
+    /// The scheme's parameters, if it has any.
+    fn parameters(&self) -> Option<&dyn Parameters> {
+        let p: &dyn Parameters = match self {
+            Init::Constant(p) => p,
+            Init::Uniform(p) => p,
+            Init::Normal(p) => p,
+            Init::TruncNormal(p) => p,
+            Init::JaxTruncatedNormal(p) => p,
             Init::XavierUniform(p)
             | Init::XavierNormal(p)
             | Init::Orthogonal(p)
             | Init::Identity(p)
-            | Init::DeltaOrthogonal(p) => p.check(),
-            Init::KaimingUniform(p) | Init::KaimingNormal(p) => p.check(),
-            Init::VarianceScaling(p) => p.check(),
-            Init::Gpt2Residual(p) => p.check(),
-            Init::LstmForgetBias(p) => p.check(),
-            Init::ClassPriorBias(p) => p.check(),
-            Init::Dirac(p) => p.check(),
-            Init::Sparse(p) => p.check(),
+            | Init::DeltaOrthogonal(p) => p,
+            Init::KaimingUniform(p) | Init::KaimingNormal(p) => p,
+            Init::VarianceScaling(p) => p,
+            Init::Gpt2Residual(p) => p,
+            Init::LstmForgetBias(p) => p,
+            Init::ClassPriorBias(p) => p,
+            Init::Dirac(p) => p,
+            Init::Sparse(p) => p,
             Init::Zeros
             | Init::Ones
             | Init::LecunUniform
@@ -278,62 +286,21 @@ impl Init {
             | Init::JaxLecunNormal
             | Init::TorchDefaultWeight
             | Init::TorchDefaultBias
-            | Init::Eye => Ok(()),
-        }
+            | Init::Eye => return None,
+        };
+        Some(p)
+    }
+
+    /// Re-runs the parameter checks (after deserialization).
+    fn check(&self) -> Result<()> {
+        self.parameters().map_or(Ok(()), Parameters::check)
     }
 
     /// The keyword arguments of the canonical text form, in order: the
     /// names from the scheme table, the values from the parameters.
     pub(super) fn params(&self) -> Vec<(&'static str, String)> {
         let names = self.scheme().params.iter().map(|p| p.name);
-        names.zip(self.values()).collect()
-    }
-
-    /// The values of the parameters, in the scheme table's order.
-    fn values(&self) -> Vec<String> {
-        let n = fmt_num;
-        match self {
-            Init::Constant(p) => vec![n(p.value)],
-            Init::Uniform(p) => vec![n(p.low), n(p.high)],
-            Init::Normal(p) => vec![n(p.mean), n(p.std)],
-            Init::TruncNormal(p) => vec![n(p.mean), n(p.std), n(p.a), n(p.b)],
-            Init::JaxTruncatedNormal(p) => vec![n(p.mean), n(p.std), n(p.lower), n(p.upper)],
-            Init::XavierUniform(p)
-            | Init::XavierNormal(p)
-            | Init::Orthogonal(p)
-            | Init::Identity(p)
-            | Init::DeltaOrthogonal(p) => vec![n(p.gain)],
-            Init::KaimingUniform(p) | Init::KaimingNormal(p) => {
-                vec![n(p.a), p.mode.name().into(), p.nonlinearity.name().into()]
-            }
-            Init::VarianceScaling(p) => vec![
-                n(p.scale),
-                p.mode.name().into(),
-                p.distribution.name().into(),
-            ],
-            Init::Gpt2Residual(p) => {
-                vec![p.n_layers.to_string(), n(p.std)]
-            }
-            Init::LstmForgetBias(p) => vec![n(p.forget)],
-            Init::ClassPriorBias(p) => {
-                let priors: Vec<String> = p.priors.iter().map(|&x| n(x)).collect();
-                vec![
-                    format!("[{}]", priors.join(", ")),
-                    p.activation.name().into(),
-                ]
-            }
-            Init::Dirac(p) => vec![p.groups.to_string()],
-            Init::Sparse(p) => vec![n(p.sparsity), n(p.std)],
-            Init::Zeros
-            | Init::Ones
-            | Init::LecunUniform
-            | Init::LecunNormalUntruncated
-            | Init::JaxGlorotNormal
-            | Init::JaxHeNormal
-            | Init::JaxLecunNormal
-            | Init::TorchDefaultWeight
-            | Init::TorchDefaultBias
-            | Init::Eye => vec![],
-        }
+        let values = self.parameters().map_or_else(Vec::new, Parameters::values);
+        names.zip(values).collect()
     }
 }

@@ -29,8 +29,9 @@
 //!
 #![doc = include_str!("../../docs/SCHEMES.md")]
 
-/// `new` (which runs `check`) and one getter per field, for a parameter
-/// struct whose fields are all `Copy`.
+/// `new` (which runs `check`), one getter per field and the `Parameters`
+/// impl (checks, text values in field order) for a parameter struct whose
+/// fields are all `Copy`.
 macro_rules! parameters {
     (
         $(#[$new_doc:meta])*
@@ -51,6 +52,57 @@ macro_rules! parameters {
                     self.$field
                 }
             )+
+        }
+
+        impl super::init::Parameters for $ty {
+            fn check(&self) -> Result<()> {
+                $ty::check(self)
+            }
+            fn values(&self) -> Vec<String> {
+                vec![$(super::text::TextValue::text(&self.$field)),+]
+            }
+        }
+    };
+}
+
+/// `name()`, `Display` and `FromStr` (whose error lists every name) for a
+/// fieldless enum, from one list of its variants' text names; `refuse`
+/// may turn a name away with its own error first.
+macro_rules! named {
+    (
+        $ty:ident, $what:literal,
+        [$($variant:ident => $name:literal),+ $(,)?]
+        $(, refuse = $refuse:path)?
+    ) => {
+        impl $ty {
+            /// Every text name, in order.
+            pub(super) const NAMES: &'static [&'static str] = &[$($name),+];
+
+            /// The text name.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $name,)+
+                }
+            }
+        }
+
+        impl core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl core::str::FromStr for $ty {
+            type Err = Error;
+            fn from_str(s: &str) -> Result<Self> {
+                $(if let Some(e) = $refuse(s) {
+                    return Err(e);
+                })?
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    _ => Err(super::text::choice_error(s, $what, Self::NAMES)),
+                }
+            }
         }
     };
 }

@@ -1,16 +1,13 @@
 //! Scheme parameters: small immutable values with fallible constructors,
 //! whose defaults come from the scheme table.
 
-use core::fmt;
-use core::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 use super::gain::leaky_relu_gain;
 use super::table::{self, AMBIGUOUS_DISTRIBUTION};
-use super::text::choice_error;
+use super::text::TextValue;
 use super::FanMode;
 use super::Nonlinearity;
 
@@ -221,42 +218,24 @@ pub enum ScalingDistribution {
     Uniform,
 }
 
-impl ScalingDistribution {
-    /// `"truncated_normal"`, `"untruncated_normal"` or `"uniform"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ScalingDistribution::TruncatedNormal => "truncated_normal",
-            ScalingDistribution::UntruncatedNormal => "untruncated_normal",
-            ScalingDistribution::Uniform => "uniform",
-        }
-    }
-}
+named!(
+    ScalingDistribution,
+    "a distribution",
+    [
+        TruncatedNormal => "truncated_normal",
+        UntruncatedNormal => "untruncated_normal",
+        Uniform => "uniform",
+    ],
+    refuse = ambiguous_distribution
+);
 
-impl fmt::Display for ScalingDistribution {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for ScalingDistribution {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "truncated_normal" => Ok(ScalingDistribution::TruncatedNormal),
-            "untruncated_normal" => Ok(ScalingDistribution::UntruncatedNormal),
-            "uniform" => Ok(ScalingDistribution::Uniform),
-            _ if s == AMBIGUOUS_DISTRIBUTION.name => Err(Error::Parse {
-                input: s.into(),
-                position: 0,
-                message: format!("`{s}` is ambiguous: {}", AMBIGUOUS_DISTRIBUTION.why),
-            }),
-            _ => Err(choice_error(
-                s,
-                "a distribution",
-                &["truncated_normal", "untruncated_normal", "uniform"],
-            )),
-        }
-    }
+/// JAX's and tf.keras's `"normal"` differ: refused with what to write.
+fn ambiguous_distribution(s: &str) -> Option<Error> {
+    (s == AMBIGUOUS_DISTRIBUTION.name).then(|| Error::Parse {
+        input: s.into(),
+        position: 0,
+        message: format!("`{s}` is ambiguous: {}", AMBIGUOUS_DISTRIBUTION.why),
+    })
 }
 
 /// The parameters of `variance_scaling(scale, mode, distribution)`, as
@@ -417,32 +396,11 @@ impl Default for PriorActivation {
     }
 }
 
-impl PriorActivation {
-    /// `"softmax"` or `"sigmoid"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            PriorActivation::Softmax => "softmax",
-            PriorActivation::Sigmoid => "sigmoid",
-        }
-    }
-}
-
-impl fmt::Display for PriorActivation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for PriorActivation {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "softmax" => Ok(PriorActivation::Softmax),
-            "sigmoid" => Ok(PriorActivation::Sigmoid),
-            _ => Err(choice_error(s, "an activation", &["softmax", "sigmoid"])),
-        }
-    }
-}
+named!(
+    PriorActivation,
+    "an activation",
+    [Softmax => "softmax", Sigmoid => "sigmoid"]
+);
 
 /// The parameters of `class_prior_bias(priors, activation)`: an output
 /// layer's bias set so that the initial predictions equal the class
@@ -468,6 +426,15 @@ pub struct ClassPriorBias {
     pub(super) priors: Vec<f64>,
     #[serde(default)]
     pub(super) activation: PriorActivation,
+}
+
+impl super::init::Parameters for ClassPriorBias {
+    fn check(&self) -> Result<()> {
+        ClassPriorBias::check(self)
+    }
+    fn values(&self) -> Vec<String> {
+        vec![self.priors.text(), self.activation.text()]
+    }
 }
 
 impl ClassPriorBias {

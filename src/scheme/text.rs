@@ -9,7 +9,6 @@ use core::str::FromStr;
 
 use crate::error::{Error, Result};
 
-use super::gain::NONLINEARITY_NAMES;
 use super::table::{Dflt, Form, AMBIGUOUS};
 use super::{FanMode, Init, Nonlinearity, PriorActivation, ScalingDistribution};
 
@@ -246,6 +245,43 @@ fn is_ident(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// A parameter's value as the canonical text form writes it.
+pub(super) trait TextValue {
+    /// The text.
+    fn text(&self) -> String;
+}
+
+impl TextValue for f64 {
+    fn text(&self) -> String {
+        fmt_num(*self)
+    }
+}
+
+impl TextValue for u64 {
+    fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl TextValue for [f64] {
+    fn text(&self) -> String {
+        let items: Vec<String> = self.iter().map(TextValue::text).collect();
+        format!("[{}]", items.join(", "))
+    }
+}
+
+macro_rules! text_by_name {
+    ($($ty:ty),+) => {
+        $(impl TextValue for $ty {
+            fn text(&self) -> String {
+                self.name().into()
+            }
+        })+
+    };
+}
+
+text_by_name!(FanMode, Nonlinearity, ScalingDistribution, PriorActivation);
+
 /// The arguments of one call, bound to the parameter names its text name
 /// takes; the scheme table gives the defaults of the rest.
 pub(super) struct Args<'a> {
@@ -365,7 +401,7 @@ impl<'a> Args<'a> {
                             pos,
                             format!(
                                 "`{name}` must be a number or a nonlinearity ({}), found `{text}`",
-                                NONLINEARITY_NAMES.join(", ")
+                                Nonlinearity::NAMES.join(", ")
                             ),
                         )
                     })
