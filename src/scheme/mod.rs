@@ -15,8 +15,6 @@
 //! assert!((n.std() as f64 - (2.0f64 / 576.0).sqrt()).abs() < 1e-7);
 //! ```
 //!
-//! The table below is `docs/SCHEMES.md` of the repository.
-//!
 //! # Where things live
 //!
 //! - `table`: every scheme's name, parameters, defaults and documentation
@@ -26,6 +24,9 @@
 //! - `dist`, `params`: the parameters of each scheme;
 //! - `init`: [`Init`]; `resolve`: [`Init::resolve`] and its [`Plan`];
 //! - `text`: the text form; `json`: the JSON form's helper.
+//!
+//! The text below is `docs/SCHEMES.md` of the repository, whose tables are
+//! rendered from `table` (`UPDATE_DOCS=1 cargo test --test scheme_docs`).
 //!
 #![doc = include_str!("../../docs/SCHEMES.md")]
 
