@@ -208,15 +208,7 @@ fn model_larger_than_one_buffer_matches_cpu() {
         .map(|b| ctx.read_buffer(b, 0, b.size()).unwrap())
         .collect();
     let bad = check(&r, &layout, &arenas, seed, None);
-    for line in &bad {
-        eprintln!("MISMATCH {line}");
-    }
-    assert!(
-        bad.is_empty(),
-        "{} tensors differ from the CPU:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    common::assert_no_mismatch(&bad, "tensors differ from the CPU");
 }
 
 /// The contract says a value never depends on how the output is split
@@ -269,14 +261,7 @@ fn column_shard_one_reused_buffer_at_a_time_matches_cpu() {
     assert_eq!(layout.buffers, vec![0, 1, 2, 2, 2, 3, 3, 3, 3, 3, 3]);
     assert_eq!(layout.buffer_sizes[2], 20 * MIB);
     let largest = *layout.buffer_sizes.iter().max().unwrap();
-    let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("reused arena"),
-        size: largest,
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    });
+    let buffer = common::new_storage_buffer(&ctx, largest, false);
     let mut arenas = Vec::new();
     for k in 0..layout.buffer_sizes.len() {
         canary_fill(&ctx, &buffer);
@@ -297,15 +282,7 @@ fn column_shard_one_reused_buffer_at_a_time_matches_cpu() {
         })
     ));
     let bad = check(&r, &layout, &arenas, seed, Some(&shard));
-    for line in &bad {
-        eprintln!("MISMATCH {line}");
-    }
-    assert!(
-        bad.is_empty(),
-        "{} tensors differ from the CPU:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    common::assert_no_mismatch(&bad, "tensors differ from the CPU");
 }
 
 #[test]

@@ -1,10 +1,7 @@
 //! `weight-init devices`, and every command's behaviour with no adapter.
 
-use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weight-init"))
-}
+mod common;
+use common::bin;
 
 /// Every adapter listed with its limits, and at least one adapter: on a
 /// fresh machine Mesa's GL driver (llvmpipe) is enough. Under `.ci/run`

@@ -2,20 +2,17 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 use weight_init::{cpu, DType, Init, Plan, ResolveOptions, TensorKey};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weight-init"))
-}
+mod common;
+use common::bin;
 
+/// `name` in a new, empty directory of its own.
 fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weight-init-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::temp_dir(name).join(name)
 }
 
 /// A file with a kaiming-normal f32 weight, a bf16 normal(0, 0.02) vector

@@ -3,7 +3,7 @@
 //! safetensors files, and bad input.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use weight_init::model::{
     glob_match, infer_kind, name_stream, read_safetensors_header, write_safetensors,
@@ -13,7 +13,7 @@ use weight_init::model::{
 use weight_init::{cpu, DType, Error, Init, Plan, TensorKey};
 
 mod common;
-use common::gpu;
+use common::{gpu, temp_dir};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -33,14 +33,6 @@ fn mean_std(x: &[f32]) -> (f64, f64) {
     let m = x.iter().map(|&v| v as f64).sum::<f64>() / n;
     let v = x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / n;
     (m, v.sqrt())
-}
-
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("wi-model-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn dir_entries(d: &Path) -> Vec<String> {
@@ -64,18 +56,9 @@ fn gpu_fill(
     ArenaLayout,
     weight_init::model::RecordStats,
 ) {
-    use wgpu::util::DeviceExt;
     let ctx = gpu();
     let layout = r.arena_layout(shard, ARENA_ALIGN).unwrap();
-    let buffer = ctx
-        .device()
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("test arena"),
-            contents: &vec![CANARY; layout.total_bytes as usize],
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-        });
+    let buffer = common::storage_buffer(ctx, layout.total_bytes, CANARY);
     let mut stats = None;
     ctx.submit_checked(|enc| {
         stats = Some(r.record_gpu(ctx, enc, &buffer, &layout, seed, shard)?);
@@ -440,18 +423,13 @@ fn shards_concatenate_to_unsharded_cpu() {
     let whole = r.fill_cpu(seed, None).unwrap();
     for world in [1u64, 2, 3, 4, 8] {
         for mode in [ShardMode::Rows, ShardMode::Columns] {
-            let ranks: Vec<Vec<(String, Vec<u8>)>> = (0..world)
-                .map(|rank| {
-                    let s = Shard::new(world, rank, mode).unwrap();
-                    r.fill_cpu(seed, Some(&s)).unwrap()
-                })
-                .collect();
+            let shards = common::cpu_shard_parts(&r, seed, world, mode);
             for (i, p) in r.params().iter().enumerate() {
-                let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].1.clone()).collect();
+                let parts = &shards[i];
                 assert!(parts
                     .iter()
                     .all(|x| x.len() == whole[i].1.len() / world as usize));
-                let got = common::assemble(&p.shape, p.dtype, mode, &parts);
+                let got = common::assemble(&p.shape, p.dtype, mode, parts);
                 assert_eq!(got, whole[i].1, "{} world {world} {mode}", p.name);
             }
         }
@@ -907,52 +885,28 @@ fn torch_defaults_std() {
 fn gpt2_std() {
     let mut params = vec![];
     for l in [0, 5] {
-        params.push(Param::new(
-            format!("transformer.h.{l}.ln_1.weight"),
-            vec![768],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.ln_1.bias"),
-            vec![768],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.attn.c_attn.weight"),
-            vec![768, 2304],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.attn.c_attn.bias"),
-            vec![2304],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.attn.c_proj.weight"),
-            vec![768, 768],
-            DType::BF16,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.mlp.c_proj.weight"),
-            vec![3072, 768],
-            DType::F32,
-        ));
+        for (part, shape, dtype) in [
+            ("ln_1.weight", vec![768], DType::F32),
+            ("ln_1.bias", vec![768], DType::F32),
+            ("attn.c_attn.weight", vec![768, 2304], DType::F32),
+            ("attn.c_attn.bias", vec![2304], DType::F32),
+            ("attn.c_proj.weight", vec![768, 768], DType::BF16),
+            ("mlp.c_proj.weight", vec![3072, 768], DType::F32),
+        ] {
+            params.push(Param::new(
+                format!("transformer.h.{l}.{part}"),
+                shape,
+                dtype,
+            ));
+        }
     }
-    params.push(Param::new(
-        "transformer.wte.weight",
-        vec![4096, 768],
-        DType::F32,
-    ));
-    params.push(Param::new(
-        "model.layers.1.self_attn.o_proj.weight",
-        vec![1024, 1024],
-        DType::F32,
-    ));
-    params.push(Param::new(
-        "model.layers.1.mlp.down_proj.weight",
-        vec![1024, 1024],
-        DType::F32,
-    ));
+    for (name, shape) in [
+        ("transformer.wte.weight", vec![4096, 768]),
+        ("model.layers.1.self_attn.o_proj.weight", vec![1024, 1024]),
+        ("model.layers.1.mlp.down_proj.weight", vec![1024, 1024]),
+    ] {
+        params.push(Param::new(name, shape, DType::F32));
+    }
     let set = ParamSet::from_params(params).unwrap();
     // n_layers inferred: largest index 5 -> 6.
     let r = set
