@@ -15,7 +15,7 @@ use std::fs;
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{hidden_temps, run_cli, stderr, stdout, TempDir};
@@ -30,17 +30,18 @@ const SPEC: &str = r#"{"seed": 7, "params": [
   {"name": "fc.bias", "shape": [16], "init": "zeros"}
 ]}"#;
 
+/// Starts `cmd` with its standard output and error captured.
+fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs the binary with a deadline: a case that would block (a FIFO read)
 /// fails the test instead of hanging it. The child is killed on timeout.
 fn run_bounded(args: &[&str], secs: u64) -> Output {
-    let bin = common::bin_path();
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(common::bin().args(args).stdin(Stdio::null()));
     let start = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -233,14 +234,11 @@ fn interrupt(signal: i32, expected: i32) {
     fs::write(d.join("big.json"), BIG_SPEC).unwrap();
     let target = d.join("model.safetensors");
     fs::write(&target, b"previous contents").unwrap();
-    let bin = common::bin_path();
-    let mut child = Command::new(bin)
-        .arg("init")
-        .args(init_cpu(&d.s("big.json"), target.to_str().unwrap()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        common::bin()
+            .arg("init")
+            .args(init_cpu(&d.s("big.json"), target.to_str().unwrap())),
+    );
     let start = Instant::now();
     loop {
         let has_data = d
@@ -444,8 +442,7 @@ fn oversized_inputs_are_refused_before_reading() {
 #[test]
 fn spec_from_standard_input() {
     let d = TempDir::new("stdin");
-    let bin = common::bin_path();
-    let mut child = Command::new(bin)
+    let mut child = common::bin()
         .args([
             "init",
             "--spec",
@@ -786,16 +783,13 @@ fn plots_create_no_missing_parent_directories() {
 fn a_font_that_is_a_fifo_does_not_hang_a_plot() {
     let d = TempDir::new("fontfifo");
     mkfifo(&d.join("font.ttf"));
-    let bin = common::bin_path();
-    let mut child = Command::new(bin)
-        .arg("diagnose")
-        .args(TINY_DIAGNOSE)
-        .args(["--plot", &d.s("p.png")])
-        .env("WEIGHT_INIT_PLOT_FONT", d.join("font.ttf"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        common::bin()
+            .arg("diagnose")
+            .args(TINY_DIAGNOSE)
+            .args(["--plot", &d.s("p.png")])
+            .env("WEIGHT_INIT_PLOT_FONT", d.join("font.ttf")),
+    );
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(60) {

@@ -10,10 +10,11 @@ use weight_init::model::{
     write_safetensors_with, ArenaLayout, LayerKind, ModelSpec, Param, ParamSet, Preset,
     ResolvedSet, Rule, Rules, Shard, ShardMode, ARENA_ALIGN,
 };
+use weight_init::stats::Moments;
 use weight_init::{cpu, DType, Error, Init, Plan, TensorKey};
 
 mod common;
-use common::{gpu, temp_dir};
+use common::{gpu, temp_dir, values};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -21,18 +22,6 @@ use common::{gpu, temp_dir};
 
 fn init(s: &str) -> Init {
     s.parse().unwrap()
-}
-
-fn to_f32(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    dtype.decode_le(bytes).collect()
-}
-
-/// Population mean and std in f64.
-fn mean_std(x: &[f32]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let m = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let v = x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / n;
-    (m, v.sqrt())
 }
 
 fn dir_entries(d: &Path) -> Vec<String> {
@@ -588,7 +577,7 @@ fn json_to_safetensors_and_back() {
     // The big tensor (18 MB) passed the 16 MiB streaming chunk.
     const { assert!(4500 * 1024 * 4 > weight_init::model::WRITE_CHUNK_BYTES) };
     // Values sanity: the class priors are ln p.
-    let head = to_f32(st.tensor("head.bias").unwrap().data(), DType::F32);
+    let head = values(st.tensor("head.bias").unwrap().data(), DType::F32);
     for (h, p) in head.iter().zip([0.2f32, 0.3, 0.5]) {
         assert!((h - p.ln()).abs() < 1e-6);
     }
@@ -825,14 +814,16 @@ fn check_stds(
         if skip.contains(&name.as_str()) {
             continue;
         }
-        let x = to_f32(bytes, p.dtype);
+        let x = values(bytes, p.dtype);
         if let Some(&(_, c)) = consts.iter().find(|(n, _)| n == name) {
             assert!(x.iter().all(|&v| v == c), "{name} should be all {c}");
             continue;
         }
         let w = want(name).unwrap_or_else(|| panic!("no expected std for {name}"));
         assert!(x.len() >= 262144, "{name} too small for a 1% check");
-        let (m, s) = mean_std(&x);
+        let Moments {
+            mean: m, std: s, ..
+        } = Moments::of(&x);
         assert!((s / w - 1.0).abs() < 0.01, "{name}: std {s}, formula {w}");
         assert!(
             m.abs() < 5.0 * w / (x.len() as f64).sqrt() + 1e-9,
@@ -870,7 +861,7 @@ fn torch_defaults_std() {
     };
     // fc.bias has 1024 elements, too few for a 1% std check: its bound
     // instead (all inside, and some near it).
-    let b = to_f32(&r.fill_param_cpu(1, 12345, None).unwrap().1, DType::F32);
+    let b = values(&r.fill_param_cpu(1, 12345, None).unwrap().1, DType::F32);
     let bound = 1.0 / 512f32.sqrt();
     assert!(b.iter().all(|v| v.abs() < bound) && b.iter().any(|v| v.abs() > 0.9 * bound));
     check_stds(
