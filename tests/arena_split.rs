@@ -11,13 +11,11 @@ use weight_init::model::{
 use weight_init::{DType, Error};
 
 mod common;
-use common::ADAPTER_HINT;
+use common::{ADAPTER_HINT, CANARY};
 
 const MIB: u64 = 1 << 20;
 /// The limited device's `max_buffer_size`.
 const MAX: u64 = 64 * MIB;
-const CANARY: u8 = 0xA5;
-
 /// The default adapter (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME` honoured),
 /// opened with its own limits except `max_buffer_size` (and the storage
 /// binding size, which may not exceed it) lowered to `max`.

@@ -9,7 +9,7 @@ use weight_init::stats::Agreement;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
 mod common;
-use common::{storage_buffer, values, Adapter};
+use common::{storage_buffer, values, Adapter, CANARY};
 
 fn adapters() -> &'static [Adapter] {
     common::adapters(None)
@@ -38,7 +38,7 @@ fn gpu_fill(
     byte_offset: u64,
     buf_size: u64,
 ) -> Vec<u8> {
-    let buf = storage_buffer(ctx, buf_size, 0xA5);
+    let buf = storage_buffer(ctx, buf_size, CANARY);
     ctx.fill(&buf, byte_offset, dist, dtype, key, range)
         .unwrap();
     ctx.read_buffer(&buf, 0, buf_size).unwrap()
@@ -78,12 +78,12 @@ fn bit_exact_where_the_contract_says_so() {
                     let want = cpu_bytes(dist, dtype, &key, start..end);
                     let (lo, hi) = (byte_offset as usize, (byte_offset + n * size) as usize);
                     assert!(
-                        got[..lo].iter().all(|&b| b == 0xA5),
+                        got[..lo].iter().all(|&b| b == CANARY),
                         "{}: canary before {dist} {dtype}",
                         a.name
                     );
                     assert!(
-                        got[hi..].iter().all(|&b| b == 0xA5),
+                        got[hi..].iter().all(|&b| b == CANARY),
                         "{}: canary after {dist} {dtype}",
                         a.name
                     );

@@ -13,9 +13,7 @@ use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedN
 
 mod common;
 use common::gpu as ctx;
-use common::values;
-
-const CANARY: u8 = 0xA5;
+use common::{values, CANARY};
 
 /// splitmix64: the tests' fixed-seed shapes and offsets.
 struct Rng(u64);

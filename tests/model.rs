@@ -14,7 +14,7 @@ use weight_init::stats::Moments;
 use weight_init::{cpu, DType, Error, Init, Plan, TensorKey};
 
 mod common;
-use common::{gpu, temp_dir, values};
+use common::{gpu, temp_dir, values, CANARY};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -63,8 +63,6 @@ fn gpu_fill(
         .collect();
     (tensors, arena, layout, stats.unwrap())
 }
-
-const CANARY: u8 = 0xA5;
 
 /// Bytes of the arena outside every tensor are still the canary.
 fn check_canaries(arena: &[u8], layout: &ArenaLayout) {

@@ -15,10 +15,9 @@ use weight_init::model::{ArenaLayout, Param, ParamSet, ResolvedSet, Rules, Shard
 use weight_init::{DType, Layout};
 
 mod common;
+use common::CANARY;
 
 const WORLDS: [u64; 4] = [1, 2, 3, 4];
-const CANARY: u8 = 0xA5;
-
 /// Every structured scheme, dimensions 0 and 1 multiples of 12 = lcm(1, 2,
 /// 3, 4) so that every world size divides both sharded dimensions.
 fn structured_set() -> ParamSet {

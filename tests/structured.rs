@@ -21,7 +21,7 @@ use weight_init::structured::{
 use weight_init::{cpu, DType, Error, Normal, TensorKey};
 
 mod common;
-use common::{storage_buffer, values, Adapter};
+use common::{storage_buffer, values, Adapter, CANARY};
 
 /// Significance of every statistical test here.
 const ALPHA: f64 = 0.001;
@@ -612,8 +612,6 @@ fn buffer_with(
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | extra,
         })
 }
-
-const CANARY: u8 = 0xA5;
 
 /// Fills `s` at `byte_offset` of a canary-filled buffer on the GPU; checks
 /// the canaries around it and returns the tensor's bytes.

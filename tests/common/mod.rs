@@ -142,6 +142,10 @@ pub const ADAPTER_HINT: &str = "These tests need a GPU adapter; on a machine wit
      install Mesa's software drivers: `apt-get install mesa-vulkan-drivers libegl1 libegl-mesa0 \
      libgl1-mesa-dri` (lavapipe through Vulkan, llvmpipe through GL)";
 
+/// The byte GPU tests fill buffers with before a fill, to see what it
+/// wrote and what it must leave untouched.
+pub const CANARY: u8 = 0xA5;
+
 /// The default adapter (`WGPU_BACKEND` and `WGPU_ADAPTER_NAME` honoured),
 /// opened once per test binary.
 pub fn gpu() -> &'static GpuContext {
