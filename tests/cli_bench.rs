@@ -26,10 +26,7 @@ const DEFAULT_SCHEMES: [&str; 5] = [
 const SIZE_BYTES: u64 = 8 << 20;
 
 fn weight_init(args: &[&str]) -> Output {
-    common::bin()
-        .args(args)
-        .output()
-        .expect("the weight-init binary runs")
+    common::run_cli(args[0], &args[1..], &[])
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -8,7 +8,7 @@ use safetensors::Dtype;
 use weight_init::{cpu, DType, Init, Plan, ResolveOptions, TensorKey};
 
 mod common;
-use common::bin;
+use common::run_cli;
 
 /// `name` in a new, empty directory of its own.
 fn temp_path(name: &str) -> PathBuf {
@@ -71,15 +71,15 @@ fn write_model(path: &std::path::Path) {
 fn shapes_dtypes_and_statistics() {
     let path = temp_path("model.safetensors");
     write_model(&path);
-    let out = bin()
-        .args([
-            "inspect",
+    let out = run_cli(
+        "inspect",
+        &[
             path.to_str().unwrap(),
             "--scheme",
             "kaiming_normal(nonlinearity=relu)",
-        ])
-        .output()
-        .unwrap();
+        ],
+        &[],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(
@@ -120,10 +120,7 @@ fn not_a_safetensors_file() {
     let path = temp_path("garbage.bin");
     std::fs::write(&path, b"\xff\xff\xff\xff\xff\xff\xff\x7fnot a header").unwrap();
     for file in [path.clone(), temp_path("does-not-exist.safetensors")] {
-        let out = bin()
-            .args(["inspect", file.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = run_cli("inspect", &[file.to_str().unwrap()], &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(!stderr.contains("panicked"), "{stderr}");
@@ -137,10 +134,7 @@ fn not_a_safetensors_file() {
     bytes.extend_from_slice(header);
     bytes.extend_from_slice(&[0u8; 16]);
     std::fs::write(&bad, bytes).unwrap();
-    let out = bin()
-        .args(["inspect", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = run_cli("inspect", &[bad.to_str().unwrap()], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         // One header reader for inspect and init (the library's), so one
