@@ -11,13 +11,11 @@ use weight_init::model::{
 use weight_init::{DType, Error};
 
 mod common;
-use common::ADAPTER_HINT;
+use common::{ADAPTER_HINT, CANARY};
 
 const MIB: u64 = 1 << 20;
 /// The limited device's `max_buffer_size`.
 const MAX: u64 = 64 * MIB;
-const CANARY: u8 = 0xA5;
-
 /// The default adapter (`WGPU_BACKEND`, `WGPU_ADAPTER_NAME` honoured),
 /// opened with its own limits except `max_buffer_size` (and the storage
 /// binding size, which may not exceed it) lowered to `max`.
@@ -208,15 +206,7 @@ fn model_larger_than_one_buffer_matches_cpu() {
         .map(|b| ctx.read_buffer(b, 0, b.size()).unwrap())
         .collect();
     let bad = check(&r, &layout, &arenas, seed, None);
-    for line in &bad {
-        eprintln!("MISMATCH {line}");
-    }
-    assert!(
-        bad.is_empty(),
-        "{} tensors differ from the CPU:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    common::assert_no_mismatch(&bad, "tensors differ from the CPU");
 }
 
 /// The contract says a value never depends on how the output is split
@@ -269,14 +259,7 @@ fn column_shard_one_reused_buffer_at_a_time_matches_cpu() {
     assert_eq!(layout.buffers, vec![0, 1, 2, 2, 2, 3, 3, 3, 3, 3, 3]);
     assert_eq!(layout.buffer_sizes[2], 20 * MIB);
     let largest = *layout.buffer_sizes.iter().max().unwrap();
-    let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("reused arena"),
-        size: largest,
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_DST
-            | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    });
+    let buffer = common::new_storage_buffer(&ctx, largest, false);
     let mut arenas = Vec::new();
     for k in 0..layout.buffer_sizes.len() {
         canary_fill(&ctx, &buffer);
@@ -297,15 +280,7 @@ fn column_shard_one_reused_buffer_at_a_time_matches_cpu() {
         })
     ));
     let bad = check(&r, &layout, &arenas, seed, Some(&shard));
-    for line in &bad {
-        eprintln!("MISMATCH {line}");
-    }
-    assert!(
-        bad.is_empty(),
-        "{} tensors differ from the CPU:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    common::assert_no_mismatch(&bad, "tensors differ from the CPU");
 }
 
 #[test]

@@ -6,10 +6,12 @@
 //! there: where no adapter exists the test fails and says how to get one.
 
 use std::collections::BTreeSet;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 use weight_init::Init;
+
+mod common;
 
 /// `bench`'s default schemes (`DEFAULT_SCHEMES` in `src/cli/mod.rs`; the
 /// binary's items are not importable, so keep the two lists in step).
@@ -24,10 +26,7 @@ const DEFAULT_SCHEMES: [&str; 5] = [
 const SIZE_BYTES: u64 = 8 << 20;
 
 fn weight_init(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_weight-init"))
-        .args(args)
-        .output()
-        .expect("the weight-init binary runs")
+    common::run_cli(args[0], &args[1..], &[])
 }
 
 fn text(bytes: &[u8]) -> String {

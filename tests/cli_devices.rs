@@ -1,17 +1,14 @@
 //! `weight-init devices`, and every command's behaviour with no adapter.
 
-use std::process::Command;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weight-init"))
-}
+mod common;
+use common::run_cli;
 
 /// Every adapter listed with its limits, and at least one adapter: on a
 /// fresh machine Mesa's GL driver (llvmpipe) is enough. Under `.ci/run`
 /// (`CI` set), which installs lavapipe too, both Vulkan and GL must be there.
 #[test]
 fn lists_adapters_with_their_limits() {
-    let out = bin().arg("devices").output().unwrap();
+    let out = run_cli("devices", &[], &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(out.status.success());
@@ -47,17 +44,13 @@ fn lists_adapters_with_their_limits() {
 /// command says so in one line and runs on the CPU backend.
 #[test]
 fn no_adapter_falls_back_to_the_cpu() {
-    let out = bin()
-        .arg("devices")
-        .env("WGPU_BACKEND", "metal")
-        .output()
-        .unwrap();
+    let out = run_cli("devices", &[], &[("WGPU_BACKEND", "metal")]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("no GPU adapter found"));
 
-    let out = bin()
-        .args([
-            "bench",
+    let out = run_cli(
+        "bench",
+        &[
             "--json",
             "--size",
             "1MiB",
@@ -65,10 +58,9 @@ fn no_adapter_falls_back_to_the_cpu() {
             "1",
             "--dtype",
             "f32",
-        ])
-        .env("WGPU_BACKEND", "metal")
-        .output()
-        .unwrap();
+        ],
+        &[("WGPU_BACKEND", "metal")],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let notes: Vec<&str> = stderr
@@ -83,19 +75,18 @@ fn no_adapter_falls_back_to_the_cpu() {
         "{stdout}"
     );
 
-    let out = bin()
-        .args([
-            "verify",
+    let out = run_cli(
+        "verify",
+        &[
             "--size",
             "1MiB",
             "--dtype",
             "f32",
             "--scheme",
             "normal(0, 1)",
-        ])
-        .env("WGPU_BACKEND", "metal")
-        .output()
-        .unwrap();
+        ],
+        &[("WGPU_BACKEND", "metal")],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -7,14 +7,12 @@
 //! `tests/diagnose.rs`. That the plot's lines are distinct is tested on
 //! the drawn pixels in `src/cli/plot.rs` (`one_line_colour_per_series`).
 
-use std::path::PathBuf;
 use std::process::Output;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::Value;
 
 mod common;
-use common::{check_png, run_cli, stderr, stdout};
+use common::{check_png, run_cli, stderr, stdout, temp_path};
 
 fn diagnose(args: &[&str]) -> Output {
     run_cli("diagnose", args, &[])
@@ -22,18 +20,6 @@ fn diagnose(args: &[&str]) -> Output {
 
 const SCHEMES: &str = "kaiming_normal,xavier_normal,normal(std=0.01),zeros";
 const SMALL: [&str; 6] = ["--depth", "8", "--width", "64", "--batch", "32"];
-
-fn temp_path(tag: &str) -> PathBuf {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    std::env::temp_dir().join(format!(
-        "weight-init-cli-diagnose-{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
-}
 
 fn json_rows(text: &str) -> Vec<Value> {
     text.lines()

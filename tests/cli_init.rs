@@ -3,23 +3,12 @@
 //! as one line on stderr and a non-zero exit.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use weight_init::model::{ModelSpec, Shard, ShardMode};
 
 mod common;
-use common::{run_cli, stderr};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weight-init"))
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("wi-cli-init-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{bin, run_cli, stderr, temp_dir};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().unwrap()
@@ -33,6 +22,27 @@ fn ok(args: &[&str]) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
+}
+
+/// `--spec SPEC --out OUT --device DEVICE`: `init`'s arguments for a spec.
+fn spec_args<'a>(spec: &'a Path, out: &'a Path, device: &'a str) -> Vec<&'a str> {
+    vec![
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        device,
+    ]
+}
+
+/// `init --spec SPEC --out OUT --device DEVICE EXTRA...`, which must
+/// succeed ([`ok`]).
+fn init_spec(spec: &Path, out: &Path, device: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["init"];
+    args.extend(spec_args(spec, out, device));
+    args.extend(extra);
+    ok(&args)
 }
 
 /// Runs a command that must fail with exactly one line on stderr
@@ -129,15 +139,7 @@ fn spec_to_file_on_cpu_and_gpu() {
     let dir = temp_dir("spec");
     let spec = write_spec(&dir);
     let cpu = dir.join("cpu.safetensors");
-    let out = ok(&[
-        "init",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        cpu.to_str().unwrap(),
-        "--device",
-        "cpu",
-    ]);
+    let out = init_spec(&spec, &cpu, "cpu", &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("wrote 8 tensors") && stdout.contains("seed 4242"),
@@ -146,15 +148,7 @@ fn spec_to_file_on_cpu_and_gpu() {
     assert_matches_library(&cpu, None);
 
     let gpu = dir.join("gpu.safetensors");
-    ok(&[
-        "init",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        gpu.to_str().unwrap(),
-        "--device",
-        "gpu",
-    ]);
+    init_spec(&spec, &gpu, "gpu", &[]);
     assert_matches_library(&gpu, None);
     let mut left = std::fs::read_dir(&dir)
         .unwrap()
@@ -195,18 +189,7 @@ const NORMAL_SPEC: &str = r#"{
 /// adapter the command fails, and so does the test, with the command's
 /// own message (which says how to get one).
 fn init_bytes(spec: &Path, out: &Path, device: &str) -> Vec<u8> {
-    let o = run_cli(
-        "init",
-        &[
-            "--spec",
-            spec.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--device",
-            device,
-        ],
-        &[],
-    );
+    let o = run_cli("init", &spec_args(spec, out, device), &[]);
     assert!(o.status.success(), "init --device {device}: {}", stderr(&o));
     std::fs::read(out).unwrap()
 }
@@ -274,21 +257,19 @@ fn shards_on_both_devices() {
         for (mode, world) in [("rows", "3"), ("cols", "2")] {
             for rank in 0..world.parse::<u64>().unwrap() {
                 let out = dir.join(format!("{device}-{mode}-{rank}.safetensors"));
-                ok(&[
-                    "init",
-                    "--spec",
-                    spec.to_str().unwrap(),
-                    "--out",
-                    out.to_str().unwrap(),
-                    "--device",
+                init_spec(
+                    &spec,
+                    &out,
                     device,
-                    "--shard",
-                    mode,
-                    "--world",
-                    world,
-                    "--rank",
-                    &rank.to_string(),
-                ]);
+                    &[
+                        "--shard",
+                        mode,
+                        "--world",
+                        world,
+                        "--rank",
+                        &rank.to_string(),
+                    ],
+                );
                 let m: ShardMode = mode.parse().unwrap();
                 let s = Shard::new(world.parse().unwrap(), rank, m).unwrap();
                 assert_matches_library(&out, Some(&s));
@@ -303,52 +284,32 @@ fn reinit_from_safetensors_header() {
     let dir = temp_dir("reinit");
     let spec = write_spec(&dir);
     let first = dir.join("first.safetensors");
-    ok(&[
-        "init",
-        "--spec",
-        spec.to_str().unwrap(),
-        "--out",
-        first.to_str().unwrap(),
-        "--device",
-        "cpu",
-    ]);
+    init_spec(&spec, &first, "cpu", &[]);
     // Same names, the same rules and seed given on the command line: the
     // same tensors.
+    // `init --from-safetensors FIRST --rule ... --preset PRESET EXTRA...
+    // --out OUT --device cpu`.
+    let reinit = |preset: &str, extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "init",
+            "--from-safetensors",
+            first.to_str().unwrap(),
+            "--rule",
+            "*.qk.weight=orthogonal",
+            "--preset",
+            preset,
+        ];
+        args.extend(extra);
+        args.extend(["--out", out.to_str().unwrap(), "--device", "cpu"]);
+        ok(&args)
+    };
     let again = dir.join("again.safetensors");
-    ok(&[
-        "init",
-        "--from-safetensors",
-        first.to_str().unwrap(),
-        "--rule",
-        "*.qk.weight=orthogonal",
-        "--preset",
-        "torch-defaults",
-        "--seed",
-        "4242",
-        "--out",
-        again.to_str().unwrap(),
-        "--device",
-        "cpu",
-    ]);
+    reinit("torch-defaults", &["--seed", "4242"], &again);
     let (a, b) = (read_back(&first), read_back(&again));
     assert_eq!(a, b);
     // Another preset and dtype: the shapes and names stay, the values change.
     let other = dir.join("other.safetensors");
-    ok(&[
-        "init",
-        "--from-safetensors",
-        first.to_str().unwrap(),
-        "--rule",
-        "*.qk.weight=orthogonal",
-        "--preset",
-        "keras-defaults",
-        "--dtype",
-        "bf16",
-        "--out",
-        other.to_str().unwrap(),
-        "--device",
-        "cpu",
-    ]);
+    reinit("keras-defaults", &["--dtype", "bf16"], &other);
     let c = read_back(&other);
     for (x, y) in a.iter().zip(&c) {
         assert_eq!((&x.0, &x.1), (&y.0, &y.1));

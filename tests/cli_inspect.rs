@@ -2,20 +2,17 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 use weight_init::{cpu, DType, Init, Plan, ResolveOptions, TensorKey};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_weight-init"))
-}
+mod common;
+use common::run_cli;
 
+/// `name` in a new, empty directory of its own.
 fn temp_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("weight-init-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    common::temp_dir(name).join(name)
 }
 
 /// A file with a kaiming-normal f32 weight, a bf16 normal(0, 0.02) vector
@@ -74,15 +71,15 @@ fn write_model(path: &std::path::Path) {
 fn shapes_dtypes_and_statistics() {
     let path = temp_path("model.safetensors");
     write_model(&path);
-    let out = bin()
-        .args([
-            "inspect",
+    let out = run_cli(
+        "inspect",
+        &[
             path.to_str().unwrap(),
             "--scheme",
             "kaiming_normal(nonlinearity=relu)",
-        ])
-        .output()
-        .unwrap();
+        ],
+        &[],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}");
     assert!(
@@ -123,10 +120,7 @@ fn not_a_safetensors_file() {
     let path = temp_path("garbage.bin");
     std::fs::write(&path, b"\xff\xff\xff\xff\xff\xff\xff\x7fnot a header").unwrap();
     for file in [path.clone(), temp_path("does-not-exist.safetensors")] {
-        let out = bin()
-            .args(["inspect", file.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let out = run_cli("inspect", &[file.to_str().unwrap()], &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success());
         assert!(!stderr.contains("panicked"), "{stderr}");
@@ -140,10 +134,7 @@ fn not_a_safetensors_file() {
     bytes.extend_from_slice(header);
     bytes.extend_from_slice(&[0u8; 16]);
     std::fs::write(&bad, bytes).unwrap();
-    let out = bin()
-        .args(["inspect", bad.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = run_cli("inspect", &[bad.to_str().unwrap()], &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         // One header reader for inspect and init (the library's), so one

@@ -7,10 +7,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 mod common;
-use common::{check_png, run_cli, stderr, stdout};
+use common::{check_png, run_cli, stderr, stdout, temp_path};
 
 /// The schemes `verify` runs when none is named (`cli::DEFAULT_SCHEMES`,
 /// which a test cannot import from the binary).
@@ -29,19 +28,6 @@ fn rows(text: &str) -> Vec<&str> {
     text.lines()
         .filter(|l| l.ends_with("PASS") || l.ends_with("FAIL"))
         .collect()
-}
-
-/// A fresh directory path under the system temp dir (not created).
-fn temp_path(tag: &str) -> PathBuf {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    std::env::temp_dir().join(format!(
-        "weight-init-cli-verify-{tag}-{}-{nanos}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ))
 }
 
 #[test]

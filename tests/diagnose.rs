@@ -8,7 +8,8 @@
 //! checks of one draw, not statistical tests with a false-failure rate.
 
 use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig, Report};
-use weight_init::{Error, Init};
+use weight_init::stats::{Agreement, Exactness};
+use weight_init::{DType, Error, Init};
 
 mod common;
 use common::gpu as ctx;
@@ -49,7 +50,7 @@ fn assert_close(what: &str, gpu: &[f32], cpu: &[f32]) -> f64 {
 /// activations and gradients equal the CPU reference run on the very
 /// tensors the GPU filled (read back), so only the matmul, activation and
 /// statistics kernels are compared; and the GPU-filled tensors are the
-/// CPU backend's (within the normal fill's ULP bound).
+/// CPU backend's, bit for bit (`Exactness::REQUIRED`, as for every fill).
 #[test]
 #[allow(clippy::needless_range_loop)] // l indexes four parallel arrays
 fn gpu_matches_the_cpu_reference() {
@@ -107,14 +108,17 @@ fn gpu_matches_the_cpu_reference() {
                 .zip(&cpu.weights)
                 .map(|(g, c)| ("weights", g, c)),
         ) {
-            for (a, b) in g.iter().zip(c) {
-                // The normal fill's ULP bound (tests/gpu.rs: 16 ULP of
-                // max(|value|, std)); std is at most 1 here.
-                assert!(
-                    (a - b).abs() <= 16.0 * f32::EPSILON * b.abs().max(1.0),
-                    "{what}: {a} vs {b}"
-                );
-            }
+            // Every backend fills the same bits; on a difference the
+            // largest distance is reported (in ULP of max(|value|, 1): std
+            // is at most 1 here).
+            assert_eq!(g.len(), c.len(), "{what}: lengths");
+            let m = Agreement::of(g, c, 1.0, DType::F32);
+            assert!(
+                m.meets(Exactness::REQUIRED),
+                "{what}: {:.4}% bit-exact, up to {} ULP",
+                100.0 * m.exact_fraction(),
+                m.max_ulp
+            );
         }
     }
 }

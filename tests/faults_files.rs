@@ -14,53 +14,11 @@ mod common;
 use std::fs;
 use std::os::unix::fs::{symlink, FileTypeExt};
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{run_cli, stderr, stdout};
-
-/// A private directory, removed (with everything in it) on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "wi-faults-files-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-    fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-    fn s(&self, name: &str) -> String {
-        self.join(name).to_str().unwrap().to_string()
-    }
-    /// Every hidden temporary file (`.NAME.*.tmp*`) in the directory.
-    fn temps(&self) -> Vec<String> {
-        hidden_temps(&self.0)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn hidden_temps(dir: &Path) -> Vec<String> {
-    fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.') && n.contains(".tmp"))
-        .collect()
-}
+use common::{hidden_temps, run_cli, stderr, stdout, TempDir};
 
 fn mkfifo(path: &Path) {
     let st = Command::new("mkfifo").arg(path).status().unwrap();
@@ -72,17 +30,18 @@ const SPEC: &str = r#"{"seed": 7, "params": [
   {"name": "fc.bias", "shape": [16], "init": "zeros"}
 ]}"#;
 
+/// Starts `cmd` with its standard output and error captured.
+fn spawn_piped(cmd: &mut Command) -> Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs the binary with a deadline: a case that would block (a FIFO read)
 /// fails the test instead of hanging it. The child is killed on timeout.
 fn run_bounded(args: &[&str], secs: u64) -> Output {
-    let bin = env!("CARGO_BIN_EXE_weight-init");
-    let mut child = Command::new(bin)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(common::bin().args(args).stdin(Stdio::null()));
     let start = Instant::now();
     loop {
         if child.try_wait().unwrap().is_some() {
@@ -275,20 +234,17 @@ fn interrupt(signal: i32, expected: i32) {
     fs::write(d.join("big.json"), BIG_SPEC).unwrap();
     let target = d.join("model.safetensors");
     fs::write(&target, b"previous contents").unwrap();
-    let bin = env!("CARGO_BIN_EXE_weight-init");
-    let mut child = Command::new(bin)
-        .arg("init")
-        .args(init_cpu(&d.s("big.json"), target.to_str().unwrap()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        common::bin()
+            .arg("init")
+            .args(init_cpu(&d.s("big.json"), target.to_str().unwrap())),
+    );
     let start = Instant::now();
     loop {
         let has_data = d
             .temps()
             .iter()
-            .any(|n| fs::metadata(d.0.join(n)).is_ok_and(|m| m.len() > 32 << 20));
+            .any(|n| fs::metadata(d.join(n)).is_ok_and(|m| m.len() > 32 << 20));
         if has_data {
             break;
         }
@@ -360,7 +316,7 @@ fn a_write_error_names_out_removes_the_temporary_and_keeps_the_target() {
     .unwrap();
     let target = d.join("m.safetensors");
     fs::write(&target, b"keep me").unwrap();
-    let bin = env!("CARGO_BIN_EXE_weight-init");
+    let bin = common::bin_path();
     let script = format!(
         "trap '' XFSZ; ulimit -f 64; exec '{bin}' init --spec '{}' --out '{}' --device cpu",
         d.s("s.json"),
@@ -486,8 +442,7 @@ fn oversized_inputs_are_refused_before_reading() {
 #[test]
 fn spec_from_standard_input() {
     let d = TempDir::new("stdin");
-    let bin = env!("CARGO_BIN_EXE_weight-init");
-    let mut child = Command::new(bin)
+    let mut child = common::bin()
         .args([
             "init",
             "--spec",
@@ -778,23 +733,16 @@ fn json_errors_give_the_position_once() {
     assert!(!err.contains(" at line "), "{err}");
 }
 
+/// A two-layer, width-8 `diagnose` on the CPU: the smallest run that plots.
+const TINY_DIAGNOSE: [&str; 7] = ["--depth", "2", "--width", "8", "--batch", "4", "--cpu-only"];
+
 #[test]
 fn plots_create_no_missing_parent_directories() {
     let d = TempDir::new("plotdirs");
     let file = d.join("missing").join("p.png");
     let out = run_cli(
         "diagnose",
-        &[
-            "--depth",
-            "2",
-            "--width",
-            "8",
-            "--batch",
-            "4",
-            "--cpu-only",
-            "--plot",
-            file.to_str().unwrap(),
-        ],
+        &[&TINY_DIAGNOSE[..], &["--plot", file.to_str().unwrap()]].concat(),
         &[],
     );
     assert_refused(&out, &["does not exist", &d.s("missing")]);
@@ -820,17 +768,11 @@ fn plots_create_no_missing_parent_directories() {
     symlink(d.join("fifo"), d.join("p.png")).unwrap();
     let out = run_bounded(
         &[
-            "diagnose",
-            "--depth",
-            "2",
-            "--width",
-            "8",
-            "--batch",
-            "4",
-            "--cpu-only",
-            "--plot",
-            &d.s("p.png"),
-        ],
+            &["diagnose"],
+            &TINY_DIAGNOSE[..],
+            &["--plot", &d.s("p.png")],
+        ]
+        .concat(),
         30,
     );
     assert_refused(&out, &["FIFO", "not a regular file"]);
@@ -841,24 +783,13 @@ fn plots_create_no_missing_parent_directories() {
 fn a_font_that_is_a_fifo_does_not_hang_a_plot() {
     let d = TempDir::new("fontfifo");
     mkfifo(&d.join("font.ttf"));
-    let bin = env!("CARGO_BIN_EXE_weight-init");
-    let mut child = Command::new(bin)
-        .args([
-            "diagnose",
-            "--depth",
-            "2",
-            "--width",
-            "8",
-            "--batch",
-            "4",
-            "--cpu-only",
-        ])
-        .args(["--plot", &d.s("p.png")])
-        .env("WEIGHT_INIT_PLOT_FONT", d.join("font.ttf"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        common::bin()
+            .arg("diagnose")
+            .args(TINY_DIAGNOSE)
+            .args(["--plot", &d.s("p.png")])
+            .env("WEIGHT_INIT_PLOT_FONT", d.join("font.ttf")),
+    );
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
         if start.elapsed() > Duration::from_secs(60) {

@@ -8,7 +8,7 @@
 //! Nothing here touches a device node; every file is written under a
 //! private temporary directory removed at the end of its case.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -17,39 +17,7 @@ use weight_init::model::{glob_match, Param, ParamSet, Rules, Shard, ShardMode, A
 use weight_init::{cpu, DType, Distribution, Error, Init, Normal, TensorKey};
 
 mod common;
-use common::{run_cli, stderr};
-
-const BIN: &str = env!("CARGO_BIN_EXE_weight-init");
-
-/// A private directory for one case, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let d = std::env::temp_dir().join(format!("wi-faults-limits-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Self(d)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    /// The names in the directory, sorted.
-    fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use common::{run_cli, stderr, TempDir};
 
 /// Runs the binary under `ulimit -v KIB` (address space), with `env`
 /// added, and returns its output and wall time.
@@ -57,7 +25,7 @@ fn run_limited(kib: u64, args: &[&str], env: &[(&str, &str)]) -> (Output, Durati
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("ulimit -v {kib} && exec \"$0\" \"$@\""))
-        .arg(BIN)
+        .arg(common::bin_path())
         .args(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -297,17 +265,6 @@ fn unknown_adapter_name_falls_back_without_a_panic() {
     assert_eq!(dir.names(), ["spec.json"]);
 }
 
-fn storage_buffer(ctx: &weight_init::gpu::GpuContext, size: u64, mapped: bool) -> wgpu::Buffer {
-    ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("faults"),
-        size,
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: mapped,
-    })
-}
-
 /// A mapped or destroyed buffer passed to a fill, a structured fill, a
 /// batch or a readback: an error with the real cause (the validation
 /// error), not "Tried to wait using a submission index"; zero-sized
@@ -320,7 +277,7 @@ fn bad_buffers_report_the_real_cause() {
 
     // A buffer of another device: an error, not a panic.
     let other = weight_init::gpu::GpuContext::new_default().unwrap();
-    let foreign = storage_buffer(&other, 1024, false);
+    let foreign = common::new_storage_buffer(&other, 1024, false);
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         ctx.fill(&foreign, 0, &dist, DType::F32, &key, 0..256)
     }));
@@ -329,7 +286,7 @@ fn bad_buffers_report_the_real_cause() {
     // "no panic" is asserted here (see the report of issue 13).
     eprintln!("foreign buffer: {:?}", r.expect("no panic"));
 
-    let mapped = storage_buffer(ctx, 1024, true);
+    let mapped = common::new_storage_buffer(ctx, 1024, true);
     let e = ctx
         .fill(&mapped, 0, &dist, DType::F32, &key, 0..256)
         .unwrap_err()
@@ -338,7 +295,7 @@ fn bad_buffers_report_the_real_cause() {
     assert!(e.contains("is still mapped") && !e.contains('\n'), "{e}");
     eprintln!("mapped buffer: {e}");
 
-    let destroyed = storage_buffer(ctx, 1024, false);
+    let destroyed = common::new_storage_buffer(ctx, 1024, false);
     destroyed.destroy();
     let e = ctx
         .fill(&destroyed, 0, &dist, DType::F32, &key, 0..256)
@@ -374,7 +331,7 @@ fn bad_buffers_report_the_real_cause() {
     .unwrap()
     .resolve(&Rules::default())
     .unwrap();
-    let big = storage_buffer(ctx, 4096, false);
+    let big = common::new_storage_buffer(ctx, 4096, false);
     big.destroy();
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         set.record_gpu_into(ctx, &mut enc, &[(&big, 0), (&big, 1024)], 0, None)
@@ -396,14 +353,14 @@ fn bad_buffers_report_the_real_cause() {
     assert!(!e.contains("submission index"), "{e}");
 
     // The context still works afterwards.
-    let good = storage_buffer(ctx, 1024, false);
+    let good = common::new_storage_buffer(ctx, 1024, false);
     ctx.fill(&good, 0, &dist, DType::F32, &key, 0..256).unwrap();
     let mut want = vec![0u8; 1024];
     cpu::fill_bytes(&dist, DType::F32, &key, 0..256, &mut want).unwrap();
     assert_eq!(ctx.read_buffer(&good, 0, 1024).unwrap(), want);
 
     // Zero sizes.
-    let empty = storage_buffer(ctx, 0, false);
+    let empty = common::new_storage_buffer(ctx, 0, false);
     assert!(ctx.fill(&empty, 0, &dist, DType::F32, &key, 0..0).is_ok());
     let e = ctx
         .fill(&empty, 0, &dist, DType::F32, &key, 0..1)
@@ -554,25 +511,24 @@ fn text_work_is_bounded() {
 
 // ---------------------------------------------------------------- class 8
 
+/// The smallest `bench`: one 4 KiB f32 zeros fill.
+const TINY_BENCH: [&str; 8] = [
+    "--size",
+    "4KiB",
+    "--repeats",
+    "1",
+    "--scheme",
+    "zeros",
+    "--dtype",
+    "f32",
+];
+
 /// `WGPU_BACKEND=garbage` names the variable and the value, and does not
 /// tell the user to install Mesa.
 #[test]
 fn bad_backend_names_the_value() {
     for value in ["garbage", "vulkan,bogus", ""] {
-        let o = run_cli(
-            "bench",
-            &[
-                "--size",
-                "4KiB",
-                "--repeats",
-                "1",
-                "--scheme",
-                "zeros",
-                "--dtype",
-                "f32",
-            ],
-            &[("WGPU_BACKEND", value)],
-        );
+        let o = run_cli("bench", &TINY_BENCH, &[("WGPU_BACKEND", value)]);
         no_crash(&o);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let err = stderr(&o);
@@ -592,23 +548,14 @@ fn bad_backend_names_the_value() {
 /// user: the CLI points the variable at a private directory first.
 #[test]
 fn no_xdg_runtime_dir_noise() {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "bench",
-        "--size",
-        "4KiB",
-        "--repeats",
-        "1",
-        "--scheme",
-        "zeros",
-        "--dtype",
-        "f32",
-    ])
-    .env_remove("XDG_RUNTIME_DIR");
+    let mut cmd = common::bin();
+    cmd.arg("bench")
+        .args(TINY_BENCH)
+        .env_remove("XDG_RUNTIME_DIR");
     let o = cmd.output().unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("XDG_RUNTIME_DIR"), "{}", stderr(&o));
-    let o = Command::new(BIN)
+    let o = common::bin()
         .args(["devices"])
         .env("XDG_RUNTIME_DIR", "/nonexistent/dir")
         .output()
@@ -666,7 +613,7 @@ fn overlap_says_what_overlaps() {
     .unwrap()
     .resolve(&Rules::default())
     .unwrap();
-    let buf = storage_buffer(ctx, 256, false);
+    let buf = common::new_storage_buffer(ctx, 256, false);
     let mut enc = ctx.device().create_command_encoder(&Default::default());
     let e = set
         .record_gpu_into(ctx, &mut enc, &[(&buf, 0), (&buf, 16)], 0, None)

@@ -4,44 +4,15 @@
 //! These tests never pass silently: with no adapter they fail and say how to
 //! install Mesa's software drivers.
 
-use std::sync::OnceLock;
-
 use weight_init::gpu::{GpuContext, GpuOptions, MulHiLo};
-use weight_init::stats::scaled_ulp_distance;
+use weight_init::stats::Agreement;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
 mod common;
-
-struct Adapter {
-    name: String,
-    ctx: GpuContext,
-}
+use common::{storage_buffer, values, Adapter, CANARY};
 
 fn adapters() -> &'static [Adapter] {
-    static ADAPTERS: OnceLock<Vec<Adapter>> = OnceLock::new();
-    ADAPTERS.get_or_init(|| {
-        common::all_adapters(&[GpuOptions::default()])
-            .into_iter()
-            .map(|(name, mut ctxs)| Adapter {
-                name,
-                ctx: ctxs.remove(0),
-            })
-            .collect()
-    })
-}
-
-fn storage_buffer(ctx: &GpuContext, size: u64, fill_byte: u8) -> wgpu::Buffer {
-    let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("test"),
-        size,
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    ctx.queue()
-        .write_buffer(&buf, 0, &vec![fill_byte; size as usize]);
-    buf
+    common::adapters(None)
 }
 
 /// CPU bytes of elements `range` of `key`.
@@ -56,10 +27,6 @@ fn cpu_bytes(
     out
 }
 
-fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    dtype.decode_le(bytes).collect()
-}
-
 /// Fills `range` of `key` at `byte_offset` of a canary-filled buffer on the
 /// GPU; returns the whole buffer.
 fn gpu_fill(
@@ -71,7 +38,7 @@ fn gpu_fill(
     byte_offset: u64,
     buf_size: u64,
 ) -> Vec<u8> {
-    let buf = storage_buffer(ctx, buf_size, 0xA5);
+    let buf = storage_buffer(ctx, buf_size, CANARY);
     ctx.fill(&buf, byte_offset, dist, dtype, key, range)
         .unwrap();
     ctx.read_buffer(&buf, 0, buf_size).unwrap()
@@ -111,12 +78,12 @@ fn bit_exact_where_the_contract_says_so() {
                     let want = cpu_bytes(dist, dtype, &key, start..end);
                     let (lo, hi) = (byte_offset as usize, (byte_offset + n * size) as usize);
                     assert!(
-                        got[..lo].iter().all(|&b| b == 0xA5),
+                        got[..lo].iter().all(|&b| b == CANARY),
                         "{}: canary before {dist} {dtype}",
                         a.name
                     );
                     assert!(
-                        got[hi..].iter().all(|&b| b == 0xA5),
+                        got[hi..].iter().all(|&b| b == CANARY),
                         "{}: canary after {dist} {dtype}",
                         a.name
                     );
@@ -207,23 +174,16 @@ fn bit_exact_for_every_distribution() {
                         continue;
                     }
                     let (g, w) = (values(&got, dtype), values(&want, dtype));
-                    let mut worst = (0f64, 0usize);
-                    let mut exact = 0usize;
-                    for i in 0..g.len() {
-                        exact += (g[i].to_bits() == w[i].to_bits()) as usize;
-                        let d = scaled_ulp_distance(g[i], w[i], *scale, dtype);
-                        if d > worst.0 {
-                            worst = (d, i);
-                        }
-                    }
+                    let m = Agreement::of(&g, &w, *scale, dtype);
+                    let i = m.worst.unwrap_or(0) as usize;
                     panic!(
                         "{}: {name} {dtype} from {start}: {:.4}% bit-exact, largest distance {} ULP (element {}: gpu {} cpu {})",
                         a.name,
-                        100.0 * exact as f64 / g.len() as f64,
-                        worst.0,
-                        start + worst.1 as u64,
-                        g[worst.1],
-                        w[worst.1]
+                        100.0 * m.exact_fraction(),
+                        m.max_ulp,
+                        start + i as u64,
+                        g[i],
+                        w[i]
                     );
                 }
             }
@@ -265,35 +225,13 @@ fn split_windows_and_grids_match() {
             let (start, end) = (13u64, 200_013u64);
             let buf_size = (2 * size + (end - start) * size + 256).div_ceil(4) * 4;
             let whole = gpu_fill(&a.ctx, &dist, dtype, &key, start..end, 2 * size, buf_size);
-            let small = split_context(a);
+            // The same adapter with a 4 KiB window and 2x2 grids.
+            let small = common::reopen(&a.ctx, common::small_window(4096));
             let split = gpu_fill(&small, &dist, dtype, &key, start..end, 2 * size, buf_size);
             assert!(whole == split, "{}: {dtype}: split fill differs", a.name);
         }
         eprintln!("{}: split fills match", a.name);
     }
-}
-
-/// A context on the same adapter with a 4 KiB window and 2x2 grids.
-fn split_context(a: &Adapter) -> GpuContext {
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
-        backends: wgpu::Backends::VULKAN | wgpu::Backends::GL,
-        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
-    });
-    let adapter = pollster::block_on(
-        instance.enumerate_adapters(wgpu::Backends::VULKAN | wgpu::Backends::GL),
-    )
-    .into_iter()
-    .find(|x| Some(&x.get_info()) == a.ctx.adapter_info())
-    .expect("adapter is still there");
-    GpuContext::from_adapter(
-        &adapter,
-        GpuOptions {
-            max_window_bytes: Some(4096),
-            max_workgroups_per_dimension: Some(2),
-            force_emulated_mulhilo: false,
-        },
-    )
-    .unwrap()
 }
 
 /// The 64-bit and the 16-bit-halves multiply give identical words.
@@ -453,12 +391,7 @@ fn bad_input_is_an_error_and_writes_nothing() {
         }
         assert!(untouched(&buf), "{}: a failed fill wrote", a.name);
         // A buffer without STORAGE usage.
-        let plain = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-            label: None,
-            size: 256,
-            usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let plain = common::non_storage_buffer(ctx, 256);
         let e = ctx
             .fill(&plain, 0, &dist, DType::F32, &key, 0..10)
             .unwrap_err();

@@ -7,14 +7,13 @@
 //! These tests never pass silently: with no adapter they fail and say how to
 //! install Mesa's software drivers.
 
-use weight_init::gpu::{BatchItem, BatchReport, GpuContext, GpuOptions, ItemView};
-use weight_init::stats::scaled_ulp_distance;
+use weight_init::gpu::{BatchItem, BatchReport, GpuContext, ItemView};
+use weight_init::stats::Agreement;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
 mod common;
 use common::gpu as ctx;
-
-const CANARY: u8 = 0xA5;
+use common::{values, CANARY};
 
 /// splitmix64: the tests' fixed-seed shapes and offsets.
 struct Rng(u64);
@@ -33,17 +32,7 @@ impl Rng {
 }
 
 fn buffer(ctx: &GpuContext, size: u64) -> wgpu::Buffer {
-    let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("test"),
-        size,
-        usage: wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    ctx.queue()
-        .write_buffer(&buf, 0, &vec![CANARY; size as usize]);
-    buf
+    common::storage_buffer(ctx, size, CANARY)
 }
 
 /// The items filled one by one with `record_fill` (Range views only) into
@@ -75,10 +64,6 @@ fn batch_fill(ctx: &GpuContext, size: u64, items: &[BatchItem]) -> (BatchReport,
     let buf = buffer(ctx, size);
     let report = ctx.fill_batch(&buf, items).unwrap();
     (report, ctx.read_buffer(&buf, 0, size).unwrap())
-}
-
-fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    dtype.decode_le(bytes).collect()
 }
 
 /// The first byte where two buffers differ, described.
@@ -170,11 +155,7 @@ fn a_thousand_items_take_a_handful_of_dispatches_and_equal_single_fills() {
         // largest distance is reported before failing.
         if got[at..at + len] != cpu[..] {
             let (g, c) = (values(&got[at..at + len], it.dtype), values(&cpu, it.dtype));
-            let worst = g
-                .iter()
-                .zip(&c)
-                .map(|(a, b)| scaled_ulp_distance(*a, *b, scale, it.dtype))
-                .fold(0.0, f64::max);
+            let worst = Agreement::of(&g, &c, scale, it.dtype).max_ulp;
             panic!(
                 "{} {}: differs from the CPU, up to {worst} ULP",
                 it.dist, it.dtype
@@ -452,21 +433,7 @@ fn indices_past_two_to_the_32() {
 /// grids, so a 256 KiB destination needs 64 windows, items cross windows,
 /// descriptor tables are bound in chunks and grids split.
 fn small_window_context() -> GpuContext {
-    let instance =
-        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-    let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
-        &instance, None,
-    ))
-    .expect("the default adapter (see ctx())");
-    GpuContext::from_adapter(
-        &adapter,
-        GpuOptions {
-            max_window_bytes: Some(4096),
-            max_workgroups_per_dimension: Some(2),
-            force_emulated_mulhilo: false,
-        },
-    )
-    .unwrap()
+    common::default_adapter_with(common::small_window(4096))
 }
 
 /// A destination past the (lowered) binding limit: the batch equals the
@@ -719,12 +686,7 @@ fn bad_input_is_an_error_and_writes_nothing() {
         "a failed batch wrote"
     );
     // A buffer without STORAGE usage.
-    let plain = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: 1024,
-        usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let plain = common::non_storage_buffer(ctx, 1024);
     let e = ctx
         .fill_batch(&plain, std::slice::from_ref(&good))
         .unwrap_err();

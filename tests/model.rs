@@ -3,7 +3,7 @@
 //! safetensors files, and bad input.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use weight_init::model::{
     glob_match, infer_kind, read_safetensors_header, write_safetensors, write_safetensors_with,
@@ -11,10 +11,11 @@ use weight_init::model::{
     ShardMode, ARENA_ALIGN,
 };
 use weight_init::philox::name_stream;
+use weight_init::stats::Moments;
 use weight_init::{cpu, DType, Error, Init, Plan, TensorKey};
 
 mod common;
-use common::gpu;
+use common::{gpu, temp_dir, values, CANARY};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -22,26 +23,6 @@ use common::gpu;
 
 fn init(s: &str) -> Init {
     s.parse().unwrap()
-}
-
-fn to_f32(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    dtype.decode_le(bytes).collect()
-}
-
-/// Population mean and std in f64.
-fn mean_std(x: &[f32]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let m = x.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let v = x.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>() / n;
-    (m, v.sqrt())
-}
-
-/// A fresh, empty directory under the system temp dir.
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("wi-model-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn dir_entries(d: &Path) -> Vec<String> {
@@ -65,18 +46,9 @@ fn gpu_fill(
     ArenaLayout,
     weight_init::model::RecordStats,
 ) {
-    use wgpu::util::DeviceExt;
     let ctx = gpu();
     let layout = r.arena_layout(shard, ARENA_ALIGN).unwrap();
-    let buffer = ctx
-        .device()
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("test arena"),
-            contents: &vec![CANARY; layout.total_bytes as usize],
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-        });
+    let buffer = common::storage_buffer(ctx, layout.total_bytes, CANARY);
     let mut stats = None;
     ctx.submit_checked(|enc| {
         stats = Some(r.record_gpu(ctx, enc, &buffer, &layout, seed, shard)?);
@@ -92,8 +64,6 @@ fn gpu_fill(
         .collect();
     (tensors, arena, layout, stats.unwrap())
 }
-
-const CANARY: u8 = 0xA5;
 
 /// Bytes of the arena outside every tensor are still the canary.
 fn check_canaries(arena: &[u8], layout: &ArenaLayout) {
@@ -441,18 +411,13 @@ fn shards_concatenate_to_unsharded_cpu() {
     let whole = r.fill_cpu(seed, None).unwrap();
     for world in [1u64, 2, 3, 4, 8] {
         for mode in [ShardMode::Rows, ShardMode::Columns] {
-            let ranks: Vec<Vec<(String, Vec<u8>)>> = (0..world)
-                .map(|rank| {
-                    let s = Shard::new(world, rank, mode).unwrap();
-                    r.fill_cpu(seed, Some(&s)).unwrap()
-                })
-                .collect();
+            let shards = common::cpu_shard_parts(&r, seed, world, mode);
             for (i, p) in r.params().iter().enumerate() {
-                let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].1.clone()).collect();
+                let parts = &shards[i];
                 assert!(parts
                     .iter()
                     .all(|x| x.len() == whole[i].1.len() / world as usize));
-                let got = common::assemble(&p.shape, p.dtype, mode, &parts);
+                let got = common::assemble(&p.shape, p.dtype, mode, parts);
                 assert_eq!(got, whole[i].1, "{} world {world} {mode}", p.name);
             }
         }
@@ -611,7 +576,7 @@ fn json_to_safetensors_and_back() {
     // The big tensor (18 MB) passed the 16 MiB streaming chunk.
     const { assert!(4500 * 1024 * 4 > weight_init::model::WRITE_CHUNK_BYTES) };
     // Values sanity: the class priors are ln p.
-    let head = to_f32(st.tensor("head.bias").unwrap().data(), DType::F32);
+    let head = values(st.tensor("head.bias").unwrap().data(), DType::F32);
     for (h, p) in head.iter().zip([0.2f32, 0.3, 0.5]) {
         assert!((h - p.ln()).abs() < 1e-6);
     }
@@ -848,14 +813,16 @@ fn check_stds(
         if skip.contains(&name.as_str()) {
             continue;
         }
-        let x = to_f32(bytes, p.dtype);
+        let x = values(bytes, p.dtype);
         if let Some(&(_, c)) = consts.iter().find(|(n, _)| n == name) {
             assert!(x.iter().all(|&v| v == c), "{name} should be all {c}");
             continue;
         }
         let w = want(name).unwrap_or_else(|| panic!("no expected std for {name}"));
         assert!(x.len() >= 262144, "{name} too small for a 1% check");
-        let (m, s) = mean_std(&x);
+        let Moments {
+            mean: m, std: s, ..
+        } = Moments::of(&x);
         assert!((s / w - 1.0).abs() < 0.01, "{name}: std {s}, formula {w}");
         assert!(
             m.abs() < 5.0 * w / (x.len() as f64).sqrt() + 1e-9,
@@ -893,7 +860,7 @@ fn torch_defaults_std() {
     };
     // fc.bias has 1024 elements, too few for a 1% std check: its bound
     // instead (all inside, and some near it).
-    let b = to_f32(&r.fill_param_cpu(1, 12345, None).unwrap().1, DType::F32);
+    let b = values(&r.fill_param_cpu(1, 12345, None).unwrap().1, DType::F32);
     let bound = 1.0 / 512f32.sqrt();
     assert!(b.iter().all(|v| v.abs() < bound) && b.iter().any(|v| v.abs() > 0.9 * bound));
     check_stds(
@@ -908,52 +875,28 @@ fn torch_defaults_std() {
 fn gpt2_std() {
     let mut params = vec![];
     for l in [0, 5] {
-        params.push(Param::new(
-            format!("transformer.h.{l}.ln_1.weight"),
-            vec![768],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.ln_1.bias"),
-            vec![768],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.attn.c_attn.weight"),
-            vec![768, 2304],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.attn.c_attn.bias"),
-            vec![2304],
-            DType::F32,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.attn.c_proj.weight"),
-            vec![768, 768],
-            DType::BF16,
-        ));
-        params.push(Param::new(
-            format!("transformer.h.{l}.mlp.c_proj.weight"),
-            vec![3072, 768],
-            DType::F32,
-        ));
+        for (part, shape, dtype) in [
+            ("ln_1.weight", vec![768], DType::F32),
+            ("ln_1.bias", vec![768], DType::F32),
+            ("attn.c_attn.weight", vec![768, 2304], DType::F32),
+            ("attn.c_attn.bias", vec![2304], DType::F32),
+            ("attn.c_proj.weight", vec![768, 768], DType::BF16),
+            ("mlp.c_proj.weight", vec![3072, 768], DType::F32),
+        ] {
+            params.push(Param::new(
+                format!("transformer.h.{l}.{part}"),
+                shape,
+                dtype,
+            ));
+        }
     }
-    params.push(Param::new(
-        "transformer.wte.weight",
-        vec![4096, 768],
-        DType::F32,
-    ));
-    params.push(Param::new(
-        "model.layers.1.self_attn.o_proj.weight",
-        vec![1024, 1024],
-        DType::F32,
-    ));
-    params.push(Param::new(
-        "model.layers.1.mlp.down_proj.weight",
-        vec![1024, 1024],
-        DType::F32,
-    ));
+    for (name, shape) in [
+        ("transformer.wte.weight", vec![4096, 768]),
+        ("model.layers.1.self_attn.o_proj.weight", vec![1024, 1024]),
+        ("model.layers.1.mlp.down_proj.weight", vec![1024, 1024]),
+    ] {
+        params.push(Param::new(name, shape, DType::F32));
+    }
     let set = ParamSet::from_params(params).unwrap();
     // n_layers inferred: largest index 5 -> 6.
     let r = set

@@ -15,10 +15,9 @@ use weight_init::model::{ArenaLayout, Param, ParamSet, ResolvedSet, Rules, Shard
 use weight_init::{DType, Layout};
 
 mod common;
+use common::CANARY;
 
 const WORLDS: [u64; 4] = [1, 2, 3, 4];
-const CANARY: u8 = 0xA5;
-
 /// Every structured scheme, dimensions 0 and 1 multiples of 12 = lcm(1, 2,
 /// 3, 4) so that every world size divides both sharded dimensions.
 fn structured_set() -> ParamSet {
@@ -119,15 +118,7 @@ fn structured_set() -> ParamSet {
 }
 
 fn report(bad: &[String]) {
-    for line in bad {
-        eprintln!("MISMATCH {line}");
-    }
-    assert!(
-        bad.is_empty(),
-        "{} comparisons are not bit-identical:\n{}",
-        bad.len(),
-        bad.join("\n")
-    );
+    common::assert_no_mismatch(bad, "comparisons are not bit-identical");
 }
 
 /// The whole set (one rank's shard) recorded by `record_gpu` into a
@@ -140,17 +131,8 @@ fn gpu_fill(
     shard: Option<&Shard>,
     bad: &mut Vec<String>,
 ) -> Vec<Vec<u8>> {
-    use wgpu::util::DeviceExt;
     let layout: ArenaLayout = r.arena_layout(shard, 256).unwrap();
-    let buffer = ctx
-        .device()
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("test arena"),
-            contents: &vec![CANARY; layout.total_bytes as usize],
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_DST
-                | wgpu::BufferUsages::COPY_SRC,
-        });
+    let buffer = common::storage_buffer(ctx, layout.total_bytes, CANARY);
     ctx.submit_checked(|enc| {
         r.record_gpu(ctx, enc, &buffer, &layout, seed, shard)?;
         Ok(())
@@ -190,15 +172,10 @@ fn structured_shards_concatenate_to_unsharded_cpu() {
     let mut checked = 0;
     for world in WORLDS {
         for mode in [ShardMode::Rows, ShardMode::Columns] {
-            let ranks: Vec<Vec<(String, Vec<u8>)>> = (0..world)
-                .map(|rank| {
-                    let s = Shard::new(world, rank, mode).unwrap();
-                    r.fill_cpu(seed, Some(&s)).unwrap()
-                })
-                .collect();
+            let shards = common::cpu_shard_parts(&r, seed, world, mode);
             for (i, p) in r.params().iter().enumerate() {
-                let parts: Vec<Vec<u8>> = ranks.iter().map(|t| t[i].1.clone()).collect();
-                let got = common::assemble(&p.shape, p.dtype, mode, &parts);
+                let parts = &shards[i];
+                let got = common::assemble(&p.shape, p.dtype, mode, parts);
                 let what = format!("cpu {} ({}) world {world} {mode}", p.name, p.init);
                 bad.extend(common::bit_difference(&what, p.dtype, &got, &whole[i].1));
                 checked += 1;

@@ -11,12 +11,9 @@
 //! The GPU tests run on every adapter found and fail, saying how to get
 //! one, where there is none.
 
-use std::sync::OnceLock;
-
-use weight_init::gpu::{shader_source, GpuContext, GpuOptions, Kernel};
+use weight_init::gpu::{shader_source, GpuContext, Kernel};
 use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
-use weight_init::stats::scaled_ulp_distance;
-use weight_init::stats::{ks_one_sample, normal_cdf};
+use weight_init::stats::{ks_one_sample, normal_cdf, Agreement};
 use weight_init::structured::{
     fill_structured_cpu, orthogonal_column_axis, orthogonal_f32, orthogonal_f32_without_sign_fix,
     sparse_key, sparse_zero_outputs, structured_numel,
@@ -24,6 +21,7 @@ use weight_init::structured::{
 use weight_init::{cpu, DType, Error, Normal, TensorKey};
 
 mod common;
+use common::{storage_buffer, values, Adapter, CANARY};
 
 /// Significance of every statistical test here.
 const ALPHA: f64 = 0.001;
@@ -55,10 +53,6 @@ fn cpu_bytes(s: &Structured, dtype: DType, key: &TensorKey) -> Vec<u8> {
     let mut out = vec![0u8; key.numel as usize * dtype.size_bytes()];
     fill_structured_cpu(s, dtype, key, &mut out).unwrap();
     out
-}
-
-fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
-    dtype.decode_le(bytes).collect()
 }
 
 /// max |QᵀQ - gain² I| (rows >= cols) or max |QQᵀ - gain² I| (rows <
@@ -299,6 +293,24 @@ fn orthogonal_bits_do_not_depend_on_the_thread_count() {
 // 4. Structure: dirac convolves to the identity, delta-orthogonal, sparse
 // ---------------------------------------------------------------------------
 
+/// Where weight (output channel `o`, input channel `i`, tap `t`) of a
+/// conv kernel with `out` x `inp` channels and `ntaps` taps lies:
+/// `[out, in, taps...]` (Torch) or `[taps..., in, out]` (JAX).
+fn conv_index(
+    layout: Layout,
+    out: usize,
+    inp: usize,
+    ntaps: usize,
+    o: usize,
+    i: usize,
+    t: usize,
+) -> usize {
+    match layout {
+        Layout::Torch => (o * inp + i) * ntaps + t,
+        Layout::Jax => (t * inp + i) * out + o,
+    }
+}
+
 /// A direct grouped convolution (cross-correlation, zero padding, the
 /// kernel's tap `centre` over the output position, stride 1, same size):
 /// `y[o][p] = Σ_i Σ_t w[o][i][t] x[g·in + i][p + t - centre]`,
@@ -392,10 +404,7 @@ fn dirac_convolution_returns_the_input_per_group() {
         for dtype in DTYPES {
             let w = values(&cpu_bytes(&s, dtype, &key_for(&s, 1, 2)), dtype);
             let weight = |o: usize, i: usize, t: usize| -> f64 {
-                w[match layout {
-                    Layout::Torch => (o * inp + i) * ntaps + t,
-                    Layout::Jax => (t * inp + i) * out + o,
-                }] as f64
+                w[conv_index(layout, out, inp, ntaps, o, i, t)] as f64
             };
             let npos: usize = dims.iter().product();
             let mut x32 = vec![0.0f32; groups * inp * npos];
@@ -449,10 +458,7 @@ fn delta_orthogonal_has_an_orthogonal_centre_and_zero_elsewhere() {
         // JAX's centre: (k - 1) / 2 in each dimension.
         let centre = kernel.iter().fold(0u64, |a, &k| a * k + (k - 1) / 2) as usize;
         let w = values(&cpu_bytes(&s, DType::F32, &key_for(&s, 3, 1)), DType::F32);
-        let at = |o: usize, i: usize, t: usize| match layout {
-            Layout::Torch => w[(o * inp + i) * ntaps + t],
-            Layout::Jax => w[(t * inp + i) * out + o],
-        };
+        let at = |o: usize, i: usize, t: usize| w[conv_index(layout, out, inp, ntaps, o, i, t)];
         // Centre tap as M[i][o] (in x out, orthonormal rows scaled by gain).
         let m: Vec<f32> = (0..inp)
             .flat_map(|i| (0..out).map(move |o| (i, o)))
@@ -584,34 +590,11 @@ fn sparse_zero_positions_are_uniform_over_outputs() {
 // 5. GPU against CPU, on every adapter
 // ---------------------------------------------------------------------------
 
-struct Adapter {
-    name: String,
-    ctx: GpuContext,
-    /// Tiny binding windows and 2-workgroup grid rows, to split every fill.
-    small: GpuContext,
-}
+/// Tiny binding windows and 2-workgroup grid rows, to split every fill.
+const SMALL_WINDOW: u64 = 1024;
 
 fn adapters() -> &'static [Adapter] {
-    static ADAPTERS: OnceLock<Vec<Adapter>> = OnceLock::new();
-    ADAPTERS.get_or_init(|| {
-        let small = GpuOptions {
-            max_window_bytes: Some(1024),
-            max_workgroups_per_dimension: Some(2),
-            ..Default::default()
-        };
-        common::all_adapters(&[GpuOptions::default(), small])
-            .into_iter()
-            .map(|(name, mut ctxs)| Adapter {
-                name,
-                small: ctxs.remove(1),
-                ctx: ctxs.remove(0),
-            })
-            .collect()
-    })
-}
-
-fn storage_buffer(ctx: &GpuContext, size: u64, fill_byte: u8) -> wgpu::Buffer {
-    buffer_with(ctx, size, fill_byte, wgpu::BufferUsages::COPY_DST)
+    common::adapters(Some(common::small_window(SMALL_WINDOW)))
 }
 
 /// A STORAGE | COPY_SRC buffer with `extra` usages, every byte `fill_byte`.
@@ -629,8 +612,6 @@ fn buffer_with(
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | extra,
         })
 }
-
-const CANARY: u8 = 0xA5;
 
 /// Fills `s` at `byte_offset` of a canary-filled buffer on the GPU; checks
 /// the canaries around it and returns the tensor's bytes.
@@ -712,11 +693,7 @@ fn compare(label: &str, s: &Structured, dtype: DType, gpu: &[u8], cpu: &[u8]) {
         _ => 1.0,
     };
     let (g, c) = (values(gpu, dtype), values(cpu, dtype));
-    let worst = g
-        .iter()
-        .zip(&c)
-        .map(|(a, b)| scaled_ulp_distance(*a, *b, scale, dtype))
-        .fold(0.0, f64::max);
+    let worst = Agreement::of(&g, &c, scale, dtype).max_ulp;
     panic!("{label}: GPU bytes differ from the CPU's (up to {worst} ULP)");
 }
 
@@ -738,8 +715,8 @@ fn gpu_matches_cpu_bit_exact() {
                     (&a.ctx, 0, copy),
                     (&a.ctx, size, copy),
                     (&a.ctx, 4, none),
-                    (&a.small, 3 * size, copy),
-                    (&a.small, 1000 + size, none),
+                    (a.small(), 3 * size, copy),
+                    (a.small(), 1000 + size, none),
                 ] {
                     let label = format!(
                         "{}: {init} {shape:?} {layout} {dtype} at {offset} ({extra:?})",

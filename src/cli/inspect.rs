@@ -15,46 +15,41 @@ use safetensors::Dtype;
 use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::files::{escape, show};
 use weight_init::model::{read_safetensors, HeaderTensor};
+use weight_init::stats::{Moments, RunningMoments};
 use weight_init::{Plan, ResolveOptions};
 
 use super::{CliError, CliResult, InspectArgs};
 /// Bytes read per step while streaming a tensor.
 const CHUNK: usize = 8 << 20;
 
-/// Streaming mean, std (n - 1), min and max (Welford, f64).
+/// Streaming moments of a tensor's finite values (`stats::RunningMoments`),
+/// and a count of the others.
 #[derive(Default)]
 struct Running {
-    n: u64,
-    mean: f64,
-    m2: f64,
-    min: f64,
-    max: f64,
+    finite: RunningMoments,
     non_finite: u64,
 }
 
 impl Running {
     fn push(&mut self, x: f64) {
-        if !x.is_finite() {
+        if x.is_finite() {
+            self.finite.push(x);
+        } else {
             self.non_finite += 1;
-            return;
         }
-        if self.n == 0 {
-            self.min = x;
-            self.max = x;
-        }
-        self.n += 1;
-        let d = x - self.mean;
-        self.mean += d / self.n as f64;
-        self.m2 += d * (x - self.mean);
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
     }
 
-    fn std(&self) -> f64 {
-        if self.n > 1 {
-            (self.m2 / (self.n - 1) as f64).sqrt()
+    /// Mean, std (n - 1), min and max of the finite values; with none, all 0.
+    fn moments(&self) -> Moments {
+        let m = self.finite.moments();
+        if m.n == 0 {
+            Moments {
+                min: 0.0,
+                max: 0.0,
+                ..m
+            }
         } else {
-            0.0
+            m
         }
     }
 }
@@ -130,20 +125,14 @@ pub fn run(args: &InspectArgs) -> CliResult {
         let dtype = format!("{:?}", info.dtype);
         match tensor_stats(&mut file, data_start, info)? {
             Some(r) => {
+                let m = r.moments();
                 print!(
                     "{:<32} {:>5} {:>18} {:>12.5e} {:>12.5e} {:>12.5e} {:>12.5e} {:>12}",
-                    name,
-                    dtype,
-                    shape,
-                    r.mean,
-                    r.std(),
-                    r.min,
-                    r.max,
-                    r.non_finite
+                    name, dtype, shape, m.mean, m.std, m.min, m.max, r.non_finite
                 );
                 if with_scheme {
                     match expected_std(args, &info.shape) {
-                        Ok(e) if e > 0.0 => print!(" {:>12.5e} {:>8.4}", e, r.std() / e),
+                        Ok(e) if e > 0.0 => print!(" {:>12.5e} {:>8.4}", e, m.std / e),
                         Ok(e) => print!(" {:>12.5e} {:>8}", e, "-"),
                         Err(why) => print!(" {:>12} ({why})", "-"),
                     }

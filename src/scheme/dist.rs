@@ -2,7 +2,7 @@
 //! [`MeanStd`] (`normal`), [`TruncNormal`] (`trunc_normal`) and
 //! [`JaxTruncatedNormal`] (`jax_truncated_normal`).
 //!
-//! They mirror the f32 distribution types of `crate::sample`, with the
+//! They mirror the f32 distribution types of `crate::dist`, with the
 //! user's values kept in f64 until [`Init::resolve`](super::Init::resolve)
 //! rounds them once; kept together so that they can be folded with the
 //! sampler's family.

@@ -1,23 +1,117 @@
 //! Helpers shared by the integration tests (each test binary uses a part).
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use weight_init::gpu::{GpuContext, GpuOptions};
-use weight_init::model::ShardMode;
+use weight_init::model::{ResolvedSet, Shard, ShardMode};
+use weight_init::stats::ordered_ulp_distance;
 use weight_init::DType;
 
-/// Runs `weight-init SUBCOMMAND ARGS...` with the extra environment
-/// `env`, and echoes the command and its output to the test log.
-pub fn run_cli(subcommand: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+/// The path of the `weight-init` binary this test run built.
+pub fn bin_path() -> &'static str {
     // `option_env!`: test binaries that do not run the CLI still build
     // without the `cli` feature.
     let Some(bin) = option_env!("CARGO_BIN_EXE_weight-init") else {
         panic!("the weight-init binary is not built: enable feature `cli`");
     };
-    let mut cmd = Command::new(bin);
+    bin
+}
+
+/// A command for the `weight-init` binary, for cases [`run_cli`] does
+/// not cover (stdin, no echo, a deadline, ...).
+pub fn bin() -> Command {
+    Command::new(bin_path())
+}
+
+/// A path `wi-TAG-PID-NANOS-N` in the system's temporary directory that no
+/// other call returns (N counts the calls in this process, NANOS tells
+/// runs apart); nothing is created there.
+pub fn temp_path(tag: &str) -> PathBuf {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::env::temp_dir().join(format!(
+        "wi-{tag}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// A new, empty directory at a [`temp_path`], left in place for a look
+/// after the test ([`TempDir`] removes its own).
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = temp_path(tag);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A private directory ([`temp_dir`]), removed (with everything in it) on
+/// drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory.
+    pub fn new(tag: &str) -> Self {
+        Self(temp_dir(tag))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// `name` in the directory.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// `name` in the directory, as a command-line argument.
+    pub fn s(&self, name: &str) -> String {
+        self.join(name).to_str().unwrap().to_string()
+    }
+
+    /// Every hidden temporary file (`.NAME.*.tmp*`) in the directory.
+    pub fn temps(&self) -> Vec<String> {
+        hidden_temps(&self.0)
+    }
+
+    /// The names in the directory, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The hidden temporary files (`.NAME.*.tmp*`, as the crate writes files)
+/// in `dir`.
+pub fn hidden_temps(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.') && n.contains(".tmp"))
+        .collect()
+}
+
+/// Runs `weight-init SUBCOMMAND ARGS...` with the extra environment
+/// `env`, and echoes the command and its output to the test log.
+pub fn run_cli(subcommand: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = bin();
     cmd.arg(subcommand).args(args);
     for (k, v) in env {
         cmd.env(k, v);
@@ -47,6 +141,10 @@ pub fn stderr(out: &Output) -> String {
 pub const ADAPTER_HINT: &str = "These tests need a GPU adapter; on a machine without a GPU \
      install Mesa's software drivers: `apt-get install mesa-vulkan-drivers libegl1 libegl-mesa0 \
      libgl1-mesa-dri` (lavapipe through Vulkan, llvmpipe through GL)";
+
+/// The byte GPU tests fill buffers with before a fill, to see what it
+/// wrote and what it must leave untouched.
+pub const CANARY: u8 = 0xA5;
 
 /// The default adapter (`WGPU_BACKEND` and `WGPU_ADAPTER_NAME` honoured),
 /// opened once per test binary.
@@ -93,6 +191,122 @@ pub fn all_adapters(options: &[GpuOptions]) -> Vec<(String, Vec<GpuContext>)> {
     }
     assert!(!out.is_empty(), "no GPU adapter found. {ADAPTER_HINT}");
     out
+}
+
+/// An adapter of [`adapters`].
+pub struct Adapter {
+    /// Name and backend, for messages.
+    pub name: String,
+    /// With default options.
+    pub ctx: GpuContext,
+    /// With the small binding window [`adapters`] was given, if any.
+    pub small: Option<GpuContext>,
+}
+
+impl Adapter {
+    /// The context with the small binding window, to split every fill into
+    /// many bindings and grids.
+    pub fn small(&self) -> &GpuContext {
+        self.small
+            .as_ref()
+            .expect("adapters() was given a small window")
+    }
+}
+
+/// Options for a context whose fills bind at most `window` bytes and use
+/// at most 2 workgroups per grid dimension, so fills split into many
+/// windows and 2-D grids.
+pub fn small_window(window: u64) -> GpuOptions {
+    GpuOptions {
+        max_window_bytes: Some(window),
+        max_workgroups_per_dimension: Some(2),
+        force_emulated_mulhilo: false,
+    }
+}
+
+/// Every adapter of [`all_adapters`], opened with default options and,
+/// given `small`, again with those options (on the same adapter object);
+/// once per test binary, which passes the same `small` on every call.
+pub fn adapters(small: Option<GpuOptions>) -> &'static [Adapter] {
+    static ADAPTERS: OnceLock<(Option<GpuOptions>, Vec<Adapter>)> = OnceLock::new();
+    let (opened, list) = ADAPTERS.get_or_init(|| {
+        let options: Vec<GpuOptions> = [GpuOptions::default()].into_iter().chain(small).collect();
+        let list = all_adapters(&options)
+            .into_iter()
+            .map(|(name, mut ctxs)| Adapter {
+                name,
+                small: (ctxs.len() > 1).then(|| ctxs.remove(1)),
+                ctx: ctxs.remove(0),
+            })
+            .collect();
+        (small, list)
+    });
+    assert_eq!(*opened, small, "one small window per test binary");
+    list
+}
+
+/// The adapter of `ctx` found again through a new wgpu instance and opened
+/// with `options`: a device that shares nothing with `ctx`'s (not even
+/// GL's context lock).
+pub fn reopen(ctx: &GpuContext, options: GpuOptions) -> GpuContext {
+    let backends = wgpu::Backends::VULKAN | wgpu::Backends::GL;
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+        backends,
+        ..wgpu::InstanceDescriptor::new_without_display_handle_from_env()
+    });
+    let adapter = pollster::block_on(instance.enumerate_adapters(backends))
+        .into_iter()
+        .find(|x| Some(&x.get_info()) == ctx.adapter_info())
+        .expect("adapter is still there");
+    GpuContext::from_adapter(&adapter, options).unwrap()
+}
+
+/// The default adapter (as [`gpu`] opens it) opened again with `options`.
+pub fn default_adapter_with(options: GpuOptions) -> GpuContext {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let adapter = pollster::block_on(wgpu::util::initialize_adapter_from_env_or_default(
+        &instance, None,
+    ))
+    .expect("the default adapter (see gpu())");
+    GpuContext::from_adapter(&adapter, options).unwrap()
+}
+
+/// A STORAGE | COPY_SRC | COPY_DST buffer of `size` bytes on `ctx`'s
+/// device, mapped at creation or not; its bytes as wgpu creates them.
+pub fn new_storage_buffer(ctx: &GpuContext, size: u64, mapped: bool) -> wgpu::Buffer {
+    ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("test"),
+        size,
+        usage: wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: mapped,
+    })
+}
+
+/// [`new_storage_buffer`] with every byte `fill_byte` (a canary).
+pub fn storage_buffer(ctx: &GpuContext, size: u64, fill_byte: u8) -> wgpu::Buffer {
+    let buf = new_storage_buffer(ctx, size, false);
+    ctx.queue()
+        .write_buffer(&buf, 0, &vec![fill_byte; size as usize]);
+    buf
+}
+
+/// A COPY_SRC | COPY_DST buffer without STORAGE usage, which every fill
+/// must refuse.
+pub fn non_storage_buffer(ctx: &GpuContext, size: u64) -> wgpu::Buffer {
+    ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size,
+        usage: wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
+}
+
+/// Little-endian bytes of `dtype` as f32 values (exact widening).
+pub fn values(bytes: &[u8], dtype: DType) -> Vec<f32> {
+    dtype.decode_le(bytes).collect()
 }
 
 /// The chunks of a PNG file, checked: signature, every chunk's CRC, IHDR
@@ -157,24 +371,6 @@ fn crc32(data: &[u8]) -> u32 {
     !crc
 }
 
-/// Distance between two elements' bits in representable values of `dtype`
-/// (sign-magnitude bits made ordered; 16-bit elements in the low half).
-pub fn ulp_distance(a: u32, b: u32, dtype: DType) -> u64 {
-    let sign = if dtype == DType::F32 {
-        0x8000_0000u32
-    } else {
-        0x8000
-    };
-    let ordered = |x: u32| -> i64 {
-        if x & sign != 0 {
-            -((x & !sign) as i64)
-        } else {
-            x as i64
-        }
-    };
-    ordered(a).abs_diff(ordered(b))
-}
-
 /// `None` when `got == want` bit for bit; else a line naming the case
 /// `what` with the count of differing elements and the largest distance in
 /// ULP (or the two lengths, when they differ).
@@ -201,7 +397,7 @@ pub fn bit_difference(what: &str, dtype: DType, got: &[u8], want: &[u8]) -> Opti
     for (g, w) in got.chunks(es).zip(want.chunks(es)) {
         if g != w {
             differ += 1;
-            worst = worst.max(ulp_distance(word(g), word(w), dtype));
+            worst = worst.max(ordered_ulp_distance(word(g), word(w), dtype));
         }
     }
     Some(format!(
@@ -209,6 +405,16 @@ pub fn bit_difference(what: &str, dtype: DType, got: &[u8], want: &[u8]) -> Opti
         dtype.name(),
         got.len() / es
     ))
+}
+
+/// Fails when `bad` (lines from [`bit_difference`] and the like) is not
+/// empty: each line printed as `MISMATCH ...`, then the count and `what`
+/// (`"tensors differ from the CPU"`) with every line.
+pub fn assert_no_mismatch(bad: &[String], what: &str) {
+    for line in bad {
+        eprintln!("MISMATCH {line}");
+    }
+    assert!(bad.is_empty(), "{} {what}:\n{}", bad.len(), bad.join("\n"));
 }
 
 /// Puts rank shards of one tensor back together: row shards concatenate;
@@ -226,4 +432,24 @@ pub fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>])
         }
     }
     out
+}
+
+/// The CPU fill of `r` on each of `world` ranks sharded by `mode`,
+/// regrouped per parameter: `[param][rank]`, each rank's bytes of that
+/// parameter (for [`assemble`]).
+pub fn cpu_shard_parts(
+    r: &ResolvedSet,
+    seed: u64,
+    world: u64,
+    mode: ShardMode,
+) -> Vec<Vec<Vec<u8>>> {
+    let ranks: Vec<Vec<(String, Vec<u8>)>> = (0..world)
+        .map(|rank| {
+            let s = Shard::new(world, rank, mode).unwrap();
+            r.fill_cpu(seed, Some(&s)).unwrap()
+        })
+        .collect();
+    (0..r.params().len())
+        .map(|i| ranks.iter().map(|t| t[i].1.clone()).collect())
+        .collect()
 }
