@@ -14,7 +14,6 @@
 
 use std::process::ExitCode;
 
-use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::gpu::GpuContext;
 use weight_init::sampler::NORMAL_MAX_ABS_Z;
 use weight_init::stats::{self, Agreement, Exactness, KsResult};

@@ -3,8 +3,8 @@
 
 use core::ops::Range;
 
-use crate::error::{Error, Result};
 use crate::dist::{Distribution, Normal, TruncatedNormal, Uniform};
+use crate::error::{Error, Result};
 
 use super::gain::leaky_relu_gain;
 use super::{
