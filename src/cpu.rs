@@ -128,20 +128,19 @@ pub fn fill_bytes(
             let (words, _) = out.as_chunks_mut::<4>();
             fill_with(&sampler, key, range.start, words, |x| x.to_le_bytes());
         }
-        DType::F16 => {
-            let (halves, _) = out.as_chunks_mut::<2>();
-            fill_with(&sampler, key, range.start, halves, |x| {
-                f32_to_f16_bits(x).to_le_bytes()
-            });
-        }
-        DType::BF16 => {
-            let (halves, _) = out.as_chunks_mut::<2>();
-            fill_with(&sampler, key, range.start, halves, |x| {
-                f32_to_bf16_bits(x).to_le_bytes()
-            });
-        }
+        DType::F16 => fill_halves_le(&sampler, key, range.start, out, f32_to_f16_bits),
+        DType::BF16 => fill_halves_le(&sampler, key, range.start, out, f32_to_bf16_bits),
     }
     Ok(())
+}
+
+/// [`fill_with`] into little-endian 16-bit elements, rounded by `round`.
+fn fill_halves_le<R>(sampler: &Sampler, key: &TensorKey, start: u64, out: &mut [u8], round: R)
+where
+    R: Fn(f32) -> u16 + Sync,
+{
+    let (halves, _) = out.as_chunks_mut::<2>();
+    fill_with(sampler, key, start, halves, |x| round(x).to_le_bytes());
 }
 
 /// Fills `out` with elements `start..start + out.len()` of `key`, converting

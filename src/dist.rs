@@ -29,6 +29,18 @@ fn check_std(std: f32) -> Result<()> {
     }
 }
 
+fn check_not_nan(name: &'static str, v: f64) -> Result<()> {
+    if v.is_nan() {
+        Err(Error::InvalidParameter {
+            name,
+            value: v,
+            reason: "must not be NaN",
+        })
+    } else {
+        Ok(())
+    }
+}
+
 /// Uniform on `[low, high)`.
 ///
 /// Like `torch.nn.init.uniform_(a=low, b=high)` and
@@ -148,15 +160,8 @@ impl TruncatedNormal {
     pub fn with_std_bounds(mean: f32, std: f32, lower: f32, upper: f32) -> Result<Self> {
         check_finite("mean", mean)?;
         check_std(std)?;
-        for (name, v) in [("lower", lower), ("upper", upper)] {
-            if v.is_nan() {
-                return Err(Error::InvalidParameter {
-                    name,
-                    value: v as f64,
-                    reason: "must not be NaN",
-                });
-            }
-        }
+        check_not_nan("lower", lower as f64)?;
+        check_not_nan("upper", upper as f64)?;
         let (m, s) = (mean as f64, std as f64);
         Self::from_abs(mean, std, m + s * lower as f64, m + s * upper as f64)
     }
@@ -164,15 +169,8 @@ impl TruncatedNormal {
     fn from_abs(mean: f32, std: f32, a: f64, b: f64) -> Result<Self> {
         check_finite("mean", mean)?;
         check_std(std)?;
-        for (name, v) in [("a", a), ("b", b)] {
-            if v.is_nan() {
-                return Err(Error::InvalidParameter {
-                    name,
-                    value: v,
-                    reason: "must not be NaN",
-                });
-            }
-        }
+        check_not_nan("a", a)?;
+        check_not_nan("b", b)?;
         if a >= b || a == f64::INFINITY || b == f64::NEG_INFINITY {
             return Err(Error::InvalidParameter {
                 name: "b",

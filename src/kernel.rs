@@ -215,7 +215,8 @@ const CENTRAL_MAX_D: f32 = 0.35;
 // The shader's first function here, `fence(x)`, has no CPU twin: it ORs
 // the bits of `x` with a uniform that is zero at run time, only to keep a
 // shader compiler from contracting or regrouping, and Rust never does
-// either. So `mul`, `add` and `sub` below are the plain operators.
+// either (nor reassociates). So `mul`, `add` and `sub` below are the
+// plain operators.
 //
 // Every f32 operation below is one whose result IEEE 754 and WGSL both fix:
 // integer arithmetic, a single `+`, `-` or `*` (correctly rounded in WGSL),
@@ -231,8 +232,7 @@ const CENTRAL_MAX_D: f32 = 0.35;
 // can neither fuse nor regroup across it. Exact operations (products by
 // powers of two of exact integers) are left bare. Square roots and
 // reciprocals are the crate's own iterations ([`sqrt_f32`],
-// [`recip_f32`]), built from the same operations. On the CPU these
-// functions are the plain operators (Rust never contracts or reassociates).
+// [`recip_f32`]), built from the same operations.
 
 /// `a * b`, rounded once; fenced in the WGSL twin (see above). Mirrors
 /// `mul`.
