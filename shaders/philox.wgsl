@@ -1,5 +1,6 @@
 // philox.wgsl: the generator and the unit transforms shared by every fill
-// kernel, plus the kernel interface (bindings, Params, indexing, stores).
+// kernel. The kernel interface (bindings, Params, indexing, stores) is in
+// kernel_io.wgsl.
 //
 // This file is the line-for-line twin of `src/philox.rs` and `src/sample.rs`;
 // keep them side by side. Every function below names the Rust function it
@@ -37,9 +38,11 @@
 //   compare-and-select forms below match Rust's exactly.
 // - f64 and (in this file) u64: not available everywhere.
 //
-// The host builds each pipeline from
-//   mulhilo_{emulated,int64}.wgsl + philox.wgsl + fill_<kind>.wgsl
-// where the first file provides `mulhilo(a, b) -> vec2<u32>(hi, lo)`.
+// Which files make up each module, in which order: the shader table in
+// src/gpu/shaders.rs. Every module starts with one of
+// mulhilo_{emulated,int64}.wgsl, which provides
+// `mulhilo(a, b) -> vec2<u32>(hi, lo)`; `p.fence` (see `mul`) is a field of
+// kernel_io.wgsl's `Params`.
 
 // ---------------------------------------------------------------------------
 // Philox4x32-10 (src/philox.rs)
@@ -547,135 +550,4 @@ fn f32_to_f16_bits(x: f32) -> u32 {
         h = q + select(0u, 1u, rem > half || (rem == half && (q & 1u) == 1u));
     }
     return sign | h;
-}
-
-// ===========================================================================
-// Kernel interface: bindings, parameters, indexing and stores, shared by the
-// fill_*.wgsl kernels (the host/kernel contract; see src/gpu/).
-// ===========================================================================
-
-struct Params {
-    seed: vec2<u32>,        // (lo32(seed), hi32(seed)) = Philox key
-    stream: vec2<u32>,      // (lo32(stream), hi32(stream)) = counter words 2, 3
-    first_index: vec2<u32>, // u64 (lo, hi): element index of window position 0 (wrapping)
-    pos_begin: u32,         // first window position (in elements of the dtype) to write
-    pos_end: u32,           // one past the last window position to write
-    groups_x: u32,          // workgroups per row of the 2-D grid
-    dtype: u32,             // 0 = f32, 1 = f16, 2 = bf16
-    mode: u32,              // truncated normal: 0 inverse, 1 pinned
-    fence: u32,             // always 0: see `mul` (FillParams::fence)
-    offset: f32,            // Sampler::offset
-    scale: f32,             // Sampler::scale
-    lo: f32,                // Sampler::lo (clamp)
-    hi: f32,                // Sampler::hi (clamp)
-    ta: vec4<f32>,          // TruncMode parameters, see truncated_std_normal
-    tb: vec4<f32>,
-}
-
-// A window of the caller's buffer; its byte offset is a multiple of 256, so
-// window position 0 is aligned to a whole word for every dtype.
-@group(0) @binding(0) var<storage, read_write> out: array<u32>;
-@group(0) @binding(1) var<uniform> p: Params;
-
-const DTYPE_F32: u32 = 0u;
-const DTYPE_F16: u32 = 1u;
-const DTYPE_BF16: u32 = 2u;
-
-// `offset + scale * x`, clamped to [lo, hi]. When offset is zero this is a
-// single multiply, which every backend rounds identically (so it is chosen
-// by select even if the compiler fuses the other form). The clamps are
-// Rust's compare-and-selects, in the same order. Mirrors `Sampler::finish`
-// with `self` = the uniform `p`.
-fn finish(x: f32) -> f32 {
-    let v0 = select(add(p.offset, mul(p.scale, x)), mul(p.scale, x), p.offset == 0.0f);
-    let v1 = select(v0, p.lo, v0 < p.lo);
-    return select(v1, p.hi, v1 > p.hi);
-}
-
-// The invocation's index in the (possibly 2-D) grid of 256-wide workgroups.
-// Invocation g owns window positions 4g .. 4g + 3.
-fn invocation_index(wid: vec3<u32>, lid: u32) -> u32 {
-    return (wid.y * p.groups_x + wid.x) * 256u + lid;
-}
-
-// Whether invocation g owns any position below pos_end, i.e. 4g < pos_end,
-// written without forming 4g (which could wrap for huge windows).
-fn owns_positions(g: u32) -> bool {
-    let groups = (p.pos_end >> 2u) + select(0u, 1u, (p.pos_end & 3u) != 0u);
-    return g < groups;
-}
-
-// a + b for a u64 a = vec2(lo, hi), wrapping mod 2^64.
-fn add_u64(a: vec2<u32>, b: u32) -> vec2<u32> {
-    let lo = a.x + b;
-    return vec2<u32>(lo, a.y + select(0u, 1u, lo < b));
-}
-
-// The element index of window position q: first_index + q (mod 2^64).
-fn element_index(q: u32) -> vec2<u32> {
-    return add_u64(p.first_index, q);
-}
-
-// The Philox block of an element index: index / 4 as a u64.
-fn block_of(index: vec2<u32>) -> vec2<u32> {
-    return vec2<u32>((index.x >> 2u) | (index.y << 30u), index.y >> 2u);
-}
-
-// The four words of the block holding element `index` of this dispatch's
-// tensor (its lane is index % 4).
-fn words_at(index: vec2<u32>) -> vec4<u32> {
-    return block_words(p.seed, p.stream, block_of(index));
-}
-
-// The values of four consecutive elements starting at lane `lane` (1..3) of
-// a block whose samples are v0, the rest taken from the next block's v1.
-fn pick_lanes(lane: u32, v0: vec4<f32>, v1: vec4<f32>) -> vec4<f32> {
-    let both = array<f32, 8>(v0.x, v0.y, v0.z, v0.w, v1.x, v1.y, v1.z, v1.w);
-    return vec4<f32>(both[lane], both[lane + 1u], both[lane + 2u], both[lane + 3u]);
-}
-
-// Whether window position q is to be written.
-fn position_valid(q: u32) -> bool {
-    return p.pos_begin <= q && q < p.pos_end;
-}
-
-// An f32 value (already finished and clamped) as the bits of the output
-// dtype, rounded exactly as the CPU backend does it.
-fn half_bits(v: f32) -> u32 {
-    if p.dtype == DTYPE_BF16 {
-        return f32_to_bf16_bits(v);
-    } else {
-        return f32_to_f16_bits(v);
-    }
-}
-
-// Stores two 16-bit elements (positions q, q + 1) into word `word`: whole
-// when both are valid, read-modify-write when one is (the other half keeps
-// its old bits), untouched when neither is.
-fn store_half_pair(word: u32, q: u32, lo_bits: u32, hi_bits: u32) {
-    let lo_ok = position_valid(q);
-    let hi_ok = position_valid(q + 1u);
-    if lo_ok && hi_ok {
-        out[word] = lo_bits | (hi_bits << 16u);
-    } else if lo_ok {
-        out[word] = (out[word] & 0xffff0000u) | lo_bits;
-    } else if hi_ok {
-        out[word] = (out[word] & 0x0000ffffu) | (hi_bits << 16u);
-    }
-}
-
-// Writes the values of invocation g's positions 4g .. 4g + 3 in the output
-// dtype, only those in [pos_begin, pos_end).
-fn store_positions(g: u32, v: vec4<f32>) {
-    let q0 = 4u * g;
-    if p.dtype == DTYPE_F32 {
-        for (var k = 0u; k < 4u; k++) {
-            if position_valid(q0 + k) {
-                out[q0 + k] = bitcast<u32>(v[k]);
-            }
-        }
-    } else {
-        store_half_pair(2u * g, q0, half_bits(v.x), half_bits(v.y));
-        store_half_pair(2u * g + 1u, q0 + 2u, half_bits(v.z), half_bits(v.w));
-    }
 }

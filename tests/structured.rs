@@ -13,7 +13,7 @@
 
 use std::sync::OnceLock;
 
-use weight_init::gpu::{shader_source, GpuContext, GpuOptions, Kernel};
+use weight_init::gpu::{GpuContext, GpuOptions, Kernel};
 use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
 use weight_init::stats::scaled_ulp_distance;
 use weight_init::stats::{ks_one_sample, normal_cdf};
@@ -869,7 +869,10 @@ fn test_divmod(@builtin(global_invocation_id) gid: vec3<u32>) {
         .collect();
     for a in adapters() {
         let device = a.ctx.device();
-        let src = shader_source(Kernel::FillStructured, a.ctx.mulhilo()) + entry;
+        let src = Kernel::FillStructured
+            .shader()
+            .source(a.ctx.module_options())
+            + entry;
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("divmod test"),
             source: wgpu::ShaderSource::Wgsl(src.into()),

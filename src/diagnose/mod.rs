@@ -28,10 +28,12 @@
 //! same input, the same output gradient and, for schemes that differ only by
 //! scale, the same weight directions.
 //!
-//! The GPU runs it ([`crate::gpu::GpuContext::diagnose`]); this module holds
-//! the pure parts: the activations, the configuration, the per-layer
-//! statistics, and a CPU reference of the same forward and backward pass
-//! ([`reference()`]) that the tests compare the GPU with.
+//! The GPU runs it ([`crate::gpu::GpuContext::diagnose`], in the `gpu`
+//! submodule, on top of the backend: its kernels are a table of its own,
+//! [`SHADERS`], built by the backend's engine); this module holds the pure
+//! parts: the activations, the configuration, the per-layer statistics, and
+//! a CPU reference of the same forward and backward pass ([`reference()`])
+//! that the tests compare the GPU with.
 //!
 //! ```
 //! use weight_init::diagnose::{reference, cpu_tensors, Activation, DiagnoseConfig};
@@ -45,6 +47,10 @@
 //! ```
 
 use std::str::FromStr;
+
+mod gpu;
+
+pub use gpu::SHADERS;
 
 use serde::Serialize;
 
