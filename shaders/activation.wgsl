@@ -1,6 +1,6 @@
 // Activations and their derivatives for the signal-propagation diagnostic,
 // the f32 twins of `Activation::apply` / `Activation::derivative` in
-// src/diagnose.rs (codes: the enum's order). Shared by
+// src/diagnose/mod.rs (codes: the enum's order). Shared by
 // activation_forward.wgsl and activation_backward.wgsl.
 
 struct Elementwise {
@@ -55,7 +55,7 @@ fn sigmoid_f32(x: f32) -> f32 {
     return e / (1.0 + e);
 }
 
-// Abramowitz & Stegun 7.1.26, as `erf_as` in src/diagnose.rs.
+// Abramowitz & Stegun 7.1.26, as `erf_as` in src/diagnose/mod.rs.
 fn erf_as(x: f32) -> f32 {
     let ax = abs(x);
     let t = 1.0 / (1.0 + 0.3275911 * ax);

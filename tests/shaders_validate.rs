@@ -343,7 +343,7 @@ fn batch_kernels_validate_with_both_mulhilo_variants() {
             {
                 panic!("{label}: validation error\n{}", e.emit_to_string(&src));
             }
-            // The uniform of the single-tensor kernels became private.
+            // The batched kernels load `p` per piece: private, never a uniform.
             assert!(src.contains("var<private> p: Params;"), "{label}");
             assert!(!src.contains("var<uniform> p: Params"), "{label}");
             let eps: Vec<_> = module.entry_points.iter().collect();
