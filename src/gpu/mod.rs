@@ -193,9 +193,9 @@ impl GpuContext {
         Self::with_info(device, queue, Some(adapter.get_info()), options)
     }
 
-    /// Wraps the caller's device and queue (an engine's own). Builds the
-    /// pipelines once; uses 64-bit integer multiplies if the device was
-    /// created with `SHADER_INT64`.
+    /// Wraps the caller's device and queue (an engine's own). Builds each
+    /// pipeline once, on its first use; uses 64-bit integer multiplies if
+    /// the device was created with `SHADER_INT64`.
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
