@@ -1,6 +1,6 @@
 // Activations and their derivatives for the signal-propagation diagnostic,
 // the f32 twins of `Activation::apply` / `Activation::derivative` in
-// src/diagnose.rs (codes: the enum's order). Shared by
+// src/diagnose/mod.rs (codes: the enum's order). Shared by
 // activation_forward.wgsl and activation_backward.wgsl.
 
 struct Elementwise {
@@ -21,8 +21,9 @@ const ACT_SIGMOID: u32 = 4u;
 const ACT_SELU: u32 = 5u;
 const ACT_GELU: u32 = 6u;
 
-// torch.nn.LeakyReLU's default negative slope.
-const LEAKY_RELU_SLOPE: f32 = 0.01;
+// torch.nn.LeakyReLU's default negative slope, set by the host from the
+// crate's one constant (src/diagnose/gpu.rs, ACTIVATION_CONSTANTS).
+override LEAKY_RELU_SLOPE: f32;
 // Klambauer et al. 2017, eq. 2 (torch.nn.SELU).
 const SELU_ALPHA: f32 = 1.6732632423543772848170429916717;
 const SELU_LAMBDA: f32 = 1.0507009873554804934193349852946;
@@ -55,7 +56,7 @@ fn sigmoid_f32(x: f32) -> f32 {
     return e / (1.0 + e);
 }
 
-// Abramowitz & Stegun 7.1.26, as `erf_as` in src/diagnose.rs.
+// Abramowitz & Stegun 7.1.26, as `erf_as` in src/diagnose/mod.rs.
 fn erf_as(x: f32) -> f32 {
     let ax = abs(x);
     let t = 1.0 / (1.0 + 0.3275911 * ax);

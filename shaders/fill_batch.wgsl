@@ -2,15 +2,16 @@
 // many tensors, or parts of them, in one dispatch, each described by a
 // `Piece` of a table in a uniform buffer.
 //
-// Built as mulhilo_*.wgsl + philox.wgsl (with its uniform `p` turned into a
-// private variable, see `batch_shader_source`) + this file + the entry
-// point for one view (fill_batch_range.wgsl or fill_batch_columns.wgsl) +
-// one of fill_batch_random.wgsl (+ the kernel's fill_<kind>.wgsl, which
-// defines `sample_block`) or fill_batch_constant.wgsl, which define
-// `block_values`. Every invocation copies its piece's `Params` into `p`, so
-// that `finish`, `words_at`, `half_bits`, `store_half_pair` and the
-// kernels' `sample_block` run exactly as in the single-tensor kernels: the
-// same code path, the same values, bit for bit.
+// On kernel_io.wgsl (Params, stores) and philox.wgsl; the entry point is one
+// view's (fill_batch_range.wgsl or fill_batch_columns.wgsl), which calls
+// `block_values` from fill_batch_random.wgsl (on the kernel's own
+// fill_<kind>.wgsl, which defines `sample_block`) or
+// fill_batch_constant.wgsl. Every invocation copies its piece's `Params`
+// into the private `p`, so that `finish`, `words_at`, `store_unit` and the
+// kernels' `sample_block` run exactly as in the structured kernels, which
+// read `p` from a uniform: the same code, the same values, bit for bit. A
+// single-tensor fill is a one-item batch. The composition of each
+// module: the shader table in src/gpu/shaders.rs.
 //
 // Work is counted in units of four consecutive window positions of one
 // piece, 256 units (one workgroup) at a time: every workgroup works on ONE
@@ -19,7 +20,7 @@
 // piece index is the same for the whole workgroup, and the table's loads
 // (uniform buffers at a uniform index) are done once for all invocations
 // (lavapipe, which runs 8 invocations per SIMD vector, then keeps `p` in
-// scalars, as for the single-tensor kernels' uniform; a GPU in its scalar
+// scalars, as it does a uniform; a GPU in its scalar
 // unit). The padding costs at most one partly idle workgroup per piece.
 // lavapipe still runs an `if` body under a mask when no invocation takes
 // it, so expensive code stays out of untaken branches: separate kernels
@@ -36,7 +37,7 @@ const VIEW_COLUMNS: u32 = 1u;
 // One piece: an item's positions inside one binding window (128 bytes;
 // `PieceEntry` in src/gpu/batch.rs).
 struct Piece {
-    // The kernel parameters of the item, as for the single-tensor kernels,
+    // The kernel parameters of the item, as for the structured kernels,
     // except first_index: the element index of window position q_start
     // (VIEW_RANGE only).
     params: Params,
@@ -65,15 +66,21 @@ struct Batch {
     pieces: u32,     // entries in the bound table
 }
 
-// Descriptors a dispatch binds at most: the host replaces this value with
-// its own `table_len` (512 where uniform bindings reach 64 KiB), see
-// `batch_shader_source`.
-const TABLE_LEN: u32 = 512u;
+// `TABLE_LEN`, the descriptors a dispatch binds at most, is not declared
+// here: it sizes the arrays below, so it cannot be an `override`, and the
+// host prepends `const TABLE_LEN: u32 = <n>u;` (its own table length, 512
+// where uniform bindings reach 64 KiB) to the module (`Part::TableLen` in
+// src/gpu/shaders.rs).
+
+// The parameters of the invocation's piece, loaded by `unit_of`: the very
+// variable that kernel_io.wgsl's functions and the kernels' sample_block
+// read (a uniform in the structured kernels, kernel_uniform.wgsl).
+var<private> p: Params;
 
 // The table lives in uniform buffers, not storage: the piece index is the
 // same for a whole workgroup, and implementations load uniform data at a
 // uniform index once for all invocations (lavapipe, like a GPU's scalar
-// unit), so `p` is as cheap as the single-tensor kernels' uniform.
+// unit), so `p` is as cheap as a uniform.
 @group(0) @binding(1) var<uniform> pieces: array<Piece, TABLE_LEN>;
 // Running sum of workgroups per piece, four to a vec4 (uniform arrays have
 // a 16-byte stride).
@@ -121,23 +128,6 @@ fn column_element(piece: Piece, q: u32) -> vec2<u32> {
     let r = d / piece.cols;
     let c = d - r * piece.cols;
     return add_u64_u64(add_u64_u64(piece.row_base, mul_u64_u32(piece.row_len, r)), vec2<u32>(c, 0u));
-}
-
-// Writes the valid positions among q0 .. q0 + 3 in the output dtype. For
-// 16-bit dtypes q0 is even, so the unit is two whole words, each stored by
-// philox.wgsl's store_half_pair (the other half of a partly valid word
-// keeps its bits).
-fn store_unit(q0: u32, v: vec4<f32>) {
-    if p.dtype == DTYPE_F32 {
-        for (var k = 0u; k < 4u; k++) {
-            if position_valid(q0 + k) {
-                out[q0 + k] = bitcast<u32>(v[k]);
-            }
-        }
-    } else {
-        store_half_pair(q0 >> 1u, q0, half_bits(v.x), half_bits(v.y));
-        store_half_pair((q0 + 2u) >> 1u, q0 + 2u, half_bits(v.z), half_bits(v.w));
-    }
 }
 
 // Unit `lid` of workgroup `wid` of the dispatch: finds the workgroup's

@@ -1,8 +1,6 @@
 // fill_batch_columns.wgsl: the batched fill's entry point for VIEW_COLUMNS
 // pieces (a column block of a 2-D view, strided in the tensor).
-// Built as mulhilo_*.wgsl + philox.wgsl + fill_batch.wgsl + this file +
-// the kernel's block_values (fill_batch_random.wgsl + fill_<kind>.wgsl, or
-// fill_batch_constant.wgsl).
+// Calls the kernel's `block_values`. Composition: the shader table in src/gpu/shaders.rs.
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

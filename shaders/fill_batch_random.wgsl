@@ -2,9 +2,8 @@
 // batched fill: the four values of the Philox block holding element
 // `index` of the current piece's tensor, by the kernel's own sample_block
 // (fill_uniform.wgsl, fill_normal.wgsl or fill_truncated_normal.wgsl), on
-// the words fill_random.wgsl would give it.
-// Built as mulhilo_*.wgsl + philox.wgsl + fill_batch.wgsl + this file + the
-// kernel's file.
+// the block's words (`words_at`).
+// Composition: the shader table in src/gpu/shaders.rs.
 
 fn block_values(index: vec2<u32>) -> vec4<f32> {
     return sample_block(words_at(index));

@@ -1,16 +1,13 @@
 // fill_batch_range.wgsl: the batched fill's entry point for VIEW_RANGE
-// pieces (contiguous element ranges).
-// Built as mulhilo_*.wgsl + philox.wgsl + fill_batch.wgsl + this file +
-// the kernel's block_values (fill_batch_random.wgsl + fill_<kind>.wgsl, or
-// fill_batch_constant.wgsl).
+// pieces (contiguous element ranges). Composition: src/gpu/shaders.rs.
 
 // Whether a piece of the dispatch may have units that do not start on a
-// Philox block. The host builds this file with `false` for dispatches whose
-// pieces' units all start on one (BatchView::Blocks: tensors at element 0,
-// f32 anywhere), which removes the second block at compile time: SIMD
+// Philox block: a pipeline constant, `false` for dispatches whose pieces'
+// units all start on one (BatchView::Blocks: tensors at element 0, f32
+// anywhere), which removes the second block at compile time: SIMD
 // implementations (lavapipe) run an `if` body under a mask even when no
 // lane takes it, so the branch alone would cost a second block per unit.
-const ANY_LANE: bool = true;
+override ANY_LANE: bool = true;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -18,7 +15,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if !unit.ok {
         return;
     }
-    // As fill_random.wgsl: positions q0 .. q0 + 3 are elements
+    // Positions q0 .. q0 + 3 are elements
     // first .. first + 3, from one Philox block or, where the piece's units
     // do not start on a block, two. `lane` is the same for every unit of the
     // piece (j is a multiple of 4).

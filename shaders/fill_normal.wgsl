@@ -1,6 +1,6 @@
 // fill_normal.wgsl: normal samples (Box-Muller on lane pairs).
-// Built as mulhilo_*.wgsl + philox.wgsl + fill_random.wgsl + this file:
-// the entry point in fill_random.wgsl calls the sample_block defined here.
+// fill_batch_random.wgsl's `block_values` (and fill_structured.wgsl) call the
+// sample_block defined here. Composition: the shader table in src/gpu/shaders.rs.
 
 // The four values of one Philox block: Box-Muller on lanes (0, 1) and (2, 3),
 // the even lane taking the cosine branch. Mirrors the `SamplerKind::Normal`

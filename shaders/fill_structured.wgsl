@@ -2,15 +2,8 @@
 // and orthogonal / delta-orthogonal values copied from `aux`, through the
 // same windows, positions and stores as the random kernels (so 16-bit halves
 // outside the range keep their bits). Mirrors `structured::fill_structured_cpu`.
-// Built as mulhilo_*.wgsl + philox.wgsl + structured.wgsl + this file.
-
-// The normal(0, std) values of one Philox block: p is the normal sampler's
-// (offset 0, scale std). Mirrors fill_normal.wgsl's sample_block.
-fn normal_values(w: vec4<u32>) -> vec4<f32> {
-    let z01 = box_muller(w.x, w.y);
-    let z23 = box_muller(w.z, w.w);
-    return vec4<f32>(finish(z01.x), finish(z01.y), finish(z23.x), finish(z23.y));
-}
+// The sparse values are fill_normal.wgsl's `sample_block` (p is the normal
+// sampler's: offset 0, scale std), composed into this module. Composition: the shader table in src/gpu/shaders.rs.
 
 // Whether element e of a sparse tensor is one of its input's zeros: its
 // (key, output) is below the input's (threshold, cut) from
@@ -67,9 +60,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var v = vec4<f32>(0.0f, 0.0f, 0.0f, 0.0f);
     if st.mode == MODE_SPARSE {
         let lane = first.x & 3u;
-        v = normal_values(words_at(first));
+        v = sample_block(words_at(first));
         if lane != 0u {
-            v = pick_lanes(lane, v, normal_values(words_at(add_u64(first, 4u - lane))));
+            v = pick_lanes(lane, v, sample_block(words_at(add_u64(first, 4u - lane))));
         }
     }
     for (var k = 0u; k < 4u; k++) {
@@ -85,5 +78,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             v[k] = select(0.0f, p.offset, lattice_hit(e));
         }
     }
-    store_positions(g, v);
+    store_unit(4u * g, v);
 }

@@ -1,8 +1,8 @@
 // fill_truncated_normal.wgsl: truncated normal samples (one pass, inverse
 // CDF from the nearer end; Params.mode, ta and tb carry the sampler's
 // TruncMode).
-// Built as mulhilo_*.wgsl + philox.wgsl + fill_random.wgsl + this file:
-// the entry point in fill_random.wgsl calls the sample_block defined here.
+// fill_batch_random.wgsl's `block_values` calls the
+// sample_block defined here. Composition: the shader table in src/gpu/shaders.rs.
 
 // The four values of one Philox block:
 // `finish(truncated_std_normal(mode, w))` per lane. Mirrors the

@@ -1,6 +1,6 @@
 // fill_uniform.wgsl: uniform samples on [low, high).
-// Built as mulhilo_*.wgsl + philox.wgsl + fill_random.wgsl + this file:
-// the entry point in fill_random.wgsl calls the sample_block defined here.
+// fill_batch_random.wgsl's `block_values` calls the
+// sample_block defined here. Composition: the shader table in src/gpu/shaders.rs.
 
 // The four values of one Philox block: `finish(signed_unit(w))` per lane.
 // Mirrors the `SamplerKind::Uniform` arm of `Sampler::sample_block`.

@@ -1,6 +1,6 @@
 // Per-column statistics of a row-major [rows, cols] matrix for the
 // signal-propagation diagnostic; the host combines the columns in f64
-// (`combine_partials` in src/diagnose.rs). One invocation per column
+// (`combine_partials` in src/diagnose/mod.rs). One invocation per column
 // writes 4 words at out[out_offset + 4 c]:
 //   0: the column's mean over the rows,
 //   1: its sum of squared deviations from that mean (two passes, so a

@@ -1,5 +1,5 @@
 // Matrix multiply for the signal-propagation diagnostic
-// (src/gpu/diagnose.rs): C[M, N] = A[M, K] * op(B), all row-major f32, where
+// (src/diagnose/gpu.rs): C[M, N] = A[M, K] * op(B), all row-major f32, where
 // op(B) = B^T with B stored [N, K] (trans_b = 1: the forward pass
 // z = h W^T with W in PyTorch's [out, in] layout) or op(B) = B stored
 // [K, N] (trans_b = 0: the backward pass g = delta W).

@@ -1,9 +1,9 @@
 // mulhilo for adapters without 64-bit integers (no SHADER_INT64).
 //
-// The host prepends exactly one of `mulhilo_emulated.wgsl` and
-// `mulhilo_int64.wgsl` to `philox.wgsl`; both define
+// Every module starts with exactly one of `mulhilo_emulated.wgsl` and
+// `mulhilo_int64.wgsl` (src/gpu/shaders.rs, `Part::MulHiLo`); both define
 // `mulhilo(a, b) -> vec2<u32>(hi, lo)`, the full 64-bit product of two words,
-// and give identical words. Mirrors `philox::mulhilo` in `src/philox.rs`.
+// and give identical words. Mirrors `kernel::mulhilo` in `src/kernel.rs`.
 //
 // Why 16-bit halves: WGSL core has no 64-bit integers and no `mul_hi`
 // builtin. Each 16x16 product is below 2^32, so it is exact in a u32; the

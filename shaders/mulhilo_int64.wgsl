@@ -1,10 +1,10 @@
 // mulhilo for adapters with 64-bit integers (naga's SHADER_INT64 capability,
 // wgpu's `Features::SHADER_INT64`).
 //
-// The host prepends exactly one of `mulhilo_emulated.wgsl` and
-// `mulhilo_int64.wgsl` to `philox.wgsl`; both define
+// Every module starts with exactly one of `mulhilo_emulated.wgsl` and
+// `mulhilo_int64.wgsl` (src/gpu/shaders.rs, `Part::MulHiLo`); both define
 // `mulhilo(a, b) -> vec2<u32>(hi, lo)`, the full 64-bit product of two words,
-// and give identical words. Mirrors `philox::mulhilo` in `src/philox.rs`
+// and give identical words. Mirrors `kernel::mulhilo` in `src/kernel.rs`
 // literally: one widening multiply, then the two halves.
 
 fn mulhilo(a: u32, b: u32) -> vec2<u32> {

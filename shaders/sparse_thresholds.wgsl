@@ -5,7 +5,7 @@
 // outputs with the smallest (key, output) pairs, as
 // `structured::sparse_zero_outputs` picks them. Written to aux[2 input],
 // aux[2 input + 1] for fill_structured.wgsl.
-// Built as mulhilo_*.wgsl + philox.wgsl + structured.wgsl + this file.
+// Composition: the shader table in src/gpu/shaders.rs.
 //
 // Radix selection on the 32-bit keys, one 8-bit digit per round, most
 // significant first: each round counts the keys that match the digits fixed

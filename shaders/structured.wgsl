@@ -4,10 +4,9 @@
 // zero-position keys. Mirrors src/structured.rs; the host side is
 // src/gpu/structured.rs.
 //
-// Built as mulhilo_*.wgsl + philox.wgsl + this file + the kernel's file, so
-// the kernels also have philox.wgsl's `out` (binding 0), `p: Params`
-// (binding 1, the window and dtype contract of every fill) and its indexing
-// and store functions.
+// The kernels also have kernel_io.wgsl's `out` (binding 0), `p: Params`
+// (binding 1, kernel_uniform.wgsl: the window and dtype contract of every
+// fill) and its indexing and store functions. Composition: the shader table in src/gpu/shaders.rs.
 
 const MODE_VALUES: u32 = 0u;  // copy the dtype words of `aux` (orthogonal, delta-orthogonal)
 const MODE_LATTICE: u32 = 1u; // p.offset on a lattice of elements, +0 elsewhere (eye, identity, dirac)

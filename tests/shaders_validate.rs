@@ -1,13 +1,14 @@
-//! The WGSL shaders parse and validate with naga, for every kernel and both
-//! `mulhilo` variants, and `shaders/philox.wgsl` carries exactly the
-//! constants of `src/sample.rs`.
+//! The WGSL shaders parse and validate with naga, for every module of the
+//! shader tables (each specialisation included) and both `mulhilo`
+//! variants, and `shaders/philox.wgsl` carries exactly the constants of
+//! `src/kernel.rs`.
 //!
 //! Needs no GPU: naga is the shader front end wgpu itself uses, so a shader
 //! that fails here would fail at pipeline creation on every adapter.
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{Expression, Literal, Module};
-use weight_init::gpu::{batch_shader_source, shader_source, BatchView, Kernel, MulHiLo};
+use weight_init::gpu::{batch_shader, BatchView, Kernel, ModuleOptions, MulHiLo, Shader, SHADERS};
 
 /// The two mulhilo variants and the naga capabilities each needs.
 const MULHILO: [(MulHiLo, Capabilities); 2] = [
@@ -20,9 +21,17 @@ fn shader(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
+/// What the modules are assembled for here: the largest batch table.
+fn options(mulhilo: MulHiLo) -> ModuleOptions {
+    ModuleOptions {
+        mulhilo,
+        table_len: 512,
+    }
+}
+
 /// The source the host builds a pipeline from, exactly as it builds it.
 fn pipeline_source(mulhilo: MulHiLo, kernel: Kernel) -> String {
-    shader_source(kernel, mulhilo)
+    kernel.shader().source(options(mulhilo))
 }
 
 fn parse(label: &str, src: &str) -> Module {
@@ -81,7 +90,7 @@ fn int64_variant_needs_the_capability() {
 }
 
 // ---------------------------------------------------------------------------
-// Constants: the same literal values in sample.rs and philox.wgsl
+// Constants: the same literal values in kernel.rs and philox.wgsl
 // ---------------------------------------------------------------------------
 
 /// The text after `const NAME:` up to the `;` that ends the declaration
@@ -169,7 +178,7 @@ fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
-/// Text-level check: every coefficient array and scalar of sample.rs has a
+/// Text-level check: every coefficient array and scalar of kernel.rs has a
 /// twin in philox.wgsl whose literal parses to the same f32.
 #[test]
 fn coefficient_literals_match_sample_rs() {
@@ -177,11 +186,11 @@ fn coefficient_literals_match_sample_rs() {
     for name in ARRAYS {
         let r = array_values(SAMPLE_RS, name, "rust");
         let w = array_values(&wgsl, name, "wgsl");
-        assert!(!r.is_empty(), "{name}: empty in sample.rs");
+        assert!(!r.is_empty(), "{name}: empty in kernel.rs");
         assert_eq!(
             bits(&r),
             bits(&w),
-            "{name}: sample.rs {r:?} vs philox.wgsl {w:?}"
+            "{name}: kernel.rs {r:?} vs philox.wgsl {w:?}"
         );
     }
     for name in F32_SCALARS {
@@ -220,7 +229,7 @@ fn naga_f32s(module: &Module, name: &str) -> Vec<f32> {
 }
 
 /// Value-level check through naga's own literal parsing and constant
-/// folding: what the GPU receives equals what rustc made of sample.rs (in
+/// folding: what the GPU receives equals what rustc made of kernel.rs (in
 /// particular no literal went through f64 first).
 #[test]
 fn naga_constants_match_sample_rs() {
@@ -234,7 +243,7 @@ fn naga_constants_match_sample_rs() {
         let r = parse_f32(scalar_text(SAMPLE_RS, name, "rust"), name);
         assert_eq!(vec![r.to_bits()], bits(&naga_f32s(&module, name)), "{name}");
     }
-    // Constants that sample.rs writes as expressions.
+    // Constants that kernel.rs writes as expressions.
     let derived: [(&str, f32); 2] = [
         ("OCTANT_STEP", core::f32::consts::FRAC_PI_4 / 536_870_912.0),
         ("TWO_M24", 1.0 / 16_777_216.0),
@@ -314,8 +323,9 @@ const BATCH_RS: &str = include_str!("../src/gpu/batch.rs");
 
 fn batch_module(mulhilo: MulHiLo, kernel: Kernel, view: BatchView) -> (String, String, Module) {
     let label = format!("batch {mulhilo:?} + {view:?} + {}", kernel.file_name());
-    let src = batch_shader_source(kernel, view, mulhilo, 512)
-        .unwrap_or_else(|| panic!("{label}: no source"));
+    let src = batch_shader(kernel, view)
+        .unwrap_or_else(|| panic!("{label}: no source"))
+        .source(options(mulhilo));
     let module = parse(&label, &src);
     (label, src, module)
 }
@@ -333,7 +343,7 @@ fn batch_kernels_validate_with_both_mulhilo_variants() {
             {
                 panic!("{label}: validation error\n{}", e.emit_to_string(&src));
             }
-            // The uniform of the single-tensor kernels became private.
+            // The batched kernels load `p` per piece: private, never a uniform.
             assert!(src.contains("var<private> p: Params;"), "{label}");
             assert!(!src.contains("var<uniform> p: Params"), "{label}");
             let eps: Vec<_> = module.entry_points.iter().collect();
@@ -343,7 +353,7 @@ fn batch_kernels_validate_with_both_mulhilo_variants() {
         }
     }
     for kernel in Kernel::STRUCTURED {
-        assert!(batch_shader_source(kernel, BatchView::Range, MulHiLo::Emulated, 512).is_none());
+        assert!(batch_shader(kernel, BatchView::Range).is_none());
     }
 }
 
@@ -380,15 +390,16 @@ fn batch_constants_match_batch_rs() {
     );
 }
 
-/// The signal-propagation diagnostic's kernels (`src/gpu/diagnose.rs`)
+/// The signal-propagation diagnostic's kernels (`src/diagnose/gpu.rs`)
 /// validate as the host assembles them, each with one compute entry point
 /// `main`, and need no optional capability.
 #[test]
 fn diagnose_kernels_validate() {
-    use weight_init::gpu::{diagnose_shader_source, DIAGNOSE_SHADERS};
+    use weight_init::diagnose::SHADERS as DIAGNOSE_SHADERS;
     let mut failures = Vec::new();
-    for name in DIAGNOSE_SHADERS {
-        let src = diagnose_shader_source(name).expect("a listed shader has a source");
+    for module in &DIAGNOSE_SHADERS {
+        let name = module.name;
+        let src = module.source(options(MulHiLo::Emulated));
         // Each file on disk is part of what the host builds.
         assert!(
             src.contains(shader(name).trim()),
@@ -415,6 +426,70 @@ fn diagnose_kernels_validate() {
         assert_eq!(eps[0].name, "main", "{name}");
         assert_eq!(eps[0].stage, naga::ShaderStage::Compute, "{name}");
     }
-    assert!(diagnose_shader_source("philox.wgsl").is_none());
+    assert!(!DIAGNOSE_SHADERS.iter().any(|s| s.name == "philox.wgsl"));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every module of every table (the fills, the batched fills, the
+/// diagnostic) validates with both multiplies, under each pipeline's own
+/// `override` values (naga's own override processing, as wgpu does it when
+/// it builds the pipeline); every file it names is in its source; and every
+/// file under `shaders/` is part of some module.
+#[test]
+fn every_table_module_validates_with_its_specialisation() {
+    let diagnose = &weight_init::diagnose::SHADERS;
+    let all: Vec<&Shader> = SHADERS.iter().chain(diagnose).collect();
+    let mut used = std::collections::BTreeSet::new();
+    let mut names = std::collections::BTreeSet::new();
+    for module in &all {
+        assert!(
+            names.insert(module.name),
+            "{}: two modules of that name",
+            module.name
+        );
+        for (mulhilo, extra) in MULHILO {
+            let label = format!("{} ({mulhilo:?})", module.name);
+            let src = module.source(options(mulhilo));
+            for file in module.files() {
+                assert!(src.contains(shader(file).trim()), "{label}: lacks {file}");
+                used.insert(file);
+            }
+            let parsed = parse(&label, &src);
+            let info = Validator::new(ValidationFlags::all(), Capabilities::default() | extra)
+                .validate(&parsed)
+                .unwrap_or_else(|e| {
+                    panic!("{label}: validation error\n{}", e.emit_to_string(&src))
+                });
+            let mut constants = naga::back::PipelineConstants::default();
+            for &(name, value) in module.constants {
+                assert!(
+                    parsed
+                        .overrides
+                        .iter()
+                        .any(|(_, o)| o.name.as_deref() == Some(name)),
+                    "{label}: no override {name}"
+                );
+                constants.insert(name.to_string(), value);
+            }
+            naga::back::pipeline_constants::process_overrides(
+                &parsed,
+                &info,
+                Some((naga::ShaderStage::Compute, "main")),
+                &constants,
+            )
+            .unwrap_or_else(|e| panic!("{label}: overrides: {e}"));
+        }
+    }
+    used.insert("mulhilo_int64.wgsl");
+    used.insert("mulhilo_emulated.wgsl");
+    let dir = format!("{}/shaders", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".wgsl") {
+            assert!(
+                used.contains(name.as_str()),
+                "shaders/{name} is in no module"
+            );
+        }
+    }
 }

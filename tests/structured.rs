@@ -11,7 +11,7 @@
 //! The GPU tests run on every adapter found and fail, saying how to get
 //! one, where there is none.
 
-use weight_init::gpu::{shader_source, GpuContext, Kernel};
+use weight_init::gpu::{GpuContext, Kernel};
 use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
 use weight_init::stats::{ks_one_sample, normal_cdf, Agreement};
 use weight_init::structured::{
@@ -846,7 +846,10 @@ fn test_divmod(@builtin(global_invocation_id) gid: vec3<u32>) {
         .collect();
     for a in adapters() {
         let device = a.ctx.device();
-        let src = shader_source(Kernel::FillStructured, a.ctx.mulhilo()) + entry;
+        let src = Kernel::FillStructured
+            .shader()
+            .source(a.ctx.module_options())
+            + entry;
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("divmod test"),
             source: wgpu::ShaderSource::Wgsl(src.into()),

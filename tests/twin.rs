@@ -25,28 +25,6 @@ const KERNEL_RS: &str = include_str!("../src/kernel.rs");
 /// regroup across it, and Rust does neither.
 const WGSL_ONLY_FNS: [&str; 1] = ["fence"];
 
-/// The kernel interface (bindings, `Params`, indexing and stores) still at
-/// the end of `shaders/philox.wgsl`, on its way into a file of its own.
-/// Temporary: empty this list (and `MOVING_OUT_CONSTS`) once the move is
-/// merged; the test then requires `philox.wgsl` to hold exactly the twin.
-const MOVING_OUT_FNS: [&str; 12] = [
-    "finish",
-    "invocation_index",
-    "owns_positions",
-    "add_u64",
-    "element_index",
-    "block_of",
-    "words_at",
-    "pick_lanes",
-    "position_valid",
-    "half_bits",
-    "store_half_pair",
-    "store_positions",
-];
-
-/// The kernel interface's dtype codes, moving out with the functions above.
-const MOVING_OUT_CONSTS: [&str; 3] = ["DTYPE_F32", "DTYPE_F16", "DTYPE_BF16"];
-
 /// A top-level item of one kind (`fn` or `const`): its name and 1-based line.
 #[derive(Debug)]
 struct Item {
@@ -126,12 +104,7 @@ fn assert_same_order(what: &str, wgsl: &[(String, String)], rust: &[(String, Str
 
 #[test]
 fn kernel_rs_has_the_functions_of_philox_wgsl_in_order() {
-    let exempt: Vec<&str> = WGSL_ONLY_FNS
-        .iter()
-        .chain(&MOVING_OUT_FNS)
-        .copied()
-        .collect();
-    let wgsl = wgsl_items("fn", &exempt);
+    let wgsl = wgsl_items("fn", &WGSL_ONLY_FNS);
     let rust = rust_items("fn");
     // Guard against a parser that finds nothing on both sides.
     assert!(wgsl.len() >= 30, "only {} WGSL functions found", wgsl.len());
@@ -140,29 +113,22 @@ fn kernel_rs_has_the_functions_of_philox_wgsl_in_order() {
 
 #[test]
 fn kernel_rs_has_the_constants_of_philox_wgsl_in_order() {
-    let wgsl = wgsl_items("const", &MOVING_OUT_CONSTS);
+    let wgsl = wgsl_items("const", &[]);
     let rust = rust_items("const");
     assert!(wgsl.len() >= 20, "only {} WGSL constants found", wgsl.len());
     assert_same_order("The module constants", &wgsl, &rust);
 }
 
-/// The exemption lists name only what the WGSL really has, so a rename
-/// there cannot silently widen them.
+/// The exemption list names only what the WGSL really has, so a rename
+/// there cannot silently widen it.
 #[test]
 fn exemptions_exist_in_philox_wgsl() {
     let wgsl = WGSL[1].1;
     let fns: Vec<String> = items(wgsl, "fn").into_iter().map(|i| i.name).collect();
-    let consts: Vec<String> = items(wgsl, "const").into_iter().map(|i| i.name).collect();
-    for name in WGSL_ONLY_FNS.iter().chain(&MOVING_OUT_FNS) {
+    for name in WGSL_ONLY_FNS {
         assert!(
             fns.iter().any(|f| f == name),
             "exempt fn `{name}` not in philox.wgsl"
-        );
-    }
-    for name in MOVING_OUT_CONSTS {
-        assert!(
-            consts.iter().any(|c| c == name),
-            "exempt const `{name}` not in philox.wgsl"
         );
     }
 }
@@ -185,9 +151,6 @@ fn u32_constants_have_the_same_values() {
     let wgsl = WGSL[1].1;
     let mut checked = 0;
     for it in items(wgsl, "const") {
-        if MOVING_OUT_CONSTS.contains(&it.name.as_str()) {
-            continue;
-        }
         if let Some(w) = u32_literal(wgsl, &it.name) {
             let r = u32_literal(KERNEL_RS, &it.name)
                 .unwrap_or_else(|| panic!("src/kernel.rs: no u32 literal const {}", it.name));

@@ -378,23 +378,18 @@ fn open_gpu(ctx: GpuContext, bytes: u64) -> Result<Gpu, CliError> {
             human_bytes(max)
         )));
     }
-    let oom = ctx
-        .device()
-        .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let validation = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
-    let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
-        label: Some("weight-init bench"),
-        size: bytes,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let v = pollster::block_on(validation.pop());
-    let o = pollster::block_on(oom.pop());
-    if let Some(e) = v.or(o) {
-        return Err(CliError(format!(
-            "cannot create a {bytes}-byte buffer on {adapter}: {e}; use a smaller --size, or --cpu-only"
-        )));
-    }
+    let buffer = ctx
+        .create_buffer_checked(&wgpu::BufferDescriptor {
+            label: Some("weight-init bench"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+        .map_err(|e| {
+            CliError(format!(
+                "cannot create a {bytes}-byte buffer on {adapter}: {e}; use a smaller --size, or --cpu-only"
+            ))
+        })?;
     let description = format!(
         "{description}, {} multiply",
         match ctx.mulhilo() {

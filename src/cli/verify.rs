@@ -341,23 +341,13 @@ fn verify_case(
 /// A buffer the GPU fills and the host reads back; creation errors (out of
 /// memory) come back as values, not as wgpu's panicking default handler.
 fn storage_buffer(ctx: &GpuContext, bytes: u64) -> Result<wgpu::Buffer, CliError> {
-    let device = ctx.device();
-    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let buf = device.create_buffer(&wgpu::BufferDescriptor {
+    ctx.create_buffer_checked(&wgpu::BufferDescriptor {
         label: Some("weight-init verify"),
         size: bytes.div_ceil(4) * 4,
         usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
-    });
-    let v = pollster::block_on(validation.pop());
-    let o = pollster::block_on(oom.pop());
-    match v.or(o) {
-        Some(e) => Err(CliError(format!(
-            "cannot create a {bytes}-byte GPU buffer: {e}"
-        ))),
-        None => Ok(buf),
-    }
+    })
+    .map_err(|e| CliError(format!("cannot create a {bytes}-byte GPU buffer: {e}")))
 }
 
 /// Little-endian bytes of `dtype` to f32 values (exact widening).

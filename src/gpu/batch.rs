@@ -15,20 +15,19 @@
 //! is padded to whole workgroups of 256 units), found by a binary search in
 //! the running sum of workgroups per piece; each invocation takes a unit of
 //! four consecutive positions, on a Philox block where the dtype allows.
-//! The kernels copy the piece's parameters into the very `Params` variable
-//! the single-tensor kernels read, and call the same `sample_block`,
-//! `finish` and stores, so every element is bit-identical to
-//! [`GpuContext::record_fill`]'s for the same `(dist, dtype, key, element
-//! index)` on the same adapter.
+//! The kernels copy the piece's parameters into a private `Params`
+//! variable and call the same `sample_block`, `finish` and stores
+//! (`shaders/kernel_io.wgsl`) as the structured kernels. A single-tensor
+//! fill ([`GpuContext::record_fill`]) is a one-item batch: on lavapipe the
+//! batched kernels measured no slower than the former single-tensor ones
+//! (faster where the range starts on a Philox block, thanks to
+//! [`super::BatchView::Blocks`]).
 
 use std::ops::Range;
-use std::sync::OnceLock;
-
-use wgpu::util::DeviceExt;
 
 use super::fill::{FillParams, Window, POSITIONS_PER_INVOCATION, WORKGROUP_SIZE};
-use super::shaders::{batch_shader_source, BatchView, Kernel};
-use super::{storage_entry, uniform_entry, GpuContext};
+use super::shaders::{batch_shader, BatchView, Kernel};
+use super::{record, slice, split_grid, GpuContext};
 use crate::dist::Distribution;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -42,7 +41,7 @@ const VIEW_RANGE: u32 = 0;
 /// `shaders/fill_batch.wgsl`).
 const VIEW_COLUMNS: u32 = 1;
 /// Bytes of one descriptor: `Piece` in `shaders/fill_batch.wgsl`.
-const PIECE_BYTES: u64 = 128;
+pub(crate) const PIECE_BYTES: u64 = 128;
 /// Widest column block the kernel takes: the column arithmetic of a piece
 /// (`col0 + position`) must stay below 2^32, and a window holds at most
 /// 2^30 positions.
@@ -243,6 +242,9 @@ struct PieceEntry {
 
 const _: () = assert!(std::mem::size_of::<PieceEntry>() as u64 == PIECE_BYTES);
 
+/// Bytes of a dispatch's uniform: `Batch` in `shaders/fill_batch.wgsl`.
+pub(crate) const BATCH_UNIFORM_BYTES: u64 = std::mem::size_of::<BatchUniform>() as u64;
+
 /// A dispatch's uniform: `Batch` in `shaders/fill_batch.wgsl`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
@@ -256,8 +258,8 @@ struct BatchUniform {
 /// One planned dispatch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DispatchPlan {
-    /// See [`pipeline_index`].
-    pipeline: usize,
+    /// The kernel and view of its module ([`batch_shader`]).
+    pipeline: (Kernel, BatchView),
     bind_offset: u64,
     bind_size: u64,
     /// First descriptor of the bound table slice, and how many.
@@ -293,7 +295,7 @@ struct Limits {
 
 /// Descriptors one dispatch binds: as many 128-byte descriptors as a
 /// uniform binding holds, at most 512 (64 KiB), a multiple of 4.
-fn table_len(limits: &wgpu::Limits) -> u64 {
+pub(crate) fn table_len(limits: &wgpu::Limits) -> u64 {
     (limits.max_uniform_buffer_binding_size / PIECE_BYTES).clamp(4, 512) / 4 * 4
 }
 
@@ -308,7 +310,7 @@ struct Checked {
     phase: u8,
 }
 
-/// Batched pipelines: one per sampler kernel and view.
+/// Batched modules: one per sampler kernel and view.
 const PIPELINES: usize = Kernel::ALL.len() * BatchView::ALL.len();
 
 /// The index of the pipeline of `k` and `view`, in `0..PIPELINES`.
@@ -484,7 +486,6 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
     pieces.sort_by_key(|p| (p.0, p.1, p.2));
 
     let table_cap = lim.table_len as usize;
-    let grid_groups = lim.max_workgroups as u64 * lim.max_workgroups as u64;
     let entries_align = (lim.uniform_alignment / 4).max(1);
     let mut entries: Vec<PieceEntry> = Vec::new();
     let mut group_ends: Vec<u32> = Vec::new();
@@ -510,11 +511,7 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
             // kernel without the second block.
             let on_blocks = view == BatchView::Range
                 && chunk.iter().all(|p| p.3.params.first_index[0] & 3 == 0);
-            let pipeline = if on_blocks {
-                pipeline_index(kind, BatchView::Blocks)
-            } else {
-                key.2
-            };
+            let pipeline = (kind, if on_blocks { BatchView::Blocks } else { view });
             let table_start = (entries.len() as u64).next_multiple_of(entries_align);
             entries.resize(table_start as usize, bytemuck::Zeroable::zeroed());
             group_ends.resize(table_start as usize, 0);
@@ -524,11 +521,7 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
                 entries.push(p.3);
                 group_ends.push(total as u32);
             }
-            let mut base = 0;
-            while base < total {
-                let groups = (total - base).min(grid_groups);
-                let x = groups.min(lim.max_workgroups as u64);
-                let y = groups.div_ceil(x);
+            for grid in split_grid(total, lim.max_workgroups) {
                 dispatches.push(DispatchPlan {
                     pipeline,
                     bind_offset: ws,
@@ -536,14 +529,13 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
                     table_start,
                     table_len: chunk.len() as u64,
                     uniform: BatchUniform {
-                        groups: groups as u32,
-                        group_base: base as u32,
-                        groups_x: x as u32,
+                        groups: grid.count as u32,
+                        group_base: grid.first as u32,
+                        groups_x: grid.size[0],
                         pieces: chunk.len() as u32,
                     },
-                    grid: [x as u32, y as u32],
+                    grid: grid.size,
                 });
-                base += groups;
             }
         }
         g = h;
@@ -573,97 +565,7 @@ fn split(x: u64) -> [u32; 2] {
     [x as u32, (x >> 32) as u32]
 }
 
-/// The batched kernels of one device: the layout built on first use, each
-/// kernel's pipeline on its first use.
-#[derive(Debug)]
-pub(crate) struct Pipelines {
-    layout: wgpu::BindGroupLayout,
-    pipeline_layout: wgpu::PipelineLayout,
-    kernels: [OnceLock<Result<wgpu::ComputePipeline>>; PIPELINES],
-    /// Descriptors a dispatch binds (the kernels' `TABLE_LEN`).
-    table_len: u64,
-}
-
-impl Pipelines {
-    pub(crate) fn new(device: &wgpu::Device) -> Result<Self> {
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let table_len = table_len(&device.limits());
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("weight-init batch"),
-            entries: &[
-                storage_entry(0),
-                uniform_entry(1, table_len * PIECE_BYTES),
-                uniform_entry(2, table_len * 4),
-                uniform_entry(3, std::mem::size_of::<BatchUniform>() as u64),
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("weight-init batch"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu {
-                message: format!(
-                    "building the batch pipeline layout failed: {}",
-                    super::one_line(&e)
-                ),
-            });
-        }
-        Ok(Self {
-            layout,
-            pipeline_layout,
-            kernels: Default::default(),
-            table_len,
-        })
-    }
-
-    fn pipeline(&self, ctx: &GpuContext, index: usize) -> Result<&wgpu::ComputePipeline> {
-        let (kernel, view) = pipeline_of(index);
-        self.kernels[index]
-            .get_or_init(|| {
-                let device = ctx.device();
-                let source =
-                    batch_shader_source(kernel, view, ctx.mulhilo(), self.table_len as u32)
-                        .ok_or_else(|| Error::Gpu {
-                            message: format!("{} has no batched kernel", kernel.file_name()),
-                        })?;
-                let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-                let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("fill_batch.wgsl"),
-                    source: wgpu::ShaderSource::Wgsl(source.into()),
-                });
-                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some("fill_batch.wgsl"),
-                    layout: Some(&self.pipeline_layout),
-                    module: &module,
-                    entry_point: Some("main"),
-                    compilation_options: Default::default(),
-                    cache: None,
-                });
-                match pollster::block_on(scope.pop()) {
-                    Some(e) => Err(Error::Gpu {
-                        message: format!(
-                            "building the batched {} pipeline failed: {e}",
-                            kernel.file_name()
-                        ),
-                    }),
-                    None => Ok(pipeline),
-                }
-            })
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-}
-
 impl GpuContext {
-    fn batch_pipelines(&self) -> Result<&Pipelines> {
-        self.batch
-            .get_or_init(|| Pipelines::new(&self.device))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
     /// Fills every item into `buffer`, submits and waits: the batched
     /// [`Self::fill`]. Each element equals the one [`Self::fill`] writes for
     /// the same `(dist, dtype, key, element index)`; nothing outside the
@@ -760,93 +662,52 @@ impl GpuContext {
         if plan.dispatches.is_empty() {
             return Ok(plan.report);
         }
-        let pipes = self.batch_pipelines()?;
+        let table_len = self.module_options.table_len as u64;
         let mut pipelines = Vec::with_capacity(plan.dispatches.len());
         for d in &plan.dispatches {
-            pipelines.push(pipes.pipeline(self, d.pipeline)?);
+            let (kernel, view) = d.pipeline;
+            let shader = batch_shader(kernel, view).ok_or_else(|| Error::Gpu {
+                message: format!("{} has no batched kernel", kernel.file_name()),
+            })?;
+            pipelines.push(self.pipeline(shader)?);
         }
-        let table = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("weight-init batch pieces"),
-                contents: bytemuck::cast_slice(&plan.entries),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let ends = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("weight-init batch group ends"),
-                contents: bytemuck::cast_slice(&plan.group_ends),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
+        let table = self.uniform(
+            "weight-init batch pieces",
+            bytemuck::cast_slice(&plan.entries),
+        );
+        let ends = self.uniform(
+            "weight-init batch group ends",
+            bytemuck::cast_slice(&plan.group_ends),
+        );
         let slot = (self.device.limits().min_uniform_buffer_offset_alignment as u64)
-            .max(std::mem::size_of::<BatchUniform>() as u64);
+            .max(BATCH_UNIFORM_BYTES);
         let mut uniforms = vec![0u8; (slot * plan.dispatches.len() as u64) as usize];
         for (i, d) in plan.dispatches.iter().enumerate() {
             let at = i * slot as usize;
-            uniforms[at..at + std::mem::size_of::<BatchUniform>()]
+            uniforms[at..at + BATCH_UNIFORM_BYTES as usize]
                 .copy_from_slice(bytemuck::bytes_of(&d.uniform));
         }
-        let uniform = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("weight-init batch dispatches"),
-                contents: &uniforms,
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
-        let binds: Vec<wgpu::BindGroup> = plan
+        let uniform = self.uniform("weight-init batch dispatches", &uniforms);
+        let dispatches: Vec<_> = plan
             .dispatches
             .iter()
+            .zip(&pipelines)
             .enumerate()
-            .map(|(i, d)| {
-                let slice = |buffer, offset, size| {
-                    wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                        buffer,
-                        offset,
-                        size: wgpu::BufferSize::new(size),
-                    })
-                };
-                self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("weight-init batch"),
-                    layout: &pipes.layout,
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: slice(buffer, d.bind_offset, d.bind_size),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: slice(
-                                &table,
-                                d.table_start * PIECE_BYTES,
-                                pipes.table_len * PIECE_BYTES,
-                            ),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 2,
-                            resource: slice(&ends, d.table_start * 4, pipes.table_len * 4),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 3,
-                            resource: slice(
-                                &uniform,
-                                i as u64 * slot,
-                                std::mem::size_of::<BatchUniform>() as u64,
-                            ),
-                        },
-                    ],
-                })
+            .map(|(i, (d, pipeline))| {
+                let bindings = [
+                    slice(buffer, d.bind_offset, Some(d.bind_size)),
+                    slice(
+                        &table,
+                        d.table_start * PIECE_BYTES,
+                        Some(table_len * PIECE_BYTES),
+                    ),
+                    slice(&ends, d.table_start * 4, Some(table_len * 4)),
+                    slice(&uniform, i as u64 * slot, Some(BATCH_UNIFORM_BYTES)),
+                ];
+                self.dispatch(pipeline, bindings, d.grid)
             })
             .collect();
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("weight-init batch"),
-            timestamp_writes: None,
-        });
-        for ((d, bind), pipeline) in plan.dispatches.iter().zip(&binds).zip(pipelines) {
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, bind, &[]);
-            pass.dispatch_workgroups(d.grid[0], d.grid[1], 1);
-        }
+        record(encoder, "weight-init batch", &dispatches);
         Ok(plan.report)
     }
 }

@@ -112,19 +112,17 @@ impl FillParams {
     }
 }
 
-/// Checks a fill request and splits it into windows.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn plan(
+/// Checks a fill request, in this order: the buffer's `STORAGE` usage, the
+/// range against the tensor, the offset's alignment, the bytes against the
+/// buffer. Returns the bytes `start..end` the fill writes.
+pub(crate) fn check(
     buffer_size: u64,
     usage: wgpu::BufferUsages,
     byte_offset: u64,
     dtype: DType,
     key: &TensorKey,
-    range: std::ops::Range<u64>,
-    max_window_bytes: u64,
-    max_workgroups: u32,
-    alignment: u64,
-) -> Result<Vec<Window>> {
+    range: &std::ops::Range<u64>,
+) -> Result<std::ops::Range<u64>> {
     if !usage.contains(wgpu::BufferUsages::STORAGE) {
         return Err(Error::BufferUsage {
             have: usage,
@@ -156,18 +154,37 @@ pub(crate) fn plan(
             end: byte_offset.saturating_add(n.saturating_mul(size)),
             size: buffer_size,
         })?;
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     // Bindings cover whole 4-byte words, so the word holding the last byte
     // must exist.
-    if end.div_ceil(4) * 4 > buffer_size {
+    if n > 0 && end.div_ceil(4) * 4 > buffer_size {
         return Err(Error::BufferTooSmall {
             start,
             end: end.div_ceil(4) * 4,
             size: buffer_size,
         });
     }
+    Ok(start..end)
+}
+
+/// Checks a fill request ([`check`]) and splits it into windows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn plan(
+    buffer_size: u64,
+    usage: wgpu::BufferUsages,
+    byte_offset: u64,
+    dtype: DType,
+    key: &TensorKey,
+    range: std::ops::Range<u64>,
+    max_window_bytes: u64,
+    max_workgroups: u32,
+    alignment: u64,
+) -> Result<Vec<Window>> {
+    let std::ops::Range { start, end } =
+        check(buffer_size, usage, byte_offset, dtype, key, &range)?;
+    if start == end {
+        return Ok(Vec::new());
+    }
+    let size = dtype.size_bytes() as u64;
     // A window's positions are also bounded by what one grid can cover.
     let max_dim = max_workgroups as u64;
     let grid_positions = max_dim * max_dim * WORKGROUP_SIZE * POSITIONS_PER_INVOCATION;
@@ -191,16 +208,16 @@ pub(crate) fn plan(
             .wrapping_add((w / size).wrapping_sub(start / size));
         let invocations = pos_end.div_ceil(POSITIONS_PER_INVOCATION);
         let workgroups = invocations.div_ceil(WORKGROUP_SIZE);
-        let x = workgroups.min(max_dim);
-        let y = workgroups.div_ceil(x);
-        debug_assert!(y <= max_dim);
+        // One grid: the window cap keeps the workgroups within one.
+        let grids = super::split_grid(workgroups, max_workgroups);
+        debug_assert_eq!(grids.len(), 1);
         out.push(Window {
             bind_offset: w,
             bind_size,
             pos_begin,
             pos_end,
             first_index,
-            grid: [x as u32, y as u32],
+            grid: grids[0].size,
         });
         w = bind_end;
     }

@@ -5,28 +5,40 @@
 //! lavapipe and llvmpipe GL, no hardware GPU measured yet).
 //!
 //! A [`GpuContext`] wraps a `wgpu::Device` and `Queue` (the caller's, or one
-//! it opens itself) and holds the compute pipelines, built once. A fill is
-//! either recorded into the caller's `CommandEncoder`
+//! it opens itself) and holds the compute pipelines, each built once, on
+//! first use. A fill is either recorded into the caller's `CommandEncoder`
 //! ([`GpuContext::record_fill`]: no submit, no blocking) or submitted by the
 //! context ([`GpuContext::fill`]: waits and reports device errors).
 //!
-//! Buffers larger than the device's storage-binding limit are filled through
-//! binding windows aligned to `min_storage_buffer_offset_alignment`; the
-//! 64-bit element index of each window's first position travels in a
-//! uniform, and grids past the per-dimension workgroup limit are split in
-//! two dimensions. Kernels are `shaders/fill_*.wgsl` on top of
-//! `shaders/philox.wgsl`, the line-for-line twin of [`crate::philox`] and
-//! [`crate::kernel`].
+//! How a fill goes from an [`crate::Init`] to bytes: the scheme resolves to
+//! distributions ([`crate::Sampler`]) or a structured plan; the fill is
+//! checked and cut into binding windows (`fill.rs`, or `batch.rs` for many
+//! items at once, or `structured.rs`); each window becomes a dispatch of a
+//! pipeline of the shader table, recorded by the engine (`engine.rs`).
 //!
-//! Structured inits ([`GpuContext::record_structured`],
-//! [`GpuContext::fill_structured`]) use the same windows and stores through
-//! `shaders/fill_structured.wgsl` and `shaders/sparse_thresholds.wgsl`;
-//! their pipelines are built on first use.
-//!
-//! Batched fills ([`GpuContext::record_batch`], [`GpuContext::fill_batch`])
-//! write many tensors, or parts of them, with a bounded number of dispatches
-//! through `shaders/fill_batch.wgsl`, reading a descriptor table from a
-//! uniform buffer.
+//! - `shaders.rs`: the shader table ([`SHADERS`]): which
+//!   files of `shaders/` make up each module and how it is specialised
+//!   (`override` constants, a generated `const` prelude). Every module is
+//!   `mulhilo_*.wgsl` + `philox.wgsl` (generator and transforms, the
+//!   line-for-line twin of [`crate::kernel`]) +
+//!   `kernel_io.wgsl` (the kernel interface) + the kernel's own files.
+//! - `engine.rs`: the one pipeline builder (once per device, under one
+//!   error scope, cached in the context), the one dispatch type and its
+//!   recording, the grid split past the per-dimension workgroup limit, and
+//!   device work under error scopes ([`GpuContext::submit_checked`],
+//!   [`GpuContext::create_buffer_checked`]).
+//! - `fill.rs`: binding windows and the kernels' uniform ([`FillParams`]).
+//!   Buffers larger than the device's storage-binding limit are filled
+//!   through windows aligned to `min_storage_buffer_offset_alignment`; the
+//!   64-bit element index of each window's first position travels in a
+//!   uniform, and grids past the per-dimension workgroup limit are split in
+//!   two dimensions.
+//! - `batch.rs`: batched fills ([`GpuContext::record_batch`],
+//!   [`GpuContext::fill_batch`]) write many tensors, or parts of them, with
+//!   a bounded number of dispatches, reading a descriptor table from a
+//!   uniform buffer.
+//! - `structured.rs`: structured inits ([`GpuContext::record_structured`],
+//!   [`GpuContext::fill_structured`]) through the same windows and stores.
 //!
 //! Buffers passed to a context must come from its own device: wgpu offers
 //! no way to ask a buffer for its device, and its core looks objects up by
@@ -34,22 +46,23 @@
 //! unrelated object of this one (the call then usually fails validation,
 //! but that cannot be guaranteed).
 //!
-//! The signal-propagation diagnostic ([`GpuContext::diagnose`], see
-//! [`crate::diagnose`]) runs its matrix-multiply, activation and statistics
-//! kernels on the same context; its pipelines are built on first use too.
+//! The signal-propagation diagnostic ([`GpuContext::diagnose`]) is an
+//! application on top of this backend: it lives in [`crate::diagnose`] and
+//! hands its own shader table ([`crate::diagnose::SHADERS`]) to the same
+//! engine.
 
 mod batch;
-mod diagnose;
+mod engine;
 mod fill;
 mod shaders;
 mod structured;
 
-use std::collections::HashMap;
-
 pub use batch::{BatchItem, BatchReport, ItemView};
-pub use diagnose::{diagnose_shader_source, DIAGNOSE_SHADERS};
+pub(crate) use engine::{record, slice, split_grid, Dispatch, Pipeline};
 pub use fill::FillParams;
-pub use shaders::{batch_shader_source, shader_source, BatchView, Kernel, MulHiLo};
+pub use shaders::{
+    batch_shader, BatchView, Bindings, Kernel, ModuleOptions, MulHiLo, Part, Shader, SHADERS,
+};
 pub use structured::StructureParams;
 
 use crate::error::{Error, Result};
@@ -98,19 +111,17 @@ pub struct GpuOptions {
 pub struct GpuContext {
     device: wgpu::Device,
     queue: wgpu::Queue,
-    layout: wgpu::BindGroupLayout,
-    pipelines: HashMap<Kernel, wgpu::ComputePipeline>,
-    mulhilo: MulHiLo,
+    /// What the modules are assembled for (the multiply, the batch table).
+    module_options: ModuleOptions,
     max_window_bytes: u64,
     max_workgroups: u32,
     offset_alignment: u64,
     info: Option<wgpu::AdapterInfo>,
-    /// The structured kernels' pipelines, built on first use.
-    structured: std::sync::OnceLock<Result<structured::Pipelines>>,
-    /// The batched-fill pipelines, built on first use.
-    batch: std::sync::OnceLock<Result<batch::Pipelines>>,
-    /// The signal-propagation diagnostic's pipelines, built on first use.
-    diagnose: std::sync::OnceLock<Result<diagnose::Pipelines>>,
+    /// Every pipeline, built on first use.
+    engine: engine::Engine,
+    /// A 16-byte storage buffer, bound where a kernel does not use a
+    /// storage binding.
+    dummy: wgpu::Buffer,
 }
 
 impl GpuContext {
@@ -182,9 +193,9 @@ impl GpuContext {
         Self::with_info(device, queue, Some(adapter.get_info()), options)
     }
 
-    /// Wraps the caller's device and queue (an engine's own). Builds the
-    /// pipelines once; uses 64-bit integer multiplies if the device was
-    /// created with `SHADER_INT64`.
+    /// Wraps the caller's device and queue (an engine's own). Builds each
+    /// pipeline once, on its first use; uses 64-bit integer multiplies if
+    /// the device was created with `SHADER_INT64`.
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
@@ -229,50 +240,26 @@ impl GpuContext {
             })
             .max(1);
 
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("weight-init fill"),
-            entries: &[storage_entry(0), uniform_entry(1, FillParams::SIZE)],
+        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("weight-init dummy"),
+            size: 16,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
         });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("weight-init fill"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let mut pipelines = HashMap::new();
-        for kernel in Kernel::ALL {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.file_name()),
-                source: wgpu::ShaderSource::Wgsl(shader_source(kernel, mulhilo).into()),
-            });
-            let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.file_name()),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            });
-            pipelines.insert(kernel, pipeline);
-        }
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu {
-                message: format!("building the fill pipelines failed: {}", one_line(&e)),
-            });
-        }
+        let module_options = ModuleOptions {
+            mulhilo,
+            table_len: batch::table_len(&limits) as u32,
+        };
         Ok(Self {
             device,
             queue,
-            layout,
-            pipelines,
-            mulhilo,
+            module_options,
             max_window_bytes,
             max_workgroups,
             offset_alignment,
             info,
-            structured: std::sync::OnceLock::new(),
-            batch: std::sync::OnceLock::new(),
-            diagnose: std::sync::OnceLock::new(),
+            engine: Default::default(),
+            dummy,
         })
     }
 
@@ -294,89 +281,18 @@ impl GpuContext {
 
     /// Which 32x32 -> 64-bit multiply the kernels use.
     pub fn mulhilo(&self) -> MulHiLo {
-        self.mulhilo
+        self.module_options.mulhilo
+    }
+
+    /// What this context's modules are assembled for: pass it to
+    /// [`Shader::source`] to see the WGSL a pipeline is built from.
+    pub fn module_options(&self) -> ModuleOptions {
+        self.module_options
     }
 
     /// Largest binding window, in bytes, a fill uses.
     pub fn max_window_bytes(&self) -> u64 {
         self.max_window_bytes
-    }
-
-    /// Runs `f`, which creates objects on the device (bind groups, uniform
-    /// or staging buffers) from a caller's input, inside validation and
-    /// out-of-memory error scopes, and returns the first device error as
-    /// [`Error::Gpu`]: a caller's destroyed or foreign buffer never reaches
-    /// wgpu's uncaptured-error handler, which panics by default. A panic
-    /// inside `f` is caught the same way.
-    pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        let v = pollster::block_on(validation.pop());
-        let o = pollster::block_on(oom.pop());
-        let r = r.map_err(|p| Error::Gpu {
-            message: format!("wgpu panicked while {what}: {}", panic_message(&*p)),
-        })?;
-        if let Some(e) = v.or(o) {
-            return Err(Error::Gpu {
-                message: format!("{what}: {}", one_line(&e)),
-            });
-        }
-        r
-    }
-
-    /// Submits `encoder`'s work, waits for it and returns the first device
-    /// error (validation or out of memory) raised while `record` ran or the
-    /// work executed.
-    pub fn submit_checked(
-        &self,
-        record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
-    ) -> Result<()> {
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        // A panic inside wgpu (a caller's object it did not expect) is
-        // caught so that the scopes are still popped and the caller gets an
-        // error, never an unwinding thread.
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let mut encoder = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("weight-init"),
-                });
-            let recorded = record(&mut encoder);
-            let mut polled = Ok(());
-            if recorded.is_ok() {
-                let index = self.queue.submit([encoder.finish()]);
-                polled = self
-                    .device
-                    .poll(wgpu::PollType::Wait {
-                        submission_index: Some(index),
-                        timeout: None,
-                    })
-                    .map(|_| ());
-            }
-            (recorded, polled)
-        }));
-        // The scopes first: when the submission was invalid (a destroyed or
-        // mapped buffer), they hold the real cause, and the failed wait
-        // only says that the submission never happened.
-        let v = pollster::block_on(validation.pop());
-        let o = pollster::block_on(oom.pop());
-        let (recorded, polled) = run.map_err(|p| Error::Gpu {
-            message: format!(
-                "wgpu panicked while recording or submitting: {}",
-                panic_message(&*p)
-            ),
-        })?;
-        recorded?;
-        if let Some(e) = v.or(o) {
-            return Err(Error::Gpu {
-                message: one_line(&e),
-            });
-        }
-        polled.map_err(|e| Error::Gpu {
-            message: format!("waiting for the submitted work failed: {}", one_line(&e)),
-        })
     }
 
     /// Fills elements `range` of tensor `key` into `buffer` starting at
@@ -418,78 +334,26 @@ impl GpuContext {
         key: &crate::TensorKey,
         range: std::ops::Range<u64>,
     ) -> Result<()> {
-        let sampler = crate::Sampler::new(dist, dtype)?;
-        let plan = fill::plan(
+        // The single fill's checks, in their order (the batch checks the
+        // same facts in another), then the fill is a one-item batch: the same
+        // kernels, measured no slower than single-tensor kernels on lavapipe.
+        crate::Sampler::new(dist, dtype)?;
+        fill::check(
             buffer.size(),
             buffer.usage(),
             byte_offset,
             dtype,
             key,
-            range,
-            self.max_window_bytes,
-            self.max_workgroups,
-            self.offset_alignment,
+            &range,
         )?;
-        let kernel = Kernel::for_sampler(&sampler);
-        let pipeline = &self.pipelines[&kernel];
-        let groups = self.scoped("binding the buffer", || {
-            Ok(self.fill_bind_groups(buffer, &sampler, key, &plan))
-        })?;
-        if groups.is_empty() {
-            return Ok(());
-        }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("weight-init fill"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(pipeline);
-        for (bind, grid) in &groups {
-            pass.set_bind_group(0, bind, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], 1);
-        }
-        Ok(())
-    }
-
-    /// One bind group (and params uniform) per window of a fill plan.
-    fn fill_bind_groups(
-        &self,
-        buffer: &wgpu::Buffer,
-        sampler: &crate::Sampler,
-        key: &crate::TensorKey,
-        plan: &[fill::Window],
-    ) -> Vec<(wgpu::BindGroup, [u32; 2])> {
-        plan.iter()
-            .map(|w| {
-                let params = FillParams::new(sampler, key, w);
-                let uniform = wgpu::util::DeviceExt::create_buffer_init(
-                    &self.device,
-                    &wgpu::util::BufferInitDescriptor {
-                        label: Some("weight-init params"),
-                        contents: bytemuck::bytes_of(&params),
-                        usage: wgpu::BufferUsages::UNIFORM,
-                    },
-                );
-                let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("weight-init fill"),
-                    layout: &self.layout,
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                                buffer,
-                                offset: w.bind_offset,
-                                size: wgpu::BufferSize::new(w.bind_size),
-                            }),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: uniform.as_entire_binding(),
-                        },
-                    ],
-                });
-                (bind, w.grid)
-            })
-            .collect()
+        let item = BatchItem {
+            dist: *dist,
+            dtype,
+            key: *key,
+            view: ItemView::Range(range),
+            byte_offset,
+        };
+        self.record_batch(encoder, buffer, &[item]).map(|_| ())
     }
 
     /// Copies `size` bytes at `offset` of `buffer` (which needs `COPY_SRC`)
@@ -515,13 +379,11 @@ impl GpuContext {
         if size == 0 {
             return Ok(Vec::new());
         }
-        let staging = self.scoped("creating the readback buffer", || {
-            Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("weight-init readback"),
-                size: hi - lo,
-                usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            }))
+        let staging = self.create_buffer_checked(&wgpu::BufferDescriptor {
+            label: Some("weight-init readback"),
+            size: hi - lo,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
         })?;
         self.submit_checked(|enc| {
             enc.copy_buffer_to_buffer(buffer, lo, &staging, 0, hi - lo);
@@ -645,32 +507,4 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".into())
-}
-
-/// A read-write storage buffer binding of a compute shader.
-pub(crate) fn storage_entry(binding: u32) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Storage { read_only: false },
-            has_dynamic_offset: false,
-            min_binding_size: None,
-        },
-        count: None,
-    }
-}
-
-/// A uniform buffer binding of a compute shader, at least `size` bytes.
-pub(crate) fn uniform_entry(binding: u32, size: u64) -> wgpu::BindGroupLayoutEntry {
-    wgpu::BindGroupLayoutEntry {
-        binding,
-        visibility: wgpu::ShaderStages::COMPUTE,
-        ty: wgpu::BindingType::Buffer {
-            ty: wgpu::BufferBindingType::Uniform,
-            has_dynamic_offset: false,
-            min_binding_size: wgpu::BufferSize::new(size),
-        },
-        count: None,
-    }
 }

@@ -1,11 +1,217 @@
-//! The WGSL sources and how a pipeline's module is put together.
+//! The shader table: every WGSL module the backend builds, which files under
+//! `shaders/` make it up and in which order, its bindings and its
+//! specialisation. This is the one place that says how a module is
+//! composed; the WGSL files' headers point here.
+//!
+//! A module is the concatenation of its [`Part`]s. WGSL declarations at
+//! module scope may come in any order, so a file uses what another file of
+//! its module declares (`philox.wgsl`'s `mul` reads `p.fence`, whatever
+//! declares `p`). Two ways to specialise a module, both here:
+//! - a scalar is a WGSL `override` constant, set per pipeline
+//!   ([`Shader::constants`], e.g. `ANY_LANE` of `fill_batch_range.wgsl`);
+//! - a value that changes the source (an array size: the batched kernels'
+//!   `TABLE_LEN`) is a generated `const` prelude ([`Part::TableLen`]) that
+//!   the assembler prepends; the WGSL file does not declare it.
+//!
+//! The pieces every fill module shares: one of `mulhilo_int64.wgsl` and
+//! `mulhilo_emulated.wgsl` ([`MulHiLo`]), `philox.wgsl` (the generator and
+//! transforms, twin of [`crate::kernel`]) and
+//! `kernel_io.wgsl` (the kernel interface: `Params`, the output binding,
+//! indexing, `finish`, stores). Then:
+//! - the structured kernels read their parameters from a uniform
+//!   (`kernel_uniform.wgsl`);
+//! - the batched kernels ([`batch_shader`]), which also serve single-tensor
+//!   fills (a one-item batch), load them per piece into a private
+//!   variable (`fill_batch.wgsl`), then take one view's entry point
+//!   (`fill_batch_range.wgsl`, `fill_batch_columns.wgsl`) and one kind's
+//!   `block_values` (`fill_batch_random.wgsl` on the kind's
+//!   `fill_<kind>.wgsl`, or `fill_batch_constant.wgsl`).
 
 use crate::sampler::{Sampler, SamplerKind};
 
-/// A fill kernel: one WGSL file under `shaders/`, one pipeline.
+/// How the kernels form the 64-bit product of two words. Both give the
+/// same words; the emulated one runs everywhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MulHiLo {
+    /// `shaders/mulhilo_int64.wgsl`: `u64` arithmetic (`SHADER_INT64`).
+    Int64,
+    /// `shaders/mulhilo_emulated.wgsl`: four 16x16-bit products.
+    Emulated,
+}
+
+/// What an assembled module's text depends on besides the table: facts of
+/// the device it is built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ModuleOptions {
+    /// Which multiply [`Part::MulHiLo`] stands for.
+    pub mulhilo: MulHiLo,
+    /// The batched kernels' descriptor count ([`Part::TableLen`]): a
+    /// multiple of 4, at most 512 (the uniform binding is `128 * table_len`
+    /// bytes).
+    pub table_len: u32,
+}
+
+/// One piece of an assembled module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// `mulhilo_int64.wgsl` or `mulhilo_emulated.wgsl`, by
+    /// [`ModuleOptions::mulhilo`].
+    MulHiLo,
+    /// The generated prelude `const TABLE_LEN: u32 = <n>u;`, `n` =
+    /// [`ModuleOptions::table_len`].
+    TableLen,
+    /// A file under `shaders/`: its name and its text.
+    File(&'static str, &'static str),
+}
+
+/// The bind-group layout a module's pipeline takes (binding 0 is always the
+/// output, a read-write storage buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bindings {
+    /// The fill parameters ([`super::FillParams`]) in a uniform (1), the
+    /// [`super::StructureParams`] uniform (2) and an auxiliary storage
+    /// buffer (3).
+    Structured,
+    /// The batched fill: descriptor table (1), group ends (2) and the
+    /// dispatch's uniform (3), see `src/gpu/batch.rs`.
+    Batch,
+    /// The layout wgpu derives from the module (the diagnostic's kernels).
+    Auto,
+}
+
+/// A module of the table: how it is assembled and built.
+#[derive(Debug)]
+pub struct Shader {
+    /// Unique name: the pipeline's label and cache key.
+    pub name: &'static str,
+    /// The parts, in order, in groups.
+    pub parts: &'static [&'static [Part]],
+    /// Its pipeline's bindings.
+    pub bindings: Bindings,
+    /// Values of the module's `override` constants for this pipeline.
+    pub constants: &'static [(&'static str, f64)],
+}
+
+impl Shader {
+    /// The module's WGSL source for a device with `options`.
+    ///
+    /// ```
+    /// use weight_init::gpu::{Kernel, ModuleOptions, MulHiLo};
+    /// let options = ModuleOptions { mulhilo: MulHiLo::Emulated, table_len: 128 };
+    /// let src = Kernel::Normal.shader().source(options);
+    /// assert!(src.contains("fn box_muller"));
+    /// ```
+    pub fn source(&self, options: ModuleOptions) -> String {
+        self.parts
+            .iter()
+            .flat_map(|group| group.iter())
+            .map(|part| match *part {
+                Part::MulHiLo => match options.mulhilo {
+                    MulHiLo::Int64 => include_str!("../../shaders/mulhilo_int64.wgsl").into(),
+                    MulHiLo::Emulated => include_str!("../../shaders/mulhilo_emulated.wgsl").into(),
+                },
+                Part::TableLen => format!(
+                    "// Generated by the host (src/gpu/shaders.rs, Part::TableLen).\n\
+                     const TABLE_LEN: u32 = {}u;\n",
+                    options.table_len
+                ),
+                Part::File(_, text) => text.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The names of the files under `shaders/` the module is built from, in
+    /// order (the multiply and the generated prelude aside).
+    pub fn files(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.parts
+            .iter()
+            .flat_map(|group| group.iter())
+            .filter_map(|part| match part {
+                Part::File(name, _) => Some(*name),
+                _ => None,
+            })
+    }
+}
+
+/// A file of `shaders/` as a [`Part`].
+macro_rules! wgsl {
+    ($name:literal) => {
+        Part::File($name, include_str!(concat!("../../shaders/", $name)))
+    };
+}
+
+/// Generator, transforms and kernel interface: the start of every fill
+/// module.
+const BASE: &[Part] = &[Part::MulHiLo, wgsl!("philox.wgsl"), wgsl!("kernel_io.wgsl")];
+/// The fill parameters in a uniform.
+const UNIFORM: &[Part] = &[wgsl!("kernel_uniform.wgsl")];
+/// The structured kernels' shared code and bindings.
+const STRUCTURED: &[Part] = &[wgsl!("structured.wgsl")];
+/// The batched kernels' interface (the table prelude first).
+const BATCH: &[Part] = &[Part::TableLen, wgsl!("fill_batch.wgsl")];
+const RANGE: &[Part] = &[wgsl!("fill_batch_range.wgsl")];
+const COLUMNS: &[Part] = &[wgsl!("fill_batch_columns.wgsl")];
+const BATCH_RANDOM: &[Part] = &[wgsl!("fill_batch_random.wgsl")];
+const BATCH_CONSTANT: &[Part] = &[wgsl!("fill_batch_constant.wgsl")];
+const UNIFORM_KIND: &[Part] = &[wgsl!("fill_uniform.wgsl")];
+const NORMAL_KIND: &[Part] = &[wgsl!("fill_normal.wgsl")];
+const TRUNCATED_KIND: &[Part] = &[wgsl!("fill_truncated_normal.wgsl")];
+/// [`BatchView::Blocks`]: the range entry point without its second block.
+const ON_BLOCKS: &[(&str, f64)] = &[("ANY_LANE", 0.0)];
+
+const fn structured(name: &'static str, parts: &'static [&'static [Part]]) -> Shader {
+    Shader {
+        name,
+        parts,
+        bindings: Bindings::Structured,
+        constants: &[],
+    }
+}
+
+const fn batch(
+    name: &'static str,
+    parts: &'static [&'static [Part]],
+    constants: &'static [(&'static str, f64)],
+) -> Shader {
+    Shader {
+        name,
+        parts,
+        bindings: Bindings::Batch,
+        constants,
+    }
+}
+
+/// Every module of the backend: the structured kernels (in [`Kernel`]
+/// order), then the batched kernels, for each kind of [`Kernel::ALL`] one
+/// per [`BatchView`] (in [`BatchView::ALL`] order). A single-tensor fill is
+/// a one-item batch, so the batched modules serve it too.
+#[rustfmt::skip]
+pub static SHADERS: [Shader; 14] = [
+    structured("fill_structured.wgsl", &[BASE, UNIFORM, STRUCTURED, NORMAL_KIND, &[wgsl!("fill_structured.wgsl")]]),
+    structured("sparse_thresholds.wgsl", &[BASE, UNIFORM, STRUCTURED, &[wgsl!("sparse_thresholds.wgsl")]]),
+    batch("batch blocks constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], ON_BLOCKS),
+    batch("batch range constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], &[]),
+    batch("batch columns constant", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], &[]),
+    batch("batch blocks uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], ON_BLOCKS),
+    batch("batch range uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], &[]),
+    batch("batch columns uniform", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], &[]),
+    batch("batch blocks normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], ON_BLOCKS),
+    batch("batch range normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], &[]),
+    batch("batch columns normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], &[]),
+    batch("batch blocks truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], ON_BLOCKS),
+    batch("batch range truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], &[]),
+    batch("batch columns truncated normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], &[]),
+];
+
+/// Where the batched modules start in [`SHADERS`].
+const FIRST_BATCH: usize = Kernel::STRUCTURED.len();
+
+/// A fill kernel: a distribution kind (whose modules are the batched ones,
+/// [`batch_shader`]) or a structured kernel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kernel {
-    /// `fill_constant.wgsl`: no generator.
+    /// Constant, zeros, ones: no generator (`fill_batch_constant.wgsl`).
     Constant,
     /// `fill_uniform.wgsl`.
     Uniform,
@@ -22,7 +228,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// Every kernel.
+    /// The distribution kinds (their modules: [`batch_shader`]).
     pub const ALL: [Kernel; 4] = [
         Kernel::Constant,
         Kernel::Uniform,
@@ -44,10 +250,21 @@ impl Kernel {
         }
     }
 
-    /// The kernel's file name under `shaders/`.
+    /// The module that fills contiguous element ranges with this kernel:
+    /// the batched range module of a distribution kind (a single-tensor
+    /// fill is a one-item batch), the own module of a structured kernel.
+    pub fn shader(self) -> &'static Shader {
+        match self {
+            Kernel::FillStructured => &SHADERS[0],
+            Kernel::SparseThresholds => &SHADERS[1],
+            _ => batch_shader(self, BatchView::Range).expect("a distribution kind"),
+        }
+    }
+
+    /// The kernel's own file under `shaders/`.
     pub fn file_name(self) -> &'static str {
         match self {
-            Kernel::Constant => "fill_constant.wgsl",
+            Kernel::Constant => "fill_batch_constant.wgsl",
             Kernel::Uniform => "fill_uniform.wgsl",
             Kernel::Normal => "fill_normal.wgsl",
             Kernel::TruncatedNormal => "fill_truncated_normal.wgsl",
@@ -55,76 +272,15 @@ impl Kernel {
             Kernel::SparseThresholds => "sparse_thresholds.wgsl",
         }
     }
-
-    fn source(self) -> &'static str {
-        match self {
-            Kernel::Constant => include_str!("../../shaders/fill_constant.wgsl"),
-            Kernel::Uniform => include_str!("../../shaders/fill_uniform.wgsl"),
-            Kernel::Normal => include_str!("../../shaders/fill_normal.wgsl"),
-            Kernel::TruncatedNormal => include_str!("../../shaders/fill_truncated_normal.wgsl"),
-            Kernel::FillStructured => include_str!("../../shaders/fill_structured.wgsl"),
-            Kernel::SparseThresholds => include_str!("../../shaders/sparse_thresholds.wgsl"),
-        }
-    }
 }
-
-/// How the kernels form the 64-bit product of two words. Both give the
-/// same words; the emulated one runs everywhere.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MulHiLo {
-    /// `shaders/mulhilo_int64.wgsl`: `u64` arithmetic (`SHADER_INT64`).
-    Int64,
-    /// `shaders/mulhilo_emulated.wgsl`: four 16x16-bit products.
-    Emulated,
-}
-
-impl MulHiLo {
-    fn source(self) -> &'static str {
-        match self {
-            MulHiLo::Int64 => include_str!("../../shaders/mulhilo_int64.wgsl"),
-            MulHiLo::Emulated => include_str!("../../shaders/mulhilo_emulated.wgsl"),
-        }
-    }
-}
-
-/// The WGSL module of a kernel: the multiply, the shared generator and
-/// transforms (`philox.wgsl`), the entry point shared by the random kernels
-/// (`fill_random.wgsl`, not for the constant kernel; the structured kernels
-/// take `structured.wgsl` instead), then the kernel.
-///
-/// ```
-/// use weight_init::gpu::{shader_source, Kernel, MulHiLo};
-/// let src = shader_source(Kernel::Normal, MulHiLo::Emulated);
-/// assert!(src.contains("fn box_muller"));
-/// ```
-pub fn shader_source(kernel: Kernel, mulhilo: MulHiLo) -> String {
-    let entry = match kernel {
-        Kernel::Constant => "",
-        Kernel::FillStructured | Kernel::SparseThresholds => {
-            include_str!("../../shaders/structured.wgsl")
-        }
-        _ => include_str!("../../shaders/fill_random.wgsl"),
-    };
-    [
-        mulhilo.source(),
-        include_str!("../../shaders/philox.wgsl"),
-        entry,
-        kernel.source(),
-    ]
-    .join("\n")
-}
-
-/// The declaration of the single-tensor kernels' uniform in `philox.wgsl`,
-/// which the batched kernels turn into a private variable (each invocation
-/// loads its piece's parameters into it).
-const PARAMS_UNIFORM: &str = "@group(0) @binding(1) var<uniform> p: Params;";
 
 /// Which item view a batched-fill kernel (`src/gpu/batch.rs`) fills: its
 /// entry point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BatchView {
     /// `fill_batch_range.wgsl` built for contiguous element ranges whose
-    /// units all start on a Philox block (one block per four elements).
+    /// units all start on a Philox block (one block per four elements):
+    /// `ANY_LANE` = `false`.
     Blocks,
     /// `fill_batch_range.wgsl`: contiguous element ranges.
     Range,
@@ -137,75 +293,18 @@ impl BatchView {
     pub const ALL: [BatchView; 3] = [BatchView::Blocks, BatchView::Range, BatchView::Columns];
 }
 
-/// The declaration in `fill_batch_range.wgsl` that [`BatchView::Blocks`]
-/// turns to `false`.
-const ANY_LANE: &str = "const ANY_LANE: bool = true;";
-
-/// The declaration of the batched kernels' descriptor count in
-/// `fill_batch.wgsl`, which [`batch_shader_source`] replaces.
-const TABLE_LEN: &str = "const TABLE_LEN: u32 = 512u;";
-
-/// The WGSL module of a batched-fill kernel (`src/gpu/batch.rs`) for one of
-/// the sampler kinds of [`Kernel::ALL`] and one item view, whose descriptor
-/// tables hold `table_len` pieces (a multiple of 4; the uniform binding is
-/// `128 * table_len` bytes); `None` for the structured kernels.
-///
-/// It is [`shader_source`]'s module with two changes: `philox.wgsl`'s
-/// uniform `p` becomes a `var<private>` that every invocation fills from
-/// its piece's descriptor (`fill_batch.wgsl`), and the entry point is the
-/// view's (`fill_batch_range.wgsl`, `fill_batch_columns.wgsl`), which calls
-/// `block_values` from `fill_batch_random.wgsl` (on the kernel's own
-/// `sample_block`) or `fill_batch_constant.wgsl`. The generator, the
-/// transforms, `finish` and the stores are the very same text as in the
-/// single-tensor kernels.
+/// The batched module of one of the sampler kernels of [`Kernel::ALL`] and
+/// one view; `None` for the structured kernels.
 ///
 /// ```
-/// use weight_init::gpu::{batch_shader_source, BatchView, Kernel, MulHiLo};
-/// let src = batch_shader_source(Kernel::Normal, BatchView::Range, MulHiLo::Emulated, 128).unwrap();
+/// use weight_init::gpu::{batch_shader, BatchView, Kernel, ModuleOptions, MulHiLo};
+/// let options = ModuleOptions { mulhilo: MulHiLo::Emulated, table_len: 128 };
+/// let src = batch_shader(Kernel::Normal, BatchView::Range).unwrap().source(options);
 /// assert!(src.contains("var<private> p: Params;"));
 /// assert!(src.contains("const TABLE_LEN: u32 = 128u;"));
-/// let none = batch_shader_source(Kernel::FillStructured, BatchView::Range, MulHiLo::Emulated, 128);
-/// assert!(none.is_none());
+/// assert!(batch_shader(Kernel::FillStructured, BatchView::Range).is_none());
 /// ```
-pub fn batch_shader_source(
-    kernel: Kernel,
-    view: BatchView,
-    mulhilo: MulHiLo,
-    table_len: u32,
-) -> Option<String> {
-    let philox = include_str!("../../shaders/philox.wgsl");
-    debug_assert!(philox.contains(PARAMS_UNIFORM));
-    let philox = philox.replacen(PARAMS_UNIFORM, "var<private> p: Params;", 1);
-    let range = include_str!("../../shaders/fill_batch_range.wgsl");
-    let entry = match view {
-        BatchView::Blocks => range.replacen(ANY_LANE, "const ANY_LANE: bool = false;", 1),
-        BatchView::Range => range.to_string(),
-        BatchView::Columns => include_str!("../../shaders/fill_batch_columns.wgsl").to_string(),
-    };
-    let values = match kernel {
-        Kernel::Constant => include_str!("../../shaders/fill_batch_constant.wgsl"),
-        Kernel::Uniform | Kernel::Normal | Kernel::TruncatedNormal => {
-            include_str!("../../shaders/fill_batch_random.wgsl")
-        }
-        Kernel::FillStructured | Kernel::SparseThresholds => return None,
-    };
-    let sample = match kernel {
-        Kernel::Constant => "",
-        _ => kernel.source(),
-    };
-    Some(
-        [
-            mulhilo.source(),
-            &philox,
-            &include_str!("../../shaders/fill_batch.wgsl").replacen(
-                TABLE_LEN,
-                &format!("const TABLE_LEN: u32 = {table_len}u;"),
-                1,
-            ),
-            &entry,
-            values,
-            sample,
-        ]
-        .join("\n"),
-    )
+pub fn batch_shader(kernel: Kernel, view: BatchView) -> Option<&'static Shader> {
+    let k = Kernel::ALL.iter().position(|&x| x == kernel)?;
+    Some(&SHADERS[FIRST_BATCH + k * BatchView::ALL.len() + view as usize])
 }

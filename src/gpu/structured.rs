@@ -15,8 +15,8 @@
 use wgpu::util::DeviceExt;
 
 use super::fill::{self, FillParams, Window};
-use super::shaders::{shader_source, Kernel};
-use super::{storage_entry, uniform_entry, GpuContext};
+use super::shaders::Kernel;
+use super::{record, slice, split_grid, Dispatch, GpuContext, Pipeline};
 use crate::dist::{Distribution, Normal};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -57,88 +57,7 @@ fn split(x: u64) -> [u32; 2] {
     [x as u32, (x >> 32) as u32]
 }
 
-/// The structured pipelines of one device, built on first use.
-#[derive(Debug)]
-pub(crate) struct Pipelines {
-    layout: wgpu::BindGroupLayout,
-    fill: wgpu::ComputePipeline,
-    thresholds: wgpu::ComputePipeline,
-    /// Bound where a kernel does not use a storage binding.
-    dummy: wgpu::Buffer,
-}
-
-impl Pipelines {
-    pub(crate) fn new(ctx: &GpuContext) -> Result<Self> {
-        let device = ctx.device();
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("weight-init structured"),
-            entries: &[
-                storage_entry(0),
-                uniform_entry(1, FillParams::SIZE),
-                uniform_entry(2, StructureParams::SIZE),
-                storage_entry(3),
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("weight-init structured"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let build = |kernel: Kernel| {
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel.file_name()),
-                source: wgpu::ShaderSource::Wgsl(shader_source(kernel, ctx.mulhilo()).into()),
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel.file_name()),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let fill = build(Kernel::FillStructured);
-        let thresholds = build(Kernel::SparseThresholds);
-        let dummy = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("weight-init structured dummy"),
-            size: 16,
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        });
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu {
-                message: format!(
-                    "building the structured pipelines failed: {}",
-                    super::one_line(&e)
-                ),
-            });
-        }
-        Ok(Self {
-            layout,
-            fill,
-            thresholds,
-            dummy,
-        })
-    }
-}
-
-/// One dispatch of a structured kernel.
-struct Dispatch<'a> {
-    pipeline: &'a wgpu::ComputePipeline,
-    bind: wgpu::BindGroup,
-    grid: [u32; 2],
-}
-
 impl GpuContext {
-    fn structured_pipelines(&self) -> Result<&Pipelines> {
-        self.structured
-            .get_or_init(|| Pipelines::new(self))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
     /// Fills the whole tensor of the structured plan `s` (from
     /// [`crate::Init::resolve`]) into `buffer` at `byte_offset`, submits and
     /// waits. The bytes equal [`crate::structured::fill_structured_cpu`]'s:
@@ -225,7 +144,7 @@ impl GpuContext {
         let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
             return Ok(());
         };
-        let pipes = self.structured_pipelines()?;
+        let fill_pipeline = self.pipeline(Kernel::FillStructured.shader())?;
         let mut params = StructureParams {
             mode: MODE_LATTICE,
             layout: 0,
@@ -243,7 +162,7 @@ impl GpuContext {
                 let value = constant_value(*gain, dtype)?;
                 params.v = lattice(DiracLattice::eye(*rows, *cols));
                 let sampler = Sampler::new(&Distribution::constant(value)?, dtype)?;
-                (sampler, pipes.dummy.clone(), None)
+                (sampler, self.dummy.clone(), None)
             }
             Structured::Dirac {
                 groups,
@@ -260,7 +179,7 @@ impl GpuContext {
                     *layout,
                 ));
                 let sampler = Sampler::new(&Distribution::constant(1.0)?, dtype)?;
-                (sampler, pipes.dummy.clone(), None)
+                (sampler, self.dummy.clone(), None)
             }
             Structured::Sparse {
                 std,
@@ -306,40 +225,27 @@ impl GpuContext {
                 });
                 // One workgroup per input, in 2-D grids of at most
                 // max_workgroups² inputs each; v[3] is a grid's first input.
-                let max = self.max_workgroups as u64;
-                let mut first_input = 0u64;
-                while first_input < *inputs {
-                    let n = (*inputs - first_input).min(max * max);
-                    let x = n.min(max);
-                    let grid = [x as u32, n.div_ceil(x) as u32];
+                let pipeline = self.pipeline(Kernel::SparseThresholds.shader())?;
+                for grid in split_grid(*inputs, self.max_workgroups) {
                     let w = Window {
                         bind_offset: 0,
                         bind_size: 16,
                         pos_begin: 0,
                         pos_end: 0,
                         first_index: 0,
-                        grid,
+                        grid: grid.size,
                     };
                     let mut grid_params = params;
-                    grid_params.v[3] = split(first_input);
-                    grid_params.v[4] = split(first_input + n);
-                    let bind = self.structured_bind_group(
-                        pipes,
-                        wgpu::BufferBinding {
-                            buffer: &pipes.dummy,
-                            offset: 0,
-                            size: None,
-                        },
+                    grid_params.v[3] = split(grid.first);
+                    grid_params.v[4] = split(grid.first + grid.count);
+                    dispatches.push(self.structured_dispatch(
+                        &pipeline,
+                        slice(&self.dummy, 0, None),
                         &FillParams::new(&sampler, key, &w),
                         &grid_params,
-                        thresholds.as_entire_buffer_binding(),
-                    );
-                    dispatches.push(Dispatch {
-                        pipeline: &pipes.thresholds,
-                        bind,
-                        grid,
-                    });
-                    first_input += n;
+                        thresholds.as_entire_binding(),
+                        grid.size,
+                    ));
                 }
                 (sampler, thresholds, None)
             }
@@ -389,81 +295,44 @@ impl GpuContext {
         };
         for w in &windows {
             let aux_binding = match aux_base {
-                Some(base) => wgpu::BufferBinding {
-                    buffer: &aux,
-                    offset: w.bind_offset - base,
-                    size: wgpu::BufferSize::new(w.bind_size),
-                },
-                None => aux.as_entire_buffer_binding(),
+                Some(base) => slice(&aux, w.bind_offset - base, Some(w.bind_size)),
+                None => aux.as_entire_binding(),
             };
-            let bind = self.structured_bind_group(
-                pipes,
-                wgpu::BufferBinding {
-                    buffer,
-                    offset: w.bind_offset,
-                    size: wgpu::BufferSize::new(w.bind_size),
-                },
+            dispatches.push(self.structured_dispatch(
+                &fill_pipeline,
+                slice(buffer, w.bind_offset, Some(w.bind_size)),
                 &FillParams::new(&sampler, key, w),
                 &params,
                 aux_binding,
-            );
-            dispatches.push(Dispatch {
-                pipeline: &pipes.fill,
-                bind,
-                grid: w.grid,
-            });
+                w.grid,
+            ));
         }
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("weight-init structured"),
-            timestamp_writes: None,
-        });
-        for d in &dispatches {
-            pass.set_pipeline(d.pipeline);
-            pass.set_bind_group(0, &d.bind, &[]);
-            pass.dispatch_workgroups(d.grid[0], d.grid[1], 1);
-        }
+        record(encoder, "weight-init structured", &dispatches);
         Ok(())
     }
 
-    fn structured_bind_group(
+    /// A dispatch of a structured kernel: the output, the fill and
+    /// structure parameters, the auxiliary buffer.
+    fn structured_dispatch(
         &self,
-        pipes: &Pipelines,
-        out: wgpu::BufferBinding<'_>,
+        pipeline: &Pipeline,
+        out: wgpu::BindingResource<'_>,
         fill: &FillParams,
         structure: &StructureParams,
-        aux: wgpu::BufferBinding<'_>,
-    ) -> wgpu::BindGroup {
-        let uniform = |label, contents: &[u8]| {
-            self.device()
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(label),
-                    contents,
-                    usage: wgpu::BufferUsages::UNIFORM,
-                })
-        };
-        let fill = uniform("weight-init params", bytemuck::bytes_of(fill));
-        let structure = uniform("weight-init structure", bytemuck::bytes_of(structure));
-        self.device().create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("weight-init structured"),
-            layout: &pipes.layout,
-            entries: &[
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: wgpu::BindingResource::Buffer(out),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 1,
-                    resource: fill.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: structure.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 3,
-                    resource: wgpu::BindingResource::Buffer(aux),
-                },
+        aux: wgpu::BindingResource<'_>,
+        grid: [u32; 2],
+    ) -> Dispatch {
+        let fill = self.uniform("weight-init params", bytemuck::bytes_of(fill));
+        let structure = self.uniform("weight-init structure", bytemuck::bytes_of(structure));
+        self.dispatch(
+            pipeline,
+            [
+                out,
+                fill.as_entire_binding(),
+                structure.as_entire_binding(),
+                aux,
             ],
-        })
+            grid,
+        )
     }
 }

@@ -347,26 +347,15 @@ fn create_arena_buffer(
     if bytes > max {
         return Err(CreateError::TooLarge { bytes, max });
     }
-    let oom = ctx
-        .device()
-        .push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let validation = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
-    let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ctx.create_buffer_checked(&wgpu::BufferDescriptor {
         label: Some(label),
         size: bytes,
         usage: wgpu::BufferUsages::STORAGE
             | wgpu::BufferUsages::COPY_DST
             | wgpu::BufferUsages::COPY_SRC,
         mapped_at_creation: false,
-    });
-    let v = pollster::block_on(validation.pop());
-    let o = pollster::block_on(oom.pop());
-    match v.or(o) {
-        Some(e) => Err(CreateError::Failed(Error::Gpu {
-            message: crate::gpu::one_line(&e),
-        })),
-        None => Ok(buffer),
-    }
+    })
+    .map_err(CreateError::Failed)
 }
 
 /// Where each tensor of a set lives when the set is spread over several

@@ -6,17 +6,16 @@
 //! Kernels: `shaders/matmul.wgsl` (64 x 64 tiles through workgroup memory),
 //! `shaders/activation_forward.wgsl` and `shaders/activation_backward.wgsl`
 //! (on `shaders/activation.wgsl`), `shaders/layer_stats.wgsl` (one
-//! invocation per unit). Their pipelines are built on first use.
+//! invocation per unit): the table [`SHADERS`], whose pipelines the
+//! backend's engine builds on first use, as for its own kernels.
 
-use wgpu::util::DeviceExt;
-
-use super::GpuContext;
 use crate::diagnose::{
     combine_partials, standard_normal, DiagnoseConfig, LayerStats, Report, Tensors, Trace,
     PARTIAL_WORDS,
 };
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::gpu::{record, split_grid, Bindings, GpuContext, Part, Shader};
 use crate::scheme::{Init, Plan};
 
 /// Side of the square output tile of `matmul.wgsl`.
@@ -26,105 +25,83 @@ const ELEMENTWISE_GROUP: u64 = 256;
 /// Invocations per workgroup of `layer_stats.wgsl`.
 const STATS_GROUP: u64 = 64;
 
-/// The diagnostic's WGSL sources, as the pipelines are built from them.
-/// `name` is one of `matmul.wgsl`, `activation_forward.wgsl`,
-/// `activation_backward.wgsl`, `layer_stats.wgsl`; the activation kernels
-/// come after their shared `activation.wgsl`.
+const ACTIVATION: Part = Part::File(
+    "activation.wgsl",
+    include_str!("../../shaders/activation.wgsl"),
+);
+
+const fn auto(name: &'static str, parts: &'static [&'static [Part]]) -> Shader {
+    Shader {
+        name,
+        parts,
+        bindings: Bindings::Auto,
+        constants: &[],
+    }
+}
+
+/// `activation.wgsl`'s `override` constants: the slope the CPU reference
+/// uses too, stated once in [`crate::scheme::LEAKY_RELU_DEFAULT_SLOPE`].
+const ACTIVATION_CONSTANTS: &[(&str, f64)] = &[("LEAKY_RELU_SLOPE", super::LEAKY_RELU_SLOPE)];
+
+/// A module on `activation.wgsl`, which takes [`ACTIVATION_CONSTANTS`].
+const fn activation(name: &'static str, parts: &'static [&'static [Part]]) -> Shader {
+    Shader {
+        constants: ACTIVATION_CONSTANTS,
+        ..auto(name, parts)
+    }
+}
+
+/// The diagnostic's kernels, as the pipelines are built from them
+/// (bindings in the order of each file, layouts derived from the module):
+/// `matmul.wgsl`, `activation_forward.wgsl`, `activation_backward.wgsl`
+/// (both after their shared `activation.wgsl`), `layer_stats.wgsl`.
 ///
 /// ```
-/// let src = weight_init::gpu::diagnose_shader_source("activation_forward.wgsl").unwrap();
-/// assert!(src.contains("fn activate"));
-/// assert!(weight_init::gpu::diagnose_shader_source("nope.wgsl").is_none());
+/// use weight_init::diagnose::SHADERS;
+/// let options = weight_init::gpu::ModuleOptions {
+///     mulhilo: weight_init::gpu::MulHiLo::Emulated,
+///     table_len: 512,
+/// };
+/// assert!(SHADERS[1].source(options).contains("fn activate"));
 /// ```
-pub fn diagnose_shader_source(name: &str) -> Option<String> {
-    let activation = include_str!("../../shaders/activation.wgsl");
-    Some(match name {
-        "matmul.wgsl" => include_str!("../../shaders/matmul.wgsl").to_string(),
-        "activation_forward.wgsl" => [
-            activation,
-            include_str!("../../shaders/activation_forward.wgsl"),
-        ]
-        .join("\n"),
-        "activation_backward.wgsl" => [
-            activation,
-            include_str!("../../shaders/activation_backward.wgsl"),
-        ]
-        .join("\n"),
-        "layer_stats.wgsl" => include_str!("../../shaders/layer_stats.wgsl").to_string(),
-        _ => return None,
-    })
-}
-
-/// The names [`diagnose_shader_source`] knows.
-pub const DIAGNOSE_SHADERS: [&str; 4] = [
-    "matmul.wgsl",
-    "activation_forward.wgsl",
-    "activation_backward.wgsl",
-    "layer_stats.wgsl",
+pub static SHADERS: [Shader; 4] = [
+    auto(
+        "matmul.wgsl",
+        &[&[Part::File(
+            "matmul.wgsl",
+            include_str!("../../shaders/matmul.wgsl"),
+        )]],
+    ),
+    activation(
+        "activation_forward.wgsl",
+        &[&[
+            ACTIVATION,
+            Part::File(
+                "activation_forward.wgsl",
+                include_str!("../../shaders/activation_forward.wgsl"),
+            ),
+        ]],
+    ),
+    activation(
+        "activation_backward.wgsl",
+        &[&[
+            ACTIVATION,
+            Part::File(
+                "activation_backward.wgsl",
+                include_str!("../../shaders/activation_backward.wgsl"),
+            ),
+        ]],
+    ),
+    auto(
+        "layer_stats.wgsl",
+        &[&[Part::File(
+            "layer_stats.wgsl",
+            include_str!("../../shaders/layer_stats.wgsl"),
+        )]],
+    ),
 ];
 
-/// The diagnostic pipelines of one device (automatic layouts).
-#[derive(Debug)]
-pub(crate) struct Pipelines {
-    matmul: wgpu::ComputePipeline,
-    forward: wgpu::ComputePipeline,
-    backward: wgpu::ComputePipeline,
-    stats: wgpu::ComputePipeline,
-}
-
-impl Pipelines {
-    fn new(ctx: &GpuContext) -> Result<Self> {
-        let device = ctx.device();
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let build = |name: &str| {
-            let source = diagnose_shader_source(name).expect("a known diagnostic shader");
-            let desc = wgpu::ShaderModuleDescriptor {
-                label: Some(name),
-                source: wgpu::ShaderSource::Wgsl(source.into()),
-            };
-            let module = device.create_shader_module(desc);
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(name),
-                layout: None,
-                module: &module,
-                entry_point: Some("main"),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let pipes = Self {
-            matmul: build("matmul.wgsl"),
-            forward: build("activation_forward.wgsl"),
-            backward: build("activation_backward.wgsl"),
-            stats: build("layer_stats.wgsl"),
-        };
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu {
-                message: format!(
-                    "building the diagnostic pipelines failed: {}",
-                    super::one_line(&e)
-                ),
-            });
-        }
-        Ok(pipes)
-    }
-}
-
-/// One recorded dispatch.
-struct Dispatch<'a> {
-    pipeline: &'a wgpu::ComputePipeline,
-    bind: wgpu::BindGroup,
-    grid: [u32; 2],
-}
-
 impl GpuContext {
-    fn diagnose_pipelines(&self) -> Result<&Pipelines> {
-        self.diagnose
-            .get_or_init(|| Pipelines::new(self))
-            .as_ref()
-            .map_err(Clone::clone)
-    }
-
     /// Runs the signal-propagation diagnostic of [`crate::diagnose`] for
     /// the scheme `init` and returns its per-layer statistics.
     ///
@@ -178,7 +155,7 @@ impl GpuContext {
     /// Checks every binding and grid of a run against the device's limits;
     /// returns the largest workgroup count per grid dimension.
     fn diagnose_limits(&self, cfg: &DiagnoseConfig) -> Result<u64> {
-        let limits = self.device.limits();
+        let limits = self.device().limits();
         let binding = limits
             .max_storage_buffer_binding_size
             .min(limits.max_buffer_size);
@@ -231,14 +208,17 @@ impl GpuContext {
     ) -> Result<(Report, Option<(Tensors, Trace)>)> {
         let plan = cfg.weight_plan(init)?;
         let max_groups = self.diagnose_limits(cfg)?;
-        let pipes = self.diagnose_pipelines()?;
+        let matmul_p = self.pipeline(&SHADERS[0])?;
+        let forward_p = self.pipeline(&SHADERS[1])?;
+        let backward_p = self.pipeline(&SHADERS[2])?;
+        let stats_p = self.pipeline(&SHADERS[3])?;
         let (depth, width, batch) = (cfg.depth(), cfg.width(), cfg.batch());
         let act_n = cfg.activation_numel();
         let usage = wgpu::BufferUsages::STORAGE
             | wgpu::BufferUsages::COPY_SRC
             | wgpu::BufferUsages::COPY_DST;
         let buffer = |label: &str, elements: u64| {
-            self.device.create_buffer(&wgpu::BufferDescriptor {
+            self.device().create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
                 size: 4 * elements,
                 usage,
@@ -259,84 +239,53 @@ impl GpuContext {
         let stats_words = (depth * 2 * width * PARTIAL_WORDS) as u64;
         let stats = buffer("diagnose stats", stats_words);
 
-        let uniform = |bytes: &[u8]| {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("diagnose params"),
-                    contents: bytes,
-                    usage: wgpu::BufferUsages::UNIFORM,
-                })
-        };
-        let bind = |pipeline: &wgpu::ComputePipeline, buffers: &[&wgpu::Buffer]| {
-            let layout = pipeline.get_bind_group_layout(0);
-            let entries: Vec<_> = buffers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: b.as_entire_binding(),
-                })
-                .collect();
-            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("diagnose"),
-                layout: &layout,
-                entries: &entries,
-            })
-        };
+        let uniform = |bytes: &[u8]| self.uniform("diagnose params", bytes);
+        fn bind<'a>(buffers: &[&'a wgpu::Buffer]) -> Vec<wgpu::BindingResource<'a>> {
+            buffers.iter().map(|b| b.as_entire_binding()).collect()
+        }
         let matmul = |a: &wgpu::Buffer, b: &wgpu::Buffer, c: &wgpu::Buffer, trans_b: u32| {
             let dims = [batch as u32, width as u32, width as u32, trans_b];
             let u = uniform(bytemuck::cast_slice(&dims));
-            Dispatch {
-                pipeline: &pipes.matmul,
-                bind: bind(&pipes.matmul, &[a, b, c, &u]),
-                grid: [
-                    (width as u64).div_ceil(MATMUL_TILE) as u32,
-                    (batch as u64).div_ceil(MATMUL_TILE) as u32,
-                ],
-            }
+            let grid = [
+                (width as u64).div_ceil(MATMUL_TILE) as u32,
+                (batch as u64).div_ceil(MATMUL_TILE) as u32,
+            ];
+            self.dispatch(&matmul_p, bind(&[a, b, c, &u]), grid)
         };
-        let groups = act_n.div_ceil(ELEMENTWISE_GROUP);
-        let gx = groups.min(max_groups);
-        let gy = groups.div_ceil(gx);
-        if gy > max_groups {
+        let grids = split_grid(act_n.div_ceil(ELEMENTWISE_GROUP), max_groups as u32);
+        if grids.len() > 1 {
             return Err(Error::InvalidShape {
                 shape: vec![depth as u64, width as u64, batch as u64],
                 reason: "the elementwise grid passes the device's workgroup limit".into(),
             });
         }
+        let grid = grids.first().map_or([1, 1], |g| g.size);
         let elementwise = |pipeline, buffers: &[&wgpu::Buffer]| {
-            let params = [act_n as u32, cfg.activation().code(), gx as u32, 0];
+            let params = [act_n as u32, cfg.activation().code(), grid[0], 0];
             let u = uniform(bytemuck::cast_slice(&params));
             let mut all = buffers.to_vec();
             all.push(&u);
-            Dispatch {
-                pipeline,
-                bind: bind(pipeline, &all),
-                grid: [gx as u32, gy as u32],
-            }
+            self.dispatch(pipeline, bind(&all), grid)
         };
         let layer_stats = |x: &wgpu::Buffer, layer: usize, which: usize| {
             let offset = ((layer * 2 + which) * width * PARTIAL_WORDS) as u32;
             let params = [batch as u32, width as u32, offset, 0];
             let u = uniform(bytemuck::cast_slice(&params));
-            Dispatch {
-                pipeline: &pipes.stats,
-                bind: bind(&pipes.stats, &[x, &stats, &u]),
-                grid: [(width as u64).div_ceil(STATS_GROUP) as u32, 1],
-            }
+            let grid = [(width as u64).div_ceil(STATS_GROUP) as u32, 1];
+            self.dispatch(&stats_p, bind(&[x, &stats, &u]), grid)
         };
 
         let mut dispatches = Vec::with_capacity(6 * depth);
         for l in 1..=depth {
             let (w, z) = (&weights[l - 1], &zs[l - 1]);
             dispatches.push(matmul(&hs[slot(l - 1)], w, z, 1));
-            dispatches.push(elementwise(&pipes.forward, &[z, &hs[slot(l)]]));
+            dispatches.push(elementwise(&forward_p, &[z, &hs[slot(l)]]));
             dispatches.push(layer_stats(&hs[slot(l)], l - 1, 0));
         }
         let backward_layers = if cfg.backward() { depth } else { 0 };
         for l in (1..=backward_layers).rev() {
             let (w, z) = (&weights[l - 1], &zs[l - 1]);
-            dispatches.push(elementwise(&pipes.backward, &[z, &gs[slot(l)], &delta]));
+            dispatches.push(elementwise(&backward_p, &[z, &gs[slot(l)], &delta]));
             dispatches.push(matmul(&delta, w, &gs[slot(l - 1)], 0));
             dispatches.push(layer_stats(&gs[slot(l - 1)], l - 1, 1));
         }
@@ -351,15 +300,7 @@ impl GpuContext {
             for (l, w) in (1..=depth).zip(&weights) {
                 self.record_plan(enc, w, &plan, cfg, l)?;
             }
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("diagnose"),
-                timestamp_writes: None,
-            });
-            for d in &dispatches {
-                pass.set_pipeline(d.pipeline);
-                pass.set_bind_group(0, &d.bind, &[]);
-                pass.dispatch_workgroups(d.grid[0], d.grid[1], 1);
-            }
+            record(enc, "diagnose", &dispatches);
             Ok(())
         })?;
 
@@ -426,7 +367,8 @@ impl GpuContext {
                         unit: "elements",
                     });
                 }
-                self.queue.write_buffer(buffer, 0, bytemuck::cast_slice(v));
+                self.queue()
+                    .write_buffer(buffer, 0, bytemuck::cast_slice(v));
                 Ok(())
             }
             Plan::Structured(s) => self.record_structured(enc, buffer, 0, s, DType::F32, &key),

@@ -28,10 +28,12 @@
 //! same input, the same output gradient and, for schemes that differ only by
 //! scale, the same weight directions.
 //!
-//! The GPU runs it ([`crate::gpu::GpuContext::diagnose`]); this module holds
-//! the pure parts: the activations, the configuration, the per-layer
-//! statistics, and a CPU reference of the same forward and backward pass
-//! ([`reference()`]) that the tests compare the GPU with.
+//! The GPU runs it ([`crate::gpu::GpuContext::diagnose`], in the `gpu`
+//! submodule, on top of the backend: its kernels are a table of its own,
+//! [`SHADERS`], built by the backend's engine); this module holds the pure
+//! parts: the activations, the configuration, the per-layer statistics, and
+//! a CPU reference of the same forward and backward pass ([`reference()`])
+//! that the tests compare the GPU with.
 //!
 //! ```
 //! use weight_init::diagnose::{reference, cpu_tensors, Activation, DiagnoseConfig};
@@ -45,6 +47,10 @@
 //! ```
 
 use std::str::FromStr;
+
+mod gpu;
+
+pub use gpu::SHADERS;
 
 use serde::Serialize;
 
@@ -64,8 +70,9 @@ pub const INPUT_STREAM: u64 = 0;
 pub const OUTPUT_GRAD_STREAM: u64 = u64::MAX;
 
 /// Negative slope of `leaky_relu`: PyTorch's default
-/// (`torch.nn.LeakyReLU(negative_slope=0.01)`).
-pub const LEAKY_RELU_SLOPE: f64 = 0.01;
+/// (`torch.nn.LeakyReLU(negative_slope=0.01)`), the one
+/// [`calculate_gain`](crate::scheme::calculate_gain) assumes too.
+pub use crate::scheme::LEAKY_RELU_DEFAULT_SLOPE as LEAKY_RELU_SLOPE;
 
 /// SELU's `alpha` (Klambauer et al. 2017, eq. 2; `torch.nn.SELU`).
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
