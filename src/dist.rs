@@ -96,6 +96,20 @@ pub(crate) fn check_mean_std(mean: f64, std: f64) -> Result<()> {
     check_positive("std", std)
 }
 
+/// [`TruncatedNormal`]'s rules: the parent normal's ([`check_mean_std`])
+/// and the interval's ([`check_interval`]), whether its bounds are absolute
+/// or in std units.
+pub(crate) fn check_truncated(
+    mean: f64,
+    std: f64,
+    lo: (&'static str, f64),
+    hi: (&'static str, f64),
+    reason: &'static str,
+) -> Result<()> {
+    check_mean_std(mean, std)?;
+    check_interval(lo, hi, reason)
+}
+
 /// Uniform on `[low, high)`.
 ///
 /// Like `torch.nn.init.uniform_(a=low, b=high)` and
@@ -212,8 +226,7 @@ impl TruncatedNormal {
     }
 
     fn from_abs(mean: f32, std: f32, a: f64, b: f64) -> Result<Self> {
-        check_mean_std(mean as f64, std as f64)?;
-        check_interval(("a", a), ("b", b), TRUNCATED_ORDER)?;
+        check_truncated(mean as f64, std as f64, ("a", a), ("b", b), TRUNCATED_ORDER)?;
         Ok(Self { mean, std, a, b })
     }
 

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::dist::{check_interval, check_mean_std, check_uniform, PARAMETER_ORDER};
+use crate::dist::{check_mean_std, check_truncated, check_uniform, PARAMETER_ORDER};
 use crate::error::Result;
 
 use super::table;
@@ -157,8 +157,8 @@ parameters! {
 
 impl TruncNormal {
     pub(super) fn check(&self) -> Result<()> {
-        check_mean_std(self.mean, self.std)?;
-        check_interval(("a", self.a), ("b", self.b), PARAMETER_ORDER)
+        let (a, b) = (("a", self.a), ("b", self.b));
+        check_truncated(self.mean, self.std, a, b, PARAMETER_ORDER)
     }
 }
 
@@ -217,11 +217,7 @@ parameters! {
 
 impl JaxTruncatedNormal {
     pub(super) fn check(&self) -> Result<()> {
-        check_mean_std(self.mean, self.std)?;
-        check_interval(
-            ("lower", self.lower),
-            ("upper", self.upper),
-            PARAMETER_ORDER,
-        )
+        let (lower, upper) = (("lower", self.lower), ("upper", self.upper));
+        check_truncated(self.mean, self.std, lower, upper, PARAMETER_ORDER)
     }
 }
