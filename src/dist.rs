@@ -5,31 +5,51 @@
 
 use crate::error::{Error, Result};
 
-fn check_finite(name: &'static str, v: f32) -> Result<()> {
+// ---------------------------------------------------------------------------
+// Parameter rules: the one home of the checks, for the f32 types below and
+// for the f64 parameters of the schemes (`crate::scheme::{Bounds, MeanStd,
+// TruncNormal, JaxTruncatedNormal}`, which keep the user's values until
+// `Init::resolve` rounds them to these types). An f32 is checked as its
+// exact f64 value, and an error carries the value as given.
+// ---------------------------------------------------------------------------
+
+/// The reason when [`Uniform::new`]'s `high` is not above `low`.
+const UNIFORM_ORDER: &str = "must be greater than `low`";
+/// The reason when [`TruncatedNormal`]'s `b` is not above `a`.
+const TRUNCATED_ORDER: &str = "must be greater than `a` (and the interval non-empty)";
+/// The reason when the upper bound of a scheme's f64 parameters (`high`,
+/// `b`, `upper`) is not above the lower one.
+pub(crate) const PARAMETER_ORDER: &str =
+    "must be greater than the lower bound (and the interval non-empty)";
+
+/// `v` is finite.
+pub(crate) fn check_finite(name: &'static str, v: f64) -> Result<()> {
     if v.is_finite() {
         Ok(())
     } else {
         Err(Error::InvalidParameter {
             name,
-            value: v as f64,
+            value: v,
             reason: "must be finite",
         })
     }
 }
 
-fn check_std(std: f32) -> Result<()> {
-    if std.is_finite() && std > 0.0 {
+/// `v` is finite and > 0 (a std, a gain, a scale).
+pub(crate) fn check_positive(name: &'static str, v: f64) -> Result<()> {
+    if v.is_finite() && v > 0.0 {
         Ok(())
     } else {
         Err(Error::InvalidParameter {
-            name: "std",
-            value: std as f64,
+            name,
+            value: v,
             reason: "must be finite and > 0",
         })
     }
 }
 
-fn check_not_nan(name: &'static str, v: f64) -> Result<()> {
+/// `v` is not NaN (a bound, which may be infinite).
+pub(crate) fn check_not_nan(name: &'static str, v: f64) -> Result<()> {
     if v.is_nan() {
         Err(Error::InvalidParameter {
             name,
@@ -39,6 +59,55 @@ fn check_not_nan(name: &'static str, v: f64) -> Result<()> {
     } else {
         Ok(())
     }
+}
+
+/// The bounds `lo < hi` of an interval: neither NaN, and the interval not
+/// empty (not `[+inf, +inf]` nor `[-inf, -inf]`); else an error on `hi`
+/// with `reason`.
+pub(crate) fn check_interval(
+    (lo_name, lo): (&'static str, f64),
+    (hi_name, hi): (&'static str, f64),
+    reason: &'static str,
+) -> Result<()> {
+    check_not_nan(lo_name, lo)?;
+    check_not_nan(hi_name, hi)?;
+    if lo >= hi || lo == f64::INFINITY || hi == f64::NEG_INFINITY {
+        return Err(Error::InvalidParameter {
+            name: hi_name,
+            value: hi,
+            reason,
+        });
+    }
+    Ok(())
+}
+
+/// [`Uniform`]'s rules: `low` and `high` finite, `low < high`; `reason`
+/// says what an unordered pair breaks.
+pub(crate) fn check_uniform(low: f64, high: f64, reason: &'static str) -> Result<()> {
+    check_finite("low", low)?;
+    check_finite("high", high)?;
+    check_interval(("low", low), ("high", high), reason)
+}
+
+/// [`Normal`]'s rules, also those of a [`TruncatedNormal`]'s parent normal:
+/// `mean` finite, `std` finite and > 0.
+pub(crate) fn check_mean_std(mean: f64, std: f64) -> Result<()> {
+    check_finite("mean", mean)?;
+    check_positive("std", std)
+}
+
+/// [`TruncatedNormal`]'s rules: the parent normal's ([`check_mean_std`])
+/// and the interval's ([`check_interval`]), whether its bounds are absolute
+/// or in std units.
+pub(crate) fn check_truncated(
+    mean: f64,
+    std: f64,
+    lo: (&'static str, f64),
+    hi: (&'static str, f64),
+    reason: &'static str,
+) -> Result<()> {
+    check_mean_std(mean, std)?;
+    check_interval(lo, hi, reason)
 }
 
 /// Uniform on `[low, high)`.
@@ -62,15 +131,7 @@ pub struct Uniform {
 impl Uniform {
     /// Uniform on `[low, high)`; both finite, `low < high`.
     pub fn new(low: f32, high: f32) -> Result<Self> {
-        check_finite("low", low)?;
-        check_finite("high", high)?;
-        if low >= high {
-            return Err(Error::InvalidParameter {
-                name: "high",
-                value: high as f64,
-                reason: "must be greater than `low`",
-            });
-        }
+        check_uniform(low as f64, high as f64, UNIFORM_ORDER)?;
         Ok(Self { low, high })
     }
     /// Lower bound (included).
@@ -103,8 +164,7 @@ pub struct Normal {
 impl Normal {
     /// Normal(mean, std); `mean` finite, `std` finite and positive.
     pub fn new(mean: f32, std: f32) -> Result<Self> {
-        check_finite("mean", mean)?;
-        check_std(std)?;
+        check_mean_std(mean as f64, std as f64)?;
         Ok(Self { mean, std })
     }
     /// The mean.
@@ -158,8 +218,7 @@ impl TruncatedNormal {
     /// Truncated normal with bounds in standard deviations around the mean:
     /// `[mean + lower * std, mean + upper * std]`.
     pub fn with_std_bounds(mean: f32, std: f32, lower: f32, upper: f32) -> Result<Self> {
-        check_finite("mean", mean)?;
-        check_std(std)?;
+        check_mean_std(mean as f64, std as f64)?;
         check_not_nan("lower", lower as f64)?;
         check_not_nan("upper", upper as f64)?;
         let (m, s) = (mean as f64, std as f64);
@@ -167,17 +226,7 @@ impl TruncatedNormal {
     }
 
     fn from_abs(mean: f32, std: f32, a: f64, b: f64) -> Result<Self> {
-        check_finite("mean", mean)?;
-        check_std(std)?;
-        check_not_nan("a", a)?;
-        check_not_nan("b", b)?;
-        if a >= b || a == f64::INFINITY || b == f64::NEG_INFINITY {
-            return Err(Error::InvalidParameter {
-                name: "b",
-                value: b,
-                reason: "must be greater than `a` (and the interval non-empty)",
-            });
-        }
+        check_truncated(mean as f64, std as f64, ("a", a), ("b", b), TRUNCATED_ORDER)?;
         Ok(Self { mean, std, a, b })
     }
 
@@ -239,7 +288,7 @@ impl From<TruncatedNormal> for Distribution {
 impl Distribution {
     /// A constant; must be finite.
     pub fn constant(value: f32) -> Result<Self> {
-        check_finite("value", value)?;
+        check_finite("value", value as f64)?;
         Ok(Distribution::Constant(value))
     }
 }

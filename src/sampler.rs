@@ -3,8 +3,8 @@
 //! batches built from [`crate::kernel`]'s transforms.
 //!
 //! The host-side *parameter* preparation in [`Sampler::new`] uses f64 (the
-//! truncated normal's tail probabilities in log form, `neg_ln_upper_tail`
-//! and friends): it runs once per tensor on the CPU and its results travel
+//! truncated normal's tail probabilities in log form, through
+//! [`crate::stats::ln_sf`]): it runs once per tensor on the CPU and its results travel
 //! to the GPU as uniforms. Sampling itself uses only the kernel's f32
 //! operations, so every backend gives the same bits.
 
@@ -15,6 +15,7 @@ use crate::kernel::{
     add, box_muller, mul, probit_tail_asymptotic, probit_tail_poly, signed_unit, tail_radius,
     truncated_std_normal, truncated_std_normal_common, TAIL_POLY_MAX_R,
 };
+use crate::stats::ln_sf;
 
 /// Largest |z| a Box–Muller sample can reach: sqrt(-2 ln(2^-33)) < 6.77.
 pub const NORMAL_MAX_ABS_Z: f32 = 6.77;
@@ -44,24 +45,10 @@ pub fn probit_upper_tail(y: f32) -> f32 {
 // Host-side preparation (f64 allowed: runs once per tensor)
 // ---------------------------------------------------------------------------
 
-/// `-ln Q(x)` for `x >= 0`, where `Q(x) = P(Z > x)`, in f64.
-fn neg_ln_upper_tail(x: f64) -> f64 {
-    if x == f64::INFINITY {
-        f64::INFINITY
-    } else if x < 25.0 {
-        -(0.5 * libm::erfc(x * core::f64::consts::FRAC_1_SQRT_2)).ln()
-    } else {
-        // A&S 26.2.12; at x >= 25 the omitted term is below 1e-13.
-        let iz = 1.0 / (x * x);
-        let series = 1.0 - iz + 3.0 * iz * iz - 15.0 * iz * iz * iz + 105.0 * iz.powi(4);
-        0.5 * x * x + x.ln() + 0.5 * (2.0 * core::f64::consts::PI).ln() - series.ln()
-    }
-}
-
 /// `ln Q(x)` for any `x` (`-inf` at `+inf`, 0 at `-inf`), in f64.
 fn ln_upper_tail(x: f64) -> f64 {
     if x >= 0.0 {
-        -neg_ln_upper_tail(x)
+        ln_sf(x)
     } else {
         // Q(x) = 1 - Q(-x), with Q(-x) < 1/2.
         libm::log1p(-0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2))

@@ -77,7 +77,7 @@ use faer::prelude::ReborrowMut;
 use faer::{Conj, Mat, MatMut, MatRef, Par};
 
 use crate::cpu;
-use crate::dist::{Distribution, Normal};
+use crate::dist::{check_positive, Distribution, Normal};
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
@@ -863,17 +863,6 @@ fn check_gain_fits(gain: f64, dtype: DType) -> Result<()> {
             what: format!("orthogonal(gain={gain})"),
             dtype: dtype.name(),
             reason: "values exceed the dtype's finite range",
-        });
-    }
-    Ok(())
-}
-
-fn check_positive(name: &'static str, v: f64) -> Result<()> {
-    if !(v.is_finite() && v > 0.0) {
-        return Err(Error::InvalidParameter {
-            name,
-            value: v,
-            reason: "must be finite and > 0",
         });
     }
     Ok(())

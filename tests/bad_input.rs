@@ -164,3 +164,141 @@ fn uniform_high_is_excluded_after_rounding() {
         assert!(h.iter().all(|&x| x < one), "{dt}");
     }
 }
+
+/// The (name, value, reason) of a parameter error, NaN compared as NaN.
+fn parameter_error<T: core::fmt::Debug>(
+    r: weight_init::Result<T>,
+) -> (&'static str, f64, &'static str) {
+    match r {
+        Err(Error::InvalidParameter {
+            name,
+            value,
+            reason,
+        }) => (name, value, reason),
+        other => panic!("expected InvalidParameter, got {other:?}"),
+    }
+}
+
+#[track_caller]
+fn assert_parameter_error<T: core::fmt::Debug>(
+    r: weight_init::Result<T>,
+    want: (&'static str, f64, &'static str),
+) {
+    let got = parameter_error(r);
+    assert_eq!((got.0, got.2), (want.0, want.2));
+    assert!(
+        got.1.to_bits() == want.1.to_bits() || (got.1.is_nan() && want.1.is_nan()),
+        "value {} != {}",
+        got.1,
+        want.1
+    );
+}
+
+/// Every rule of the distribution family, f32 (`weight_init::dist`) and f64
+/// (`weight_init::scheme`), names the parameter, keeps the value as given
+/// and says its reason: pinned so that one home for the checks keeps them.
+#[test]
+fn parameter_errors_name_value_and_reason() {
+    use weight_init::scheme::{Bounds, JaxTruncatedNormal, MeanStd, TruncNormal};
+    const FINITE: &str = "must be finite";
+    const POSITIVE: &str = "must be finite and > 0";
+    const NOT_NAN: &str = "must not be NaN";
+    const ORDER_LOW: &str = "must be greater than `low`";
+    const ORDER_A: &str = "must be greater than `a` (and the interval non-empty)";
+    const ORDER_SCHEME: &str = "must be greater than the lower bound (and the interval non-empty)";
+    let (nan, inf) = (f64::NAN, f64::INFINITY);
+    let (nan32, inf32) = (f32::NAN, f32::INFINITY);
+
+    // f32 family.
+    assert_parameter_error(Uniform::new(nan32, 1.0), ("low", nan, FINITE));
+    assert_parameter_error(Uniform::new(0.0, inf32), ("high", inf, FINITE));
+    assert_parameter_error(Uniform::new(1.0, 1.0), ("high", 1.0, ORDER_LOW));
+    assert_parameter_error(Uniform::new(2.0, 0.5), ("high", 0.5, ORDER_LOW));
+    assert_parameter_error(Normal::new(-inf32, 1.0), ("mean", -inf, FINITE));
+    assert_parameter_error(Normal::new(0.0, 0.0), ("std", 0.0, POSITIVE));
+    assert_parameter_error(Normal::new(0.0, inf32), ("std", inf, POSITIVE));
+    assert_parameter_error(
+        TruncatedNormal::new(nan32, 1.0, -1.0, 1.0),
+        ("mean", nan, FINITE),
+    );
+    assert_parameter_error(
+        TruncatedNormal::new(0.0, -1.0, -1.0, 1.0),
+        ("std", -1.0, POSITIVE),
+    );
+    assert_parameter_error(
+        TruncatedNormal::new(0.0, 1.0, nan32, 1.0),
+        ("a", nan, NOT_NAN),
+    );
+    assert_parameter_error(
+        TruncatedNormal::new(0.0, 1.0, -1.0, nan32),
+        ("b", nan, NOT_NAN),
+    );
+    assert_parameter_error(
+        TruncatedNormal::new(0.0, 1.0, 1.0, -1.0),
+        ("b", -1.0, ORDER_A),
+    );
+    assert_parameter_error(
+        TruncatedNormal::new(0.0, 1.0, inf32, inf32),
+        ("b", inf, ORDER_A),
+    );
+    assert_parameter_error(
+        TruncatedNormal::new(0.0, 1.0, -inf32, -inf32),
+        ("b", -inf, ORDER_A),
+    );
+    assert_parameter_error(
+        TruncatedNormal::with_std_bounds(0.0, 0.0, -2.0, 2.0),
+        ("std", 0.0, POSITIVE),
+    );
+    assert_parameter_error(
+        TruncatedNormal::with_std_bounds(0.0, 1.0, nan32, 2.0),
+        ("lower", nan, NOT_NAN),
+    );
+    assert_parameter_error(
+        TruncatedNormal::with_std_bounds(0.0, 1.0, -2.0, nan32),
+        ("upper", nan, NOT_NAN),
+    );
+    assert_parameter_error(
+        TruncatedNormal::with_std_bounds(1.0, 0.5, 2.0, -2.0),
+        ("b", 0.0, ORDER_A),
+    );
+    assert_parameter_error(Distribution::constant(nan32), ("value", nan, FINITE));
+
+    // f64 family (the schemes' parameters).
+    assert_parameter_error(Bounds::new(-inf, 1.0), ("low", -inf, FINITE));
+    assert_parameter_error(Bounds::new(0.0, nan), ("high", nan, FINITE));
+    assert_parameter_error(Bounds::new(1.0, 1.0), ("high", 1.0, ORDER_SCHEME));
+    assert_parameter_error(MeanStd::new(inf, 1.0), ("mean", inf, FINITE));
+    assert_parameter_error(MeanStd::new(0.0, -0.5), ("std", -0.5, POSITIVE));
+    assert_parameter_error(MeanStd::new(0.0, nan), ("std", nan, POSITIVE));
+    assert_parameter_error(TruncNormal::new(nan, 1.0, -2.0, 2.0), ("mean", nan, FINITE));
+    assert_parameter_error(
+        TruncNormal::new(0.0, 0.0, -2.0, 2.0),
+        ("std", 0.0, POSITIVE),
+    );
+    assert_parameter_error(TruncNormal::new(0.0, 1.0, nan, 2.0), ("a", nan, NOT_NAN));
+    assert_parameter_error(TruncNormal::new(0.0, 1.0, -2.0, nan), ("b", nan, NOT_NAN));
+    assert_parameter_error(
+        TruncNormal::new(0.0, 1.0, 2.0, -2.0),
+        ("b", -2.0, ORDER_SCHEME),
+    );
+    assert_parameter_error(
+        TruncNormal::new(0.0, 1.0, inf, inf),
+        ("b", inf, ORDER_SCHEME),
+    );
+    assert_parameter_error(
+        JaxTruncatedNormal::new(0.0, -1.0, -2.0, 2.0),
+        ("std", -1.0, POSITIVE),
+    );
+    assert_parameter_error(
+        JaxTruncatedNormal::new(0.0, 1.0, nan, 2.0),
+        ("lower", nan, NOT_NAN),
+    );
+    assert_parameter_error(
+        JaxTruncatedNormal::new(0.0, 1.0, 2.0, -2.0),
+        ("upper", -2.0, ORDER_SCHEME),
+    );
+    assert_parameter_error(
+        JaxTruncatedNormal::new(0.0, 1.0, -inf, -inf),
+        ("upper", -inf, ORDER_SCHEME),
+    );
+}

@@ -2,40 +2,22 @@
 //! [`MeanStd`] (`normal`), [`TruncNormal`] (`trunc_normal`) and
 //! [`JaxTruncatedNormal`] (`jax_truncated_normal`).
 //!
-//! They mirror the f32 distribution types of `crate::dist`, with the
-//! user's values kept in f64 until [`Init::resolve`](super::Init::resolve)
-//! rounds them once; kept together so that they can be folded with the
-//! sampler's family.
+//! Each is a distribution of [`crate::dist`] with the user's values kept in
+//! f64 until [`Init::resolve`](super::Init::resolve) rounds them once: what
+//! each parameter means, and the rules it obeys, are stated and checked
+//! there (the same check functions serve both). What is the scheme's own
+//! lives here: the defaults (from the scheme table), the text and JSON
+//! forms (infinite bounds included).
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::dist::{check_mean_std, check_truncated, check_uniform, PARAMETER_ORDER};
+use crate::error::Result;
 
-use super::params::{check_finite, check_positive};
 use super::table;
 
-fn check_bounds(lo_name: &'static str, lo: f64, hi_name: &'static str, hi: f64) -> Result<()> {
-    for (name, v) in [(lo_name, lo), (hi_name, hi)] {
-        if v.is_nan() {
-            return Err(Error::InvalidParameter {
-                name,
-                value: v,
-                reason: "must not be NaN",
-            });
-        }
-    }
-    if lo >= hi || lo == f64::INFINITY || hi == f64::NEG_INFINITY {
-        return Err(Error::InvalidParameter {
-            name: hi_name,
-            value: hi,
-            reason: "must be greater than the lower bound (and the interval non-empty)",
-        });
-    }
-    Ok(())
-}
-
-/// The bounds of `uniform(low, high)`: `low < high`, both finite.
-/// Default `[0, 1)`, as `torch.nn.init.uniform_`.
+/// The parameters of `uniform(low, high)`: a [`Uniform`](crate::Uniform)
+/// in f64. Default `[0, 1)`, as `torch.nn.init.uniform_`.
 ///
 /// ```
 /// use weight_init::scheme::Bounds;
@@ -62,25 +44,23 @@ impl Default for Bounds {
 }
 
 parameters! {
-    /// Uniform on `[low, high)`.
+    /// As [`Uniform::new`](crate::Uniform::new), in f64.
     Bounds {
-        /// Lower bound (included).
+        /// As [`Uniform::low`](crate::Uniform::low).
         low: f64,
-        /// Upper bound (excluded).
+        /// As [`Uniform::high`](crate::Uniform::high).
         high: f64,
     }
 }
 
 impl Bounds {
     pub(super) fn check(&self) -> Result<()> {
-        check_finite("low", self.low)?;
-        check_finite("high", self.high)?;
-        check_bounds("low", self.low, "high", self.high)
+        check_uniform(self.low, self.high, PARAMETER_ORDER)
     }
 }
 
-/// The parameters of `normal(mean, std)`: mean finite, std finite and
-/// positive. Default `(0, 1)`, as `torch.nn.init.normal_`.
+/// The parameters of `normal(mean, std)`: a [`Normal`](crate::Normal) in
+/// f64. Default `(0, 1)`, as `torch.nn.init.normal_`.
 ///
 /// ```
 /// use weight_init::scheme::MeanStd;
@@ -106,25 +86,25 @@ impl Default for MeanStd {
 }
 
 parameters! {
-    /// Normal(mean, std).
+    /// As [`Normal::new`](crate::Normal::new), in f64.
     MeanStd {
-        /// The mean.
+        /// As [`Normal::mean`](crate::Normal::mean).
         mean: f64,
-        /// The standard deviation.
+        /// As [`Normal::std`](crate::Normal::std).
         std: f64,
     }
 }
 
 impl MeanStd {
     pub(super) fn check(&self) -> Result<()> {
-        check_finite("mean", self.mean)?;
-        check_positive("std", self.std)
+        check_mean_std(self.mean, self.std)
     }
 }
 
-/// The parameters of `trunc_normal(mean, std, a, b)`: PyTorch's
-/// `torch.nn.init.trunc_normal_`, bounds `a < b` **absolute** (not in
-/// units of std; either may be infinite). Defaults `(0, 1, -2, 2)`.
+/// The parameters of `trunc_normal(mean, std, a, b)`: a
+/// [`TruncatedNormal::new`](crate::TruncatedNormal::new) in f64, PyTorch's
+/// `torch.nn.init.trunc_normal_`, bounds **absolute** (not in units of
+/// std). Defaults `(0, 1, -2, 2)`.
 ///
 /// Beware PyTorch's pitfall, kept here on purpose: `trunc_normal(std=0.02)`
 /// cuts at ±2, i.e. ±100 std, which truncates nothing. For a cut at ±2 std
@@ -162,29 +142,29 @@ impl Default for TruncNormal {
 }
 
 parameters! {
-    /// Normal(mean, std) conditioned on the absolute interval `[a, b]`.
+    /// As [`TruncatedNormal::new`](crate::TruncatedNormal::new), in f64.
     TruncNormal {
-        /// The mean of the parent normal.
+        /// As [`TruncatedNormal::mean`](crate::TruncatedNormal::mean).
         mean: f64,
-        /// The std of the parent normal.
+        /// As [`TruncatedNormal::std`](crate::TruncatedNormal::std).
         std: f64,
-        /// Lower bound (absolute).
+        /// The lower of [`TruncatedNormal::bounds`](crate::TruncatedNormal::bounds).
         a: f64,
-        /// Upper bound (absolute).
+        /// The upper of [`TruncatedNormal::bounds`](crate::TruncatedNormal::bounds).
         b: f64,
     }
 }
 
 impl TruncNormal {
     pub(super) fn check(&self) -> Result<()> {
-        check_finite("mean", self.mean)?;
-        check_positive("std", self.std)?;
-        check_bounds("a", self.a, "b", self.b)
+        let (a, b) = (("a", self.a), ("b", self.b));
+        check_truncated(self.mean, self.std, a, b, PARAMETER_ORDER)
     }
 }
 
-/// The parameters of `jax_truncated_normal(mean, std, lower, upper)`:
-/// bounds in **units of std** around the mean, as
+/// The parameters of `jax_truncated_normal(mean, std, lower, upper)`: a
+/// [`TruncatedNormal::with_std_bounds`](crate::TruncatedNormal::with_std_bounds)
+/// in f64, bounds in **units of std** around the mean, as
 /// `jax.nn.initializers.truncated_normal(stddev, lower=-2, upper=2)` and
 /// `keras.initializers.TruncatedNormal(mean, stddev)` (cut at ±2 std).
 /// No variance correction: the samples' std is below `std`.
@@ -221,23 +201,23 @@ impl Default for JaxTruncatedNormal {
 }
 
 parameters! {
-    /// Normal(mean, std) conditioned on `[mean + lower * std, mean + upper * std]`.
+    /// As [`TruncatedNormal::with_std_bounds`](crate::TruncatedNormal::with_std_bounds),
+    /// in f64.
     JaxTruncatedNormal {
-        /// The mean of the parent normal.
+        /// As [`TruncatedNormal::mean`](crate::TruncatedNormal::mean).
         mean: f64,
-        /// The std of the parent normal.
+        /// As [`TruncatedNormal::std`](crate::TruncatedNormal::std).
         std: f64,
-        /// Lower bound, in std units.
+        /// The lower of [`TruncatedNormal::std_bounds`](crate::TruncatedNormal::std_bounds).
         lower: f64,
-        /// Upper bound, in std units.
+        /// The upper of [`TruncatedNormal::std_bounds`](crate::TruncatedNormal::std_bounds).
         upper: f64,
     }
 }
 
 impl JaxTruncatedNormal {
     pub(super) fn check(&self) -> Result<()> {
-        check_finite("mean", self.mean)?;
-        check_positive("std", self.std)?;
-        check_bounds("lower", self.lower, "upper", self.upper)
+        let (lower, upper) = (("lower", self.lower), ("upper", self.upper));
+        check_truncated(self.mean, self.std, lower, upper, PARAMETER_ORDER)
     }
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-use super::params::check_finite;
+use crate::dist::check_finite;
 
 /// PyTorch's default negative slope for `leaky_relu` in `calculate_gain`.
 pub const LEAKY_RELU_DEFAULT_SLOPE: f64 = 0.01;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dist::{check_finite, check_positive};
 use crate::error::{Error, Result};
 
 use super::gain::leaky_relu_gain;
@@ -25,30 +26,6 @@ pub const TRUNCATED_NORMAL_STD_CORRECTION: f64 = 0.879_625_661_034_239_8;
 
 /// Softmax class priors must sum to 1 within this absolute tolerance.
 pub const PRIOR_SUM_TOLERANCE: f64 = 1e-6;
-
-pub(super) fn check_finite(name: &'static str, v: f64) -> Result<()> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(Error::InvalidParameter {
-            name,
-            value: v,
-            reason: "must be finite",
-        })
-    }
-}
-
-pub(super) fn check_positive(name: &'static str, v: f64) -> Result<()> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(Error::InvalidParameter {
-            name,
-            value: v,
-            reason: "must be finite and > 0",
-        })
-    }
-}
 
 /// The value of `constant(value)`.
 ///

@@ -12,8 +12,10 @@ pub fn normal_sf(x: f64) -> f64 {
 
 /// ln Q(x) in f64, with the asymptotic series where Q underflows.
 ///
-/// (The sampler's private `neg_ln_upper_tail` in `sample` computes
-/// `-ln_sf` too; the two are to become one.)
+/// The one implementation: the sampler's truncated-normal preparation
+/// ([`crate::sampler::Sampler::new`]) takes its tail probabilities from it.
+/// For `x >= 25` it is A&S 26.2.12, whose omitted term is below 1e-13
+/// there.
 pub fn ln_sf(x: f64) -> f64 {
     if x < 25.0 {
         normal_sf(x).ln()
