@@ -150,6 +150,7 @@ impl Bindings {
                 uniform_entry(2, table * 4),
                 uniform_entry(3, super::batch::BATCH_UNIFORM_BYTES),
             ],
+            Bindings::Fill => vec![storage_entry(0), uniform_entry(1, super::FillParams::SIZE)],
             Bindings::Auto => return None,
         })
     }

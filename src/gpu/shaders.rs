@@ -75,6 +75,9 @@ pub enum Bindings {
     /// The batched fill: descriptor table (1), group ends (2) and the
     /// dispatch's uniform (3), see `src/gpu/batch.rs`.
     Batch,
+    /// A single-tensor fill: the fill parameters ([`super::FillParams`]) in
+    /// a uniform (1).
+    Fill,
     /// The layout wgpu derives from the module (the diagnostic's kernels).
     Auto,
 }
@@ -184,10 +187,11 @@ const fn batch(
 
 /// Every module of the backend: the structured kernels (in [`Kernel`]
 /// order), then the batched kernels, for each kind of [`Kernel::ALL`] one
-/// per [`BatchView`] (in [`BatchView::ALL`] order). A single-tensor fill is
-/// a one-item batch, so the batched modules serve it too.
+/// per [`BatchView`] (in [`BatchView::ALL`] order), then the single-tensor
+/// constant fill ([`single_constant_shader`]). A single-tensor fill of any
+/// other kind is a one-item batch, so the batched modules serve it too.
 #[rustfmt::skip]
-pub static SHADERS: [Shader; 14] = [
+pub static SHADERS: [Shader; 15] = [
     structured("fill_structured.wgsl", &[BASE, UNIFORM, STRUCTURED, NORMAL_KIND, &[wgsl!("fill_structured.wgsl")]]),
     structured("sparse_thresholds.wgsl", &[BASE, UNIFORM, STRUCTURED, &[wgsl!("sparse_thresholds.wgsl")]]),
     batch("batch blocks constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], ON_BLOCKS),
@@ -202,7 +206,25 @@ pub static SHADERS: [Shader; 14] = [
     batch("batch blocks truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], ON_BLOCKS),
     batch("batch range truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], &[]),
     batch("batch columns truncated normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], &[]),
+    Shader { name: "fill_constant.wgsl", parts: &[BASE, UNIFORM, &[wgsl!("fill_constant.wgsl")]], bindings: Bindings::Fill, constants: &[] },
 ];
+
+/// The module of a single-tensor constant fill (`fill_constant.wgsl`, the
+/// parameters in a uniform), the one single-tensor fill that is not a
+/// one-item batch. Measured on lavapipe (`weight-init bench --size 64MiB
+/// --scheme zeros`, medians of interleaved runs): as a one-item batch a
+/// zeros fill took 1.20-1.29x the time of this kernel, f32 and bf16, the
+/// batch's piece lookup and private parameter copy weighing on a plain
+/// store; the random kinds measured 0.59-0.92x as one-item batches.
+///
+/// ```
+/// use weight_init::gpu::{single_constant_shader, ModuleOptions, MulHiLo};
+/// let options = ModuleOptions { mulhilo: MulHiLo::Emulated, table_len: 128 };
+/// assert!(single_constant_shader().source(options).contains("var<uniform> p: Params;"));
+/// ```
+pub fn single_constant_shader() -> &'static Shader {
+    &SHADERS[FIRST_BATCH + Kernel::ALL.len() * BatchView::ALL.len()]
+}
 
 /// Where the batched modules start in [`SHADERS`].
 const FIRST_BATCH: usize = Kernel::STRUCTURED.len();
