@@ -10,7 +10,8 @@
 // into the private `p`, so that `finish`, `words_at`, `store_unit` and the
 // kernels' `sample_block` run exactly as in the structured kernels, which
 // read `p` from a uniform: the same code, the same values, bit for bit. A
-// single-tensor fill is a one-item batch. The composition of each
+// single-tensor fill of a random kind is a one-item batch (a constant has
+// fill_constant.wgsl). The composition of each
 // module: the shader table in src/gpu/shaders.rs.
 //
 // Work is counted in units of four consecutive window positions of one

@@ -18,10 +18,11 @@
 //! The kernels copy the piece's parameters into a private `Params`
 //! variable and call the same `sample_block`, `finish` and stores
 //! (`shaders/kernel_io.wgsl`) as the structured kernels. A single-tensor
-//! fill ([`GpuContext::record_fill`]) is a one-item batch: on lavapipe the
-//! batched kernels measured no slower than the former single-tensor ones
-//! (faster where the range starts on a Philox block, thanks to
-//! [`super::BatchView::Blocks`]).
+//! fill ([`GpuContext::record_fill`]) of a random kind is a one-item batch:
+//! on lavapipe the batched kernels measured no slower than the former
+//! single-tensor ones (faster where the range starts on a Philox block,
+//! thanks to [`super::BatchView::Blocks`]); a constant keeps its own kernel
+//! ([`super::single_constant_shader`]).
 
 use std::ops::Range;
 

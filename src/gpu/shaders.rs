@@ -18,10 +18,11 @@
 //! transforms, twin of [`crate::kernel`]) and
 //! `kernel_io.wgsl` (the kernel interface: `Params`, the output binding,
 //! indexing, `finish`, stores). Then:
-//! - the structured kernels read their parameters from a uniform
+//! - the structured kernels and the single-tensor constant fill
+//!   ([`single_constant_shader`]) read their parameters from a uniform
 //!   (`kernel_uniform.wgsl`);
 //! - the batched kernels ([`batch_shader`]), which also serve single-tensor
-//!   fills (a one-item batch), load them per piece into a private
+//!   fills of the random kinds (a one-item batch), load them per piece into a private
 //!   variable (`fill_batch.wgsl`), then take one view's entry point
 //!   (`fill_batch_range.wgsl`, `fill_batch_columns.wgsl`) and one kind's
 //!   `block_values` (`fill_batch_random.wgsl` on the kind's
