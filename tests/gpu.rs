@@ -246,20 +246,13 @@ fn int64_and_emulated_multiply_agree() {
             );
             continue;
         }
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
-            .into_iter()
-            .find(|x| Some(&x.get_info()) == a.ctx.adapter_info())
-            .expect("adapter is still there");
-        let emulated = GpuContext::from_adapter(
-            &adapter,
+        let emulated = common::reopen(
+            &a.ctx,
             GpuOptions {
                 force_emulated_mulhilo: true,
                 ..Default::default()
             },
-        )
-        .unwrap();
+        );
         assert_eq!(emulated.mulhilo(), MulHiLo::Emulated);
         let key = TensorKey::new(u64::MAX, u64::MAX - 1, 1 << 18);
         for dist in [
