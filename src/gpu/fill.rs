@@ -2,6 +2,7 @@
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::kernel::{TRUNC_INVERSE, TRUNC_PINNED};
 use crate::philox::TensorKey;
 use crate::sampler::{Sampler, SamplerKind, TruncMode};
 
@@ -81,12 +82,12 @@ impl FillParams {
                 lower,
                 upper,
             }) => (
-                0,
+                TRUNC_INVERSE,
                 [width, neg_ln_width, lower.h, upper.h],
                 [lower.below, lower.above, upper.below, upper.above],
             ),
-            SamplerKind::TruncatedNormal(TruncMode::Pinned) => (1, [0.0; 4], [0.0; 4]),
-            _ => (0, [0.0; 4], [0.0; 4]),
+            SamplerKind::TruncatedNormal(TruncMode::Pinned) => (TRUNC_PINNED, [0.0; 4], [0.0; 4]),
+            _ => (TRUNC_INVERSE, [0.0; 4], [0.0; 4]),
         };
         Self {
             seed: [key.seed as u32, (key.seed >> 32) as u32],
