@@ -2,7 +2,6 @@
 
 use thiserror::Error;
 
-use crate::files::escape;
 
 /// Everything that can go wrong in `weight-init`.
 ///
@@ -122,10 +121,12 @@ pub enum Error {
         reason: String,
     },
     /// A buffer lacks a usage the operation needs.
-    #[error("buffer usage {have:?} lacks {missing}")]
+    #[error("buffer usage {have} lacks {missing}")]
     BufferUsage {
-        /// The buffer's usages.
-        have: wgpu::BufferUsages,
+        /// The buffer's usages, as wgpu names them (`COPY_DST | MAP_READ`;
+        /// `none` when it has none). Text, so that the error type carries
+        /// no wgpu type and the crate's pure layers build without wgpu.
+        have: String,
         /// The usage that is needed, e.g. `STORAGE`.
         missing: &'static str,
     },
@@ -239,12 +240,48 @@ pub enum Error {
         /// The format, e.g. `safetensors`.
         format: &'static str,
     },
+    /// Something needs a Cargo feature of this crate that the build left out.
+    #[error("{what} needs weight-init's Cargo feature `{feature}`; enable it (`weight-init = {{ features = [\"{feature}\"] }}`)")]
+    FeatureDisabled {
+        /// What was asked for, e.g. `orthogonal init of shape [64, 64]`.
+        what: String,
+        /// The feature that provides it.
+        feature: &'static str,
+    },
     /// The device reported an error (validation, out of memory, lost device).
     #[error("GPU error: {message}")]
     Gpu {
         /// The device's message.
         message: String,
     },
+}
+
+/// `text` with every control character (and every bidirectional-text
+/// override, which can reorder what a terminal shows) written as a Rust
+/// escape: `\n`, `\t`, `\r`, `\u{1b}`. Other text, backslashes included,
+/// is unchanged. Every error message that shows a user's name or path
+/// goes through it.
+///
+/// ```
+/// use weight_init::error::escape;
+/// assert_eq!(escape("fc.weight"), "fc.weight");
+/// assert_eq!(escape("a\tb\u{202e}"), "a\\tb\\u{202e}");
+/// ```
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let needs =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(needs) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if needs(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A value as the user would write it: plain decimals for everyday

@@ -67,31 +67,7 @@ pub const MAX_SAFETENSORS_HEADER: u64 = 100_000_000;
 /// How many names an output tries for its temporary file before giving up.
 const TEMP_TRIES: u32 = 1000;
 
-/// `text` with every control character (and every bidirectional-text
-/// override, which can reorder what a terminal shows) written as a Rust
-/// escape: `\n`, `\t`, `\r`, `\u{1b}`. Other text, backslashes included,
-/// is unchanged.
-///
-/// ```
-/// assert_eq!(weight_init::files::escape("fc.weight"), "fc.weight");
-/// assert_eq!(weight_init::files::escape("a\tb\u{202e}"), "a\\tb\\u{202e}");
-/// ```
-pub fn escape(text: &str) -> Cow<'_, str> {
-    let needs =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if !text.chars().any(needs) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
+pub use crate::error::escape;
 
 /// A path as the user should see it: lossy UTF-8, [`escape`]d.
 pub fn show(path: &Path) -> String {

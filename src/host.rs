@@ -41,6 +41,7 @@ pub(crate) fn bytes_of(numel: u64, size: usize, what: impl Fn() -> String) -> Re
 }
 
 /// `a + b`, or [`Error::TooLarge`] naming `what` on overflow.
+#[cfg_attr(not(feature = "model"), allow(dead_code))]
 pub(crate) fn add(a: u64, b: u64, what: impl Fn() -> String) -> Result<u64> {
     a.checked_add(b).ok_or_else(|| Error::TooLarge {
         what: what(),

@@ -47,14 +47,18 @@
 #![warn(missing_docs)]
 
 pub mod cpu;
+#[cfg(feature = "gpu")]
 pub mod diagnose;
 pub mod dist;
 pub mod dtype;
 pub mod error;
+#[cfg(feature = "model")]
 pub mod files;
+#[cfg(feature = "gpu")]
 pub mod gpu;
 mod host;
 pub mod kernel;
+#[cfg(feature = "model")]
 pub mod model;
 pub mod philox;
 pub mod sampler;
@@ -72,5 +76,5 @@ pub use structured::{fill_structured_cpu, orthogonal_f32};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "cli"))]
 pub struct ReadmeDoctests;

@@ -65,15 +65,20 @@
 //! and the sparse zero positions bit-exact everywhere; sparse values are
 //! the normal fill's).
 
+#[cfg(feature = "orthogonal")]
 use faer::dyn_stack::{MemBuffer, MemStack};
+#[cfg(feature = "orthogonal")]
 use faer::linalg::householder::{
     apply_block_householder_on_the_left_in_place_scratch,
     apply_block_householder_on_the_left_in_place_with_conj,
 };
+#[cfg(feature = "orthogonal")]
 use faer::linalg::qr::no_pivoting::factor::{
     qr_in_place, qr_in_place_scratch, recommended_block_size,
 };
+#[cfg(feature = "orthogonal")]
 use faer::prelude::ReborrowMut;
+#[cfg(feature = "orthogonal")]
 use faer::{Conj, Mat, MatMut, MatRef, Par};
 
 use crate::cpu;
@@ -487,6 +492,7 @@ pub(crate) struct DiracLattice {
 
 impl DiracLattice {
     /// Eye `[rows, cols]`: `i * (cols + 1)`, `i < min(rows, cols)`.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn eye(rows: u64, cols: u64) -> Self {
         Self {
             base: 0,
@@ -571,6 +577,9 @@ impl ThinQ {
         stream: u64,
         sign_fix: bool,
     ) -> Result<Self> {
+        if cfg!(not(feature = "orthogonal")) {
+            return Err(qr_disabled(&[rows, cols]));
+        }
         check_positive("gain", gain)?;
         let numel = checked_numel(&[rows, cols])?;
         if numel > MAX_ORTHOGONAL_ELEMENTS {
@@ -680,6 +689,7 @@ fn gaussian_column_major(
     Ok(a)
 }
 
+#[cfg(feature = "orthogonal")]
 /// Householder QR of the column-major `a` (`m x n`, `m >= n`) in place
 /// (R in its upper triangle) and the thin Q (`m x n`, column-major);
 /// `None` where faer finds a rank below `n`.
@@ -757,6 +767,28 @@ fn householder_thin_q<T: faer::traits::ComplexField + Copy>(
     Ok(full_rank.then_some(q))
 }
 
+/// Without the `orthogonal` feature there is no QR: [`ThinQ::new`] has
+/// already refused the request, so this is never reached with a matrix.
+#[cfg(not(feature = "orthogonal"))]
+fn householder_thin_q<T: Copy>(
+    _a: &mut [T],
+    m: usize,
+    n: usize,
+    _zero: T,
+    _one: T,
+) -> Result<Option<Vec<T>>> {
+    Err(qr_disabled(&[m as u64, n as u64]))
+}
+
+/// The error for a QR asked of a build without the `orthogonal` feature.
+#[cfg_attr(feature = "orthogonal", allow(dead_code))]
+fn qr_disabled(shape: &[u64]) -> Error {
+    Error::FeatureDisabled {
+        what: format!("orthogonal init of shape {shape:?} (a Householder QR on the host)"),
+        feature: "orthogonal",
+    }
+}
+
 /// Splits `out` into rows of `len` elements and calls `f(row index, row)`
 /// for each, the rows shared among all cores in contiguous runs.
 fn par_rows<T: Send>(out: &mut [T], len: usize, f: impl Fn(usize, &mut [T]) + Sync) {
@@ -827,6 +859,7 @@ pub const QR_PARALLEL_DEGREE: usize = 8;
 
 /// The parallelism of the QR: split in [`QR_PARALLEL_DEGREE`] parts, run
 /// by at most as many threads of rayon's global pool.
+#[cfg(feature = "orthogonal")]
 fn parallelism(_m: usize, _n: usize) -> Par {
     Par::rayon(QR_PARALLEL_DEGREE)
 }
@@ -919,6 +952,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "orthogonal")]
     fn thin_q_in_f64_is_orthogonal_and_a_rank_deficient_matrix_is_reported() {
         // The f64 path of the rank fallback, on a 6 x 4 matrix.
         let mut a: Vec<f64> = (0..24).map(|i| ((i * 7919) % 23) as f64 - 11.0).collect();

@@ -52,6 +52,7 @@ mod gpu;
 
 pub use gpu::SHADERS;
 
+#[cfg(feature = "serde")]
 use serde::Serialize;
 
 use crate::cpu;
@@ -90,8 +91,9 @@ pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
 /// assert!("swish".parse::<Activation>().is_err());
 /// # Ok::<(), weight_init::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Activation {
     /// Identity.
     Linear,
@@ -284,7 +286,8 @@ fn phi_as(x: f64) -> f64 {
 /// assert!(DiagnoseConfig::new(0, 512, 256, Activation::Tanh, 0).is_err());
 /// # Ok::<(), weight_init::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct DiagnoseConfig {
     depth: usize,
     width: usize,
@@ -476,7 +479,8 @@ pub fn standard_normal() -> Distribution {
 
 /// One layer's statistics. Means and standard deviations are over all
 /// `batch * width` entries (population std, divided by the count).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct LayerStats {
     /// Layer number, 1-based.
     pub layer: usize,
@@ -509,7 +513,8 @@ impl LayerStats {
 }
 
 /// A scheme's run: its text form, the configuration and one entry per layer.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct Report {
     /// The scheme in the text form ([`Init`]'s `Display`).
     pub scheme: String,

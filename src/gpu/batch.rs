@@ -28,7 +28,7 @@ use std::ops::Range;
 
 use super::fill::{FillParams, Window, POSITIONS_PER_INVOCATION, WORKGROUP_SIZE};
 use super::shaders::{batch_shader, BatchView, Kernel};
-use super::{record, slice, split_grid, GpuContext};
+use super::{record, slice, split_grid, usage_names, GpuContext};
 use crate::dist::Distribution;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -336,7 +336,7 @@ fn pipeline_of(i: usize) -> (Kernel, BatchView) {
 fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
     if !lim.usage.contains(wgpu::BufferUsages::STORAGE) {
         return Err(Error::BufferUsage {
-            have: lim.usage,
+            have: usage_names(lim.usage),
             missing: "STORAGE",
         });
     }

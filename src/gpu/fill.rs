@@ -126,7 +126,7 @@ pub(crate) fn check(
 ) -> Result<std::ops::Range<u64>> {
     if !usage.contains(wgpu::BufferUsages::STORAGE) {
         return Err(Error::BufferUsage {
-            have: usage,
+            have: super::usage_names(usage),
             missing: "STORAGE",
         });
     }

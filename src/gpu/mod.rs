@@ -414,7 +414,7 @@ impl GpuContext {
     pub fn read_buffer(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
         if !buffer.usage().contains(wgpu::BufferUsages::COPY_SRC) {
             return Err(Error::BufferUsage {
-                have: buffer.usage(),
+                have: usage_names(buffer.usage()),
                 missing: "COPY_SRC",
             });
         }
@@ -466,6 +466,18 @@ impl GpuContext {
         drop(data);
         staging.unmap();
         Ok(out)
+    }
+}
+
+/// A buffer's usages as wgpu names them (`COPY_DST | STORAGE`), or `none`:
+/// the text [`Error::BufferUsage`] carries, so that the error type holds no
+/// wgpu type.
+pub(crate) fn usage_names(usage: wgpu::BufferUsages) -> String {
+    let names: Vec<&str> = usage.iter_names().map(|(name, _)| name).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(" | ")
     }
 }
 

@@ -1203,14 +1203,14 @@ fn validate_jobs(buffer: &wgpu::Buffer, jobs: &[FillJob]) -> Result<()> {
     let usage = buffer.usage();
     if !usage.contains(wgpu::BufferUsages::STORAGE) {
         return Err(Error::BufferUsage {
-            have: usage,
+            have: crate::gpu::usage_names(usage),
             missing: "STORAGE",
         });
     }
     let uploads = jobs.iter().any(|j| matches!(j, FillJob::Upload { .. }));
     if uploads && !usage.contains(wgpu::BufferUsages::COPY_DST) {
         return Err(Error::BufferUsage {
-            have: usage,
+            have: crate::gpu::usage_names(usage),
             missing: "COPY_DST",
         });
     }

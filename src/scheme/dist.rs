@@ -9,6 +9,7 @@
 //! lives here: the defaults (from the scheme table), the text and JSON
 //! forms (infinite bounds included).
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 use crate::dist::{check_mean_std, check_truncated, check_uniform, PARAMETER_ORDER};
@@ -25,8 +26,9 @@ use super::table;
 /// assert_eq!((b.low(), b.high()), (-0.1, 0.1));
 /// assert!(Bounds::new(1.0, 1.0).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct Bounds {
     pub(super) low: f64,
     pub(super) high: f64,
@@ -67,8 +69,9 @@ impl Bounds {
 /// assert_eq!(MeanStd::new(0.0, 0.02).unwrap().std(), 0.02);
 /// assert!(MeanStd::new(0.0, 0.0).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct MeanStd {
     pub(super) mean: f64,
     pub(super) std: f64,
@@ -117,14 +120,15 @@ impl MeanStd {
 /// assert_eq!((t.a(), t.b()), (-0.04, 0.04));
 /// assert!(TruncNormal::new(0.0, 1.0, 1.0, -1.0).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct TruncNormal {
     pub(super) mean: f64,
     pub(super) std: f64,
-    #[serde(with = "super::json")]
+    #[cfg_attr(feature = "serde", serde(with = "super::json"))]
     pub(super) a: f64,
-    #[serde(with = "super::json")]
+    #[cfg_attr(feature = "serde", serde(with = "super::json"))]
     pub(super) b: f64,
 }
 
@@ -176,14 +180,15 @@ impl TruncNormal {
 /// assert_eq!((t.lower(), t.upper()), (-2.0, 2.0));
 /// assert!(JaxTruncatedNormal::new(0.0, -1.0, -2.0, 2.0).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct JaxTruncatedNormal {
     pub(super) mean: f64,
     pub(super) std: f64,
-    #[serde(with = "super::json")]
+    #[cfg_attr(feature = "serde", serde(with = "super::json"))]
     pub(super) lower: f64,
-    #[serde(with = "super::json")]
+    #[cfg_attr(feature = "serde", serde(with = "super::json"))]
     pub(super) upper: f64,
 }
 

@@ -1,5 +1,6 @@
 //! Shapes, layouts and fans: [`Layout`], [`numel`], [`Fans`], [`FanMode`].
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -19,8 +20,9 @@ use crate::error::{Error, Result};
 /// assert_eq!(t, j);
 /// assert_eq!("jax".parse::<Layout>().unwrap(), Layout::Jax);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Layout {
     /// `[out, in, *kernel]` (PyTorch).
     #[default]
@@ -209,8 +211,9 @@ impl Fans {
 /// assert_eq!("fan_out".parse::<FanMode>().unwrap(), FanMode::FanOut);
 /// assert_eq!(FanMode::FanAvg.to_string(), "fan_avg");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum FanMode {
     /// Divide by fan-in.
     FanIn,

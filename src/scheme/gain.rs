@@ -1,5 +1,6 @@
 //! Gains: [`Nonlinearity`] and PyTorch's [`calculate_gain`].
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -26,8 +27,9 @@ pub const LEAKY_RELU_DEFAULT_SLOPE: f64 = 0.01;
 /// assert_eq!(Nonlinearity::Relu.gain(), 2f64.sqrt());
 /// assert_eq!("conv_transpose2d".parse::<Nonlinearity>().unwrap(), Nonlinearity::ConvTranspose2d);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Nonlinearity {
     /// Identity; gain 1.
     Linear,
@@ -38,13 +40,13 @@ pub enum Nonlinearity {
     /// `conv3d`; gain 1.
     Conv3d,
     /// `conv_transpose1d`; gain 1.
-    #[serde(rename = "conv_transpose1d")]
+    #[cfg_attr(feature = "serde", serde(rename = "conv_transpose1d"))]
     ConvTranspose1d,
     /// `conv_transpose2d`; gain 1.
-    #[serde(rename = "conv_transpose2d")]
+    #[cfg_attr(feature = "serde", serde(rename = "conv_transpose2d"))]
     ConvTranspose2d,
     /// `conv_transpose3d`; gain 1.
-    #[serde(rename = "conv_transpose3d")]
+    #[cfg_attr(feature = "serde", serde(rename = "conv_transpose3d"))]
     ConvTranspose3d,
     /// Logistic sigmoid; gain 1.
     Sigmoid,

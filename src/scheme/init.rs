@@ -1,6 +1,7 @@
 //! [`Init`]: the scheme enum, its name (from the scheme table), its checks
 //! and the values of its canonical text form.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::Result;
@@ -9,6 +10,7 @@ use super::table::{self as t, Scheme};
 /// What [`Init`] needs of a scheme's parameters.
 pub(super) trait Parameters {
     /// The constructor's checks (re-run after deserialization).
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))]
     fn check(&self) -> Result<()>;
     /// The values in the scheme table's parameter order, as the text form
     /// writes them.
@@ -48,13 +50,17 @@ use super::{
 /// let b = Init::KaimingNormal(Kaiming::new(0.0, FanMode::FanOut, Nonlinearity::Relu).unwrap());
 /// assert_eq!(a, b);
 /// assert_eq!(a.to_string().parse::<Init>().unwrap(), a);
+/// # #[cfg(feature = "serde")] {
+/// // With the `serde` feature:
 /// let json = serde_json::to_string(&a).unwrap();
 /// assert_eq!(json, r#"{"scheme":"kaiming_normal","a":0.0,"mode":"fan_out","nonlinearity":"relu"}"#);
 /// assert_eq!(serde_json::from_str::<Init>(&json).unwrap(), a);
+/// # }
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self")]
-#[serde(tag = "scheme", rename_all = "snake_case")]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(remote = "Self"))]
+#[cfg_attr(feature = "serde", serde(tag = "scheme", rename_all = "snake_case"))]
 #[non_exhaustive]
 pub enum Init {
     /// All zeros. Biases, norm-layer biases, and the last layer of a
@@ -184,12 +190,14 @@ pub enum Init {
     DeltaOrthogonal(Gain),
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for Init {
     fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         Init::serialize(self, s)
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for Init {
     /// The derived deserializer fills the parameters' private fields
     /// directly, so the constructors' checks run here.
@@ -292,6 +300,7 @@ impl Init {
     }
 
     /// Re-runs the parameter checks (after deserialization).
+    #[cfg(feature = "serde")]
     fn check(&self) -> Result<()> {
         self.parameters().map_or(Ok(()), Parameters::check)
     }

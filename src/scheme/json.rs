@@ -4,6 +4,7 @@
 //! (`{"scheme":"kaiming_normal", ...}`); missing fields take the scheme
 //! table's defaults through the parameters' `Default` impls.
 
+#[cfg(feature = "serde")]
 use serde::{de, Deserialize, Deserializer, Serializer};
 
 pub(super) fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
@@ -19,8 +20,8 @@ pub(super) fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error>
 }
 
 pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
+    #[cfg_attr(feature = "serde", derive(Deserialize))]
+    #[cfg_attr(feature = "serde", serde(untagged))]
     enum NumOrText {
         Num(f64),
         Text(String),

@@ -112,6 +112,7 @@ mod dist;
 mod fans;
 mod gain;
 mod init;
+#[cfg(feature = "serde")]
 mod json;
 mod params;
 mod resolve;

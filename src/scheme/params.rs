@@ -1,6 +1,7 @@
 //! Scheme parameters: small immutable values with fallible constructors,
 //! whose defaults come from the scheme table.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 use crate::dist::{check_finite, check_positive};
@@ -34,8 +35,9 @@ pub const PRIOR_SUM_TOLERANCE: f64 = 1e-6;
 /// assert_eq!(Constant::new(0.5).unwrap().value(), 0.5);
 /// assert!(Constant::new(f64::NAN).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Constant {
     pub(super) value: f64,
 }
@@ -66,8 +68,9 @@ impl Constant {
 /// assert!(Gain::new(0.0).is_err());
 /// assert!(Gain::new(f64::INFINITY).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct Gain {
     pub(super) gain: f64,
 }
@@ -109,8 +112,9 @@ impl Gain {
 /// assert_eq!(Kaiming::default().gain(), 2f64.sqrt());
 /// assert!(Kaiming::new(0.0, FanMode::FanAvg, Nonlinearity::Relu).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct Kaiming {
     pub(super) a: f64,
     pub(super) mode: FanMode,
@@ -182,8 +186,9 @@ impl Kaiming {
 ///     ScalingDistribution::UntruncatedNormal
 /// );
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum ScalingDistribution {
     /// Normal cut at ±2 std, std corrected by
     /// [`TRUNCATED_NORMAL_STD_CORRECTION`] so the truncated variance is the
@@ -226,8 +231,9 @@ fn ambiguous_distribution(s: &str) -> Option<Error> {
 /// assert_eq!(v.scale(), 2.0);
 /// assert!(VarianceScaling::new(0.0, FanMode::FanIn, ScalingDistribution::Uniform).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct VarianceScaling {
     pub(super) scale: f64,
     pub(super) mode: FanMode,
@@ -264,6 +270,7 @@ impl VarianceScaling {
     }
 }
 
+#[cfg(feature = "serde")]
 fn default_small_std() -> f64 {
     const STD: f64 = table::GPT2_RESIDUAL.num("std");
     STD
@@ -280,11 +287,12 @@ fn default_small_std() -> f64 {
 /// assert_eq!(g.n_layers(), 12);
 /// assert!(Gpt2Residual::new(0, 0.02).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Gpt2Residual {
     pub(super) n_layers: u64,
-    #[serde(default = "default_small_std")]
+    #[cfg_attr(feature = "serde", serde(default = "default_small_std"))]
     pub(super) std: f64,
 }
 
@@ -320,8 +328,9 @@ impl Gpt2Residual {
 /// assert_eq!(LstmForgetBias::default().forget(), 1.0);
 /// assert!(LstmForgetBias::new(f64::NAN).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct LstmForgetBias {
     pub(super) forget: f64,
 }
@@ -356,8 +365,9 @@ impl LstmForgetBias {
 /// use weight_init::scheme::PriorActivation;
 /// assert_eq!("sigmoid".parse::<PriorActivation>().unwrap(), PriorActivation::Sigmoid);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum PriorActivation {
     /// One softmax over the classes: `b_k = ln p_k` (priors sum to 1).
     Softmax,
@@ -397,11 +407,12 @@ named!(
 /// assert!(ClassPriorBias::new(vec![0.01], PriorActivation::Sigmoid).is_ok());
 /// assert!(ClassPriorBias::new(vec![1.0], PriorActivation::Sigmoid).is_err());
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ClassPriorBias {
     pub(super) priors: Vec<f64>,
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub(super) activation: PriorActivation,
 }
 
@@ -486,8 +497,9 @@ impl ClassPriorBias {
 /// assert_eq!(Dirac::new(2).unwrap().groups(), 2);
 /// assert!(Dirac::new(0).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields, default))]
 pub struct Dirac {
     pub(super) groups: u64,
 }
@@ -523,6 +535,7 @@ impl Dirac {
     }
 }
 
+#[cfg(feature = "serde")]
 fn default_sparse_std() -> f64 {
     const STD: f64 = table::SPARSE.num("std");
     STD
@@ -538,11 +551,12 @@ fn default_sparse_std() -> f64 {
 /// assert!(Sparse::new(1.0, 0.01).is_err());
 /// assert!(Sparse::new(-0.1, 0.01).is_err());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Sparse {
     pub(super) sparsity: f64,
-    #[serde(default = "default_sparse_std")]
+    #[cfg_attr(feature = "serde", serde(default = "default_sparse_std"))]
     pub(super) std: f64,
 }
 
