@@ -72,7 +72,9 @@ pub use error::{Error, Result};
 pub use philox::TensorKey;
 pub use sampler::Sampler;
 pub use scheme::{FanMode, Fans, Init, Layout, Nonlinearity, Plan, ResolveOptions, Structured};
-pub use structured::{fill_structured_cpu, orthogonal_f32};
+pub use structured::fill_structured_cpu;
+#[cfg(feature = "orthogonal")]
+pub use structured::orthogonal_f32;
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -49,7 +49,10 @@
 //! let Plan::Structured(s) = "orthogonal".parse::<Init>()?
 //!     .resolve(&[64, 32], &ResolveOptions::default())? else { unreachable!() };
 //! let mut bytes = vec![0u8; 64 * 32 * 4];
-//! structured::fill_structured_cpu(&s, DType::F32, &TensorKey::new(7, 1, 64 * 32), &mut bytes)?;
+//! let done = structured::fill_structured_cpu(&s, DType::F32, &TensorKey::new(7, 1, 64 * 32), &mut bytes);
+//! // The QR is the `orthogonal` feature (on by default through `cli`);
+//! // without it, orthogonal and delta-orthogonal are a clear error.
+//! assert_eq!(done.is_ok(), cfg!(feature = "orthogonal"));
 //! # Ok::<(), weight_init::Error>(())
 //! ```
 //!
@@ -324,7 +327,7 @@ pub fn fill_structured_cpu(
         } => {
             check_gain_fits(*gain, dtype)?;
             let (o_n, i_n) = (*out_channels, *in_channels);
-            let m = orthogonal_f32(*gain, i_n, o_n, key.seed, key.stream)?;
+            let m = orthogonal_impl(*gain, i_n, o_n, key.seed, key.stream, true)?;
             out.fill(0);
             let centre = centre_offset(kernel, |k| (k - 1) / 2);
             let taps: u64 = kernel.iter().product();
@@ -376,6 +379,7 @@ pub fn fill_structured_cpu(
 /// assert!((dot(0, 0) - 1.0).abs() < 1e-5 && dot(0, 1).abs() < 1e-5);
 /// assert!(orthogonal_f32(1.0, 0, 5, 42, 0).is_err());
 /// ```
+#[cfg(feature = "orthogonal")]
 pub fn orthogonal_f32(gain: f64, rows: u64, cols: u64, seed: u64, stream: u64) -> Result<Vec<f32>> {
     orthogonal_impl(gain, rows, cols, seed, stream, true)
 }
@@ -385,6 +389,7 @@ pub fn orthogonal_f32(gain: f64, rows: u64, cols: u64, seed: u64, stream: u64) -
 /// is **not** Haar-distributed. Only for the test that shows the sign fix is
 /// needed.
 #[doc(hidden)]
+#[cfg(feature = "orthogonal")]
 pub fn orthogonal_f32_without_sign_fix(
     gain: f64,
     rows: u64,
@@ -412,6 +417,7 @@ pub fn orthogonal_f32_without_sign_fix(
 /// assert_eq!(b.len(), 128);
 /// assert!(orthogonal_column_axis(&[16], 0, 1.0, 5, 9).is_err());
 /// ```
+#[cfg(feature = "orthogonal")]
 pub fn orthogonal_column_axis(
     shape: &[u64],
     column_axis: isize,
@@ -947,12 +953,11 @@ fn put(out: &mut [u8], dtype: DType, i: usize, v: f32) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "orthogonal"))]
 mod tests {
     use super::*;
 
     #[test]
-    #[cfg(feature = "orthogonal")]
     fn thin_q_in_f64_is_orthogonal_and_a_rank_deficient_matrix_is_reported() {
         // The f64 path of the rank fallback, on a 6 x 4 matrix.
         let mut a: Vec<f64> = (0..24).map(|i| ((i * 7919) % 23) as f64 - 11.0).collect();
