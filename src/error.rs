@@ -2,7 +2,6 @@
 
 use thiserror::Error;
 
-
 /// Everything that can go wrong in `weight-init`.
 ///
 /// Bad input is always reported through this type, never by a panic, and a

@@ -48,7 +48,6 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
-use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -370,14 +369,14 @@ impl TempPath {
         let Some(i) = list.iter().position(|p| p == &self.path) else {
             return Err(io_err(&self.target, "cannot write", "interrupted"));
         };
-        if let Ok(m) = fs::symlink_metadata(&self.real) {
-            if !m.file_type().is_file() {
-                return Err(Error::NotRegularFile {
-                    path: show(&self.target),
-                    kind: kind_of(&m.file_type()),
-                    action: "writes and replaces",
-                });
-            }
+        if let Ok(m) = fs::symlink_metadata(&self.real)
+            && !m.file_type().is_file()
+        {
+            return Err(Error::NotRegularFile {
+                path: show(&self.target),
+                kind: kind_of(&m.file_type()),
+                action: "writes and replaces",
+            });
         }
         fs::rename(&self.path, &self.real).map_err(|e| io_err(&self.target, "cannot write", e))?;
         list.swap_remove(i);

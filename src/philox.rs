@@ -251,57 +251,61 @@ mod avx2 {
     /// `(hi, lo)` halves of the eight 32x32 -> 64-bit products `a * m`.
     #[inline(always)]
     unsafe fn mulhilo8(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
-        let even = _mm256_mul_epu32(a, m);
-        let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
-        let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
-        let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
-        (hi, lo)
+        unsafe {
+            let even = _mm256_mul_epu32(a, m);
+            let odd = _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), m);
+            let lo = _mm256_blend_epi32::<0b1010_1010>(even, _mm256_slli_epi64::<32>(odd));
+            let hi = _mm256_blend_epi32::<0b1010_1010>(_mm256_srli_epi64::<32>(even), odd);
+            (hi, lo)
+        }
     }
 
     /// Eight blocks from `first`; writes their 32 words in element order.
     #[inline(always)]
     unsafe fn philox8(first: u64, stream: u64, key: [u32; 2], out: *mut __m256i) {
-        let mut lo = [0u32; 8];
-        let mut hi = [0u32; 8];
-        for j in 0..8 {
-            let b = first + j as u64;
-            lo[j] = b as u32;
-            hi[j] = (b >> 32) as u32;
-        }
-        let mut c0 = _mm256_loadu_si256(lo.as_ptr() as *const __m256i);
-        let mut c1 = _mm256_loadu_si256(hi.as_ptr() as *const __m256i);
-        let mut c2 = _mm256_set1_epi32(stream as u32 as i32);
-        let mut c3 = _mm256_set1_epi32((stream >> 32) as u32 as i32);
-        let m0 = _mm256_set1_epi32(PHILOX_M0 as i32);
-        let m1 = _mm256_set1_epi32(PHILOX_M1 as i32);
-        let (mut k0, mut k1) = key.into();
-        for r in 0..10 {
-            if r > 0 {
-                k0 = k0.wrapping_add(PHILOX_W0);
-                k1 = k1.wrapping_add(PHILOX_W1);
+        unsafe {
+            let mut lo = [0u32; 8];
+            let mut hi = [0u32; 8];
+            for j in 0..8 {
+                let b = first + j as u64;
+                lo[j] = b as u32;
+                hi[j] = (b >> 32) as u32;
             }
-            let (hi0, lo0) = mulhilo8(c0, m0);
-            let (hi1, lo1) = mulhilo8(c2, m1);
-            let kk0 = _mm256_set1_epi32(k0 as i32);
-            let kk1 = _mm256_set1_epi32(k1 as i32);
-            c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), kk0);
-            c1 = lo1;
-            c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), kk1);
-            c3 = lo0;
+            let mut c0 = _mm256_loadu_si256(lo.as_ptr() as *const __m256i);
+            let mut c1 = _mm256_loadu_si256(hi.as_ptr() as *const __m256i);
+            let mut c2 = _mm256_set1_epi32(stream as u32 as i32);
+            let mut c3 = _mm256_set1_epi32((stream >> 32) as u32 as i32);
+            let m0 = _mm256_set1_epi32(PHILOX_M0 as i32);
+            let m1 = _mm256_set1_epi32(PHILOX_M1 as i32);
+            let (mut k0, mut k1) = key.into();
+            for r in 0..10 {
+                if r > 0 {
+                    k0 = k0.wrapping_add(PHILOX_W0);
+                    k1 = k1.wrapping_add(PHILOX_W1);
+                }
+                let (hi0, lo0) = mulhilo8(c0, m0);
+                let (hi1, lo1) = mulhilo8(c2, m1);
+                let kk0 = _mm256_set1_epi32(k0 as i32);
+                let kk1 = _mm256_set1_epi32(k1 as i32);
+                c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), kk0);
+                c1 = lo1;
+                c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), kk1);
+                c3 = lo0;
+            }
+            // Transpose 4 words x 8 blocks into block-major order.
+            let t0 = _mm256_unpacklo_epi32(c0, c1);
+            let t1 = _mm256_unpackhi_epi32(c0, c1);
+            let t2 = _mm256_unpacklo_epi32(c2, c3);
+            let t3 = _mm256_unpackhi_epi32(c2, c3);
+            let u0 = _mm256_unpacklo_epi64(t0, t2);
+            let u1 = _mm256_unpackhi_epi64(t0, t2);
+            let u2 = _mm256_unpacklo_epi64(t1, t3);
+            let u3 = _mm256_unpackhi_epi64(t1, t3);
+            _mm256_storeu_si256(out, _mm256_permute2x128_si256::<0x20>(u0, u1));
+            _mm256_storeu_si256(out.add(1), _mm256_permute2x128_si256::<0x20>(u2, u3));
+            _mm256_storeu_si256(out.add(2), _mm256_permute2x128_si256::<0x31>(u0, u1));
+            _mm256_storeu_si256(out.add(3), _mm256_permute2x128_si256::<0x31>(u2, u3));
         }
-        // Transpose 4 words x 8 blocks into block-major order.
-        let t0 = _mm256_unpacklo_epi32(c0, c1);
-        let t1 = _mm256_unpackhi_epi32(c0, c1);
-        let t2 = _mm256_unpacklo_epi32(c2, c3);
-        let t3 = _mm256_unpackhi_epi32(c2, c3);
-        let u0 = _mm256_unpacklo_epi64(t0, t2);
-        let u1 = _mm256_unpackhi_epi64(t0, t2);
-        let u2 = _mm256_unpacklo_epi64(t1, t3);
-        let u3 = _mm256_unpackhi_epi64(t1, t3);
-        _mm256_storeu_si256(out, _mm256_permute2x128_si256::<0x20>(u0, u1));
-        _mm256_storeu_si256(out.add(1), _mm256_permute2x128_si256::<0x20>(u2, u3));
-        _mm256_storeu_si256(out.add(2), _mm256_permute2x128_si256::<0x31>(u0, u1));
-        _mm256_storeu_si256(out.add(3), _mm256_permute2x128_si256::<0x31>(u2, u3));
     }
 
     /// The 16 blocks of one batch.
@@ -312,8 +316,10 @@ mod avx2 {
         key: [u32; 2],
         words: &mut [u32; BATCH_WORDS],
     ) {
-        let out = words.as_mut_ptr() as *mut __m256i;
-        philox8(first, stream, key, out);
-        philox8(first + 8, stream, key, out.add(4));
+        unsafe {
+            let out = words.as_mut_ptr() as *mut __m256i;
+            philox8(first, stream, key, out);
+            philox8(first + 8, stream, key, out.add(4));
+        }
     }
 }

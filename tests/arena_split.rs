@@ -134,7 +134,7 @@ fn check(
         let written = arena
             .iter()
             .zip(covered)
-            .filter(|(&x, &c)| !c && x != CANARY)
+            .filter(|&(&x, &c)| !c && x != CANARY)
             .count();
         if written > 0 {
             bad.push(format!("buffer {b}: {written} padding bytes were written"));

@@ -153,7 +153,7 @@ fn gpu_fill(
     let written = arena
         .iter()
         .zip(&covered)
-        .filter(|(&b, &c)| !c && b != CANARY)
+        .filter(|&(&b, &c)| !c && b != CANARY)
         .count();
     if written > 0 {
         bad.push(format!(

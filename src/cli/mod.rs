@@ -434,8 +434,9 @@ pub fn private_runtime_dir() {
     let dir = std::env::temp_dir().join(format!("weight-init-runtime-{me}"));
     let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
     if usable(&dir) {
-        // Single-threaded here: `main` calls this before anything starts.
-        std::env::set_var("XDG_RUNTIME_DIR", &dir);
+        // SAFETY: `main` calls this first, before any other thread exists
+        // (nothing else reads or writes the environment concurrently).
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", &dir) };
     }
 }
 

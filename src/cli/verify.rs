@@ -249,14 +249,14 @@ fn verify_case(
 
     let mut failures = Vec::new();
     let gpu_match = gpu.map(|_| agreement);
-    if let Some(m) = &gpu_match {
-        if !m.meets(Exactness::REQUIRED) {
-            failures.push(format!(
+    if let Some(m) = &gpu_match
+        && !m.meets(Exactness::REQUIRED)
+    {
+        failures.push(format!(
                 "GPU differs from CPU in {} of {numel} elements (up to {} ULP); the contract requires bit-exact values",
                 numel - m.identical,
                 m.max_ulp
             ));
-        }
     }
 
     let sample = acc.finish();

@@ -532,14 +532,14 @@ pub fn check_environment() -> Result<()> {
             });
         }
     }
-    if let Some(v) = std::env::var_os("WGPU_ADAPTER_NAME") {
-        if v.to_str().is_none() {
-            return Err(Error::Environment {
-                var: "WGPU_ADAPTER_NAME",
-                value: v.to_string_lossy().into_owned(),
-                reason: "is not valid UTF-8".into(),
-            });
-        }
+    if let Some(v) = std::env::var_os("WGPU_ADAPTER_NAME")
+        && v.to_str().is_none()
+    {
+        return Err(Error::Environment {
+            var: "WGPU_ADAPTER_NAME",
+            value: v.to_string_lossy().into_owned(),
+            reason: "is not valid UTF-8".into(),
+        });
     }
     Ok(())
 }
