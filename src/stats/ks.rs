@@ -1,7 +1,17 @@
 //! Kolmogorov–Smirnov tests.
 
 /// The result of a Kolmogorov–Smirnov test.
+///
+/// ```
+/// use weight_init::stats::ks_two_sample;
+/// let a: Vec<f32> = (0..20).map(|i| i as f32).collect();
+/// let b: Vec<f32> = (20..40).map(|i| i as f32).collect();
+/// let r = ks_two_sample(&a, &b);
+/// assert_eq!(r.d, 1.0); // no overlap: the largest possible distance
+/// assert!(r.p_value < 1e-6);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct KsResult {
     /// The statistic D (largest CDF distance).
     pub d: f64,
@@ -50,6 +60,15 @@ pub fn ks_one_sample(samples: &[f32], cdf: impl Fn(f64) -> f64) -> KsResult {
 }
 
 /// Two-sample KS test. Sorts copies.
+///
+/// ```
+/// use weight_init::stats::ks_two_sample;
+/// let a: Vec<f32> = (0..500).map(|i| i as f32).collect();
+/// let b: Vec<f32> = (0..500).map(|i| i as f32 + 0.5).collect();
+/// let r = ks_two_sample(&a, &b);
+/// assert!(r.d <= 0.002 && r.p_value > 0.99);
+/// ```
+#[must_use]
 pub fn ks_two_sample(a: &[f32], b: &[f32]) -> KsResult {
     let mut x: Vec<f32> = a.to_vec();
     let mut y: Vec<f32> = b.to_vec();
@@ -75,6 +94,14 @@ pub fn ks_two_sample(a: &[f32], b: &[f32]) -> KsResult {
 }
 
 /// P(K > t) for the Kolmogorov distribution: 2 Σ (-1)^(k-1) exp(-2 k² t²).
+///
+/// ```
+/// use weight_init::stats::kolmogorov_sf;
+/// // The 5% critical value of the Kolmogorov distribution is 1.3581.
+/// assert!((kolmogorov_sf(1.3581) - 0.05).abs() < 1e-4);
+/// assert_eq!(kolmogorov_sf(0.0), 1.0);
+/// ```
+#[must_use]
 pub fn kolmogorov_sf(t: f64) -> f64 {
     if t < 0.2 {
         return 1.0;
