@@ -207,6 +207,7 @@ impl Init {
     /// use weight_init::scheme::Init;
     /// assert_eq!("glorot_uniform".parse::<Init>().unwrap().name(), "xavier_uniform");
     /// ```
+    #[must_use]
     pub fn name(&self) -> &'static str {
         self.scheme().name
     }
@@ -253,6 +254,7 @@ impl Init {
     /// assert!("xavier_uniform".parse::<Init>().unwrap().is_fan_based());
     /// assert!(!"normal(0, 0.02)".parse::<Init>().unwrap().is_fan_based());
     /// ```
+    #[must_use]
     pub fn is_fan_based(&self) -> bool {
         self.scheme().fan_based
     }

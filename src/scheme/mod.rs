@@ -49,6 +49,7 @@ macro_rules! parameters {
             }
             $(
                 $(#[$get_doc])*
+                #[must_use]
                 pub fn $field(&self) -> $t {
                     self.$field
                 }
@@ -80,6 +81,7 @@ macro_rules! named {
             pub(super) const NAMES: &'static [&'static str] = &[$($name),+];
 
             /// The text name.
+            #[must_use]
             pub fn name(self) -> &'static str {
                 match self {
                     $($ty::$variant => $name,)+

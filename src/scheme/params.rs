@@ -161,6 +161,13 @@ impl Kaiming {
         })
     }
     /// `calculate_gain(nonlinearity, a)`.
+    ///
+    /// ```
+    /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+    /// let k = Kaiming::new(0.0, FanMode::FanIn, Nonlinearity::Relu).unwrap();
+    /// assert_eq!(k.gain(), 2f64.sqrt()); // calculate_gain('relu')
+    /// ```
+    #[must_use]
     pub fn gain(&self) -> f64 {
         match self.nonlinearity {
             Nonlinearity::LeakyRelu => leaky_relu_gain(self.a),
@@ -184,6 +191,7 @@ impl Kaiming {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ScalingDistribution {
     /// Normal cut at ±2 std, std corrected by
     /// [`TRUNCATED_NORMAL_STD_CORRECTION`] so the truncated variance is the
@@ -358,6 +366,7 @@ impl LstmForgetBias {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PriorActivation {
     /// One softmax over the classes: `b_k = ln p_k` (priors sum to 1).
     Softmax,
@@ -416,6 +425,13 @@ impl super::init::Parameters for ClassPriorBias {
 
 impl ClassPriorBias {
     /// Biases from class priors.
+    ///
+    /// ```
+    /// use weight_init::scheme::{ClassPriorBias, PriorActivation};
+    /// let c = ClassPriorBias::new(vec![0.25, 0.75], PriorActivation::Softmax).unwrap();
+    /// assert_eq!(c.biases(), vec![0.25f64.ln(), 0.75f64.ln()]);
+    /// assert!(ClassPriorBias::new(vec![], PriorActivation::Softmax).is_err());
+    /// ```
     pub fn new(priors: Vec<f64>, activation: PriorActivation) -> Result<Self> {
         let c = Self { priors, activation };
         c.check()?;
@@ -451,10 +467,24 @@ impl ClassPriorBias {
         Ok(())
     }
     /// The class priors.
+    ///
+    /// ```
+    /// use weight_init::scheme::{ClassPriorBias, PriorActivation};
+    /// let c = ClassPriorBias::new(vec![0.01], PriorActivation::Sigmoid).unwrap();
+    /// assert_eq!(c.priors(), [0.01]);
+    /// ```
+    #[must_use]
     pub fn priors(&self) -> &[f64] {
         &self.priors
     }
     /// The output activation.
+    ///
+    /// ```
+    /// use weight_init::scheme::{ClassPriorBias, PriorActivation};
+    /// let c = ClassPriorBias::new(vec![0.01], PriorActivation::Sigmoid).unwrap();
+    /// assert_eq!(c.activation(), PriorActivation::Sigmoid);
+    /// ```
+    #[must_use]
     pub fn activation(&self) -> PriorActivation {
         self.activation
     }
@@ -466,6 +496,7 @@ impl ClassPriorBias {
     /// let c = ClassPriorBias::new(vec![0.5], PriorActivation::Sigmoid).unwrap();
     /// assert_eq!(c.biases(), vec![0.0]);
     /// ```
+    #[must_use]
     pub fn biases(&self) -> Vec<f64> {
         self.priors
             .iter()
