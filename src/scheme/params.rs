@@ -42,8 +42,21 @@ pub struct Constant {
 
 parameters! {
     /// A finite constant.
+    ///
+    /// ```
+    /// use weight_init::scheme::Constant;
+    /// let p = Constant::new(0.5).unwrap();
+    /// assert_eq!(p.value(), 0.5);
+    /// assert!(Constant::new(f64::NAN).is_err());
+    /// ```
     Constant {
         /// The value.
+        ///
+        /// ```
+        /// use weight_init::scheme::Constant;
+        /// let p = Constant::new(0.5).unwrap();
+        /// assert_eq!(p.value(), 0.5);
+        /// ```
         value: f64,
     }
 }
@@ -84,8 +97,21 @@ impl Default for Gain {
 
 parameters! {
     /// A gain, finite and > 0.
+    ///
+    /// ```
+    /// use weight_init::scheme::Gain;
+    /// let p = Gain::new(2.0).unwrap();
+    /// assert_eq!(p.gain(), 2.0);
+    /// assert!(Gain::new(0.0).is_err());
+    /// ```
     Gain {
         /// The gain.
+        ///
+        /// ```
+        /// use weight_init::scheme::Gain;
+        /// let p = Gain::new(2.0).unwrap();
+        /// assert_eq!(p.gain(), 2.0);
+        /// ```
         gain: f64,
     }
 }
@@ -132,12 +158,37 @@ impl Default for Kaiming {
 parameters! {
     /// Kaiming parameters; `a` finite, `mode` not `FanAvg` (PyTorch accepts
     /// only fan_in and fan_out).
+    ///
+    /// ```
+    /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+    /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+    /// assert_eq!((p.a(), p.mode(), p.nonlinearity()), (0.1, FanMode::FanOut, Nonlinearity::LeakyRelu));
+    /// assert!(Kaiming::new(0.0, FanMode::FanAvg, Nonlinearity::Relu).is_err());
+    /// ```
     Kaiming {
         /// The negative slope.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+        /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+        /// assert_eq!(p.a(), 0.1);
+        /// ```
         a: f64,
         /// The fan mode.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+        /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+        /// assert_eq!(p.mode(), FanMode::FanOut);
+        /// ```
         mode: FanMode,
         /// The nonlinearity.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+        /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+        /// assert_eq!(p.nonlinearity(), Nonlinearity::LeakyRelu);
+        /// ```
         nonlinearity: Nonlinearity,
     }
 }
@@ -256,12 +307,37 @@ impl Default for VarianceScaling {
 
 parameters! {
     /// Variance `scale / n`, `n` the fan `mode` selects; `scale` finite and > 0.
+    ///
+    /// ```
+    /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+    /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+    /// assert_eq!((p.scale(), p.mode(), p.distribution()), (2.0, FanMode::FanIn, ScalingDistribution::Uniform));
+    /// assert!(VarianceScaling::new(0.0, FanMode::FanIn, ScalingDistribution::Uniform).is_err());
+    /// ```
     VarianceScaling {
         /// The variance scale.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+        /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+        /// assert_eq!(p.scale(), 2.0);
+        /// ```
         scale: f64,
         /// The fan mode.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+        /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+        /// assert_eq!(p.mode(), FanMode::FanIn);
+        /// ```
         mode: FanMode,
         /// The distribution.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+        /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+        /// assert_eq!(p.distribution(), ScalingDistribution::Uniform);
+        /// ```
         distribution: ScalingDistribution,
     }
 }
@@ -298,10 +374,29 @@ pub struct Gpt2Residual {
 
 parameters! {
     /// Residual projections of a model with `n_layers` transformer blocks.
+    ///
+    /// ```
+    /// use weight_init::scheme::Gpt2Residual;
+    /// let p = Gpt2Residual::new(12, 0.02).unwrap();
+    /// assert_eq!((p.n_layers(), p.std()), (12, 0.02));
+    /// assert!(Gpt2Residual::new(0, 0.02).is_err());
+    /// ```
     Gpt2Residual {
         /// Number of transformer blocks.
+        ///
+        /// ```
+        /// use weight_init::scheme::Gpt2Residual;
+        /// let p = Gpt2Residual::new(12, 0.02).unwrap();
+        /// assert_eq!(p.n_layers(), 12);
+        /// ```
         n_layers: u64,
         /// The base std (before the `1 / sqrt(2 * n_layers)` factor).
+        ///
+        /// ```
+        /// use weight_init::scheme::Gpt2Residual;
+        /// let p = Gpt2Residual::new(12, 0.02).unwrap();
+        /// assert_eq!(p.std(), 0.02);
+        /// ```
         std: f64,
     }
 }
@@ -346,8 +441,21 @@ impl Default for LstmForgetBias {
 
 parameters! {
     /// Forget-gate bias `forget` (finite).
+    ///
+    /// ```
+    /// use weight_init::scheme::LstmForgetBias;
+    /// let p = LstmForgetBias::new(1.0).unwrap();
+    /// assert_eq!(p.forget(), 1.0);
+    /// assert!(LstmForgetBias::new(f64::INFINITY).is_err());
+    /// ```
     LstmForgetBias {
         /// The forget-gate bias.
+        ///
+        /// ```
+        /// use weight_init::scheme::LstmForgetBias;
+        /// let p = LstmForgetBias::new(1.0).unwrap();
+        /// assert_eq!(p.forget(), 1.0);
+        /// ```
         forget: f64,
     }
 }
@@ -535,8 +643,21 @@ impl Default for Dirac {
 
 parameters! {
     /// Dirac with `groups` groups.
+    ///
+    /// ```
+    /// use weight_init::scheme::Dirac;
+    /// let p = Dirac::new(2).unwrap();
+    /// assert_eq!(p.groups(), 2);
+    /// assert!(Dirac::new(0).is_err());
+    /// ```
     Dirac {
         /// The number of groups.
+        ///
+        /// ```
+        /// use weight_init::scheme::Dirac;
+        /// let p = Dirac::new(2).unwrap();
+        /// assert_eq!(p.groups(), 2);
+        /// ```
         groups: u64,
     }
 }
@@ -579,10 +700,29 @@ pub struct Sparse {
 
 parameters! {
     /// Sparse init; `sparsity` in `[0, 1)`, `std` finite and > 0.
+    ///
+    /// ```
+    /// use weight_init::scheme::Sparse;
+    /// let p = Sparse::new(0.1, 0.01).unwrap();
+    /// assert_eq!((p.sparsity(), p.std()), (0.1, 0.01));
+    /// assert!(Sparse::new(1.0, 0.01).is_err());
+    /// ```
     Sparse {
         /// The fraction of zeros per input.
+        ///
+        /// ```
+        /// use weight_init::scheme::Sparse;
+        /// let p = Sparse::new(0.1, 0.01).unwrap();
+        /// assert_eq!(p.sparsity(), 0.1);
+        /// ```
         sparsity: f64,
         /// The std of the non-zero weights.
+        ///
+        /// ```
+        /// use weight_init::scheme::Sparse;
+        /// let p = Sparse::new(0.1, 0.01).unwrap();
+        /// assert_eq!(p.std(), 0.01);
+        /// ```
         std: f64,
     }
 }
