@@ -164,7 +164,8 @@ impl Uniform {
     }
 }
 
-/// Normal with mean `mean` and standard deviation `std`, by Box–Muller.
+/// Normal with mean `mean` and standard deviation `std`, by the Box–Muller
+/// transform (Box and Muller, Ann. Math. Statist. 29(2), 1958).
 ///
 /// Like `torch.nn.init.normal_(mean, std)` and `jax.random.normal * std +
 /// mean`. Tails reach about 6.7 std, as cuRAND's.

@@ -139,6 +139,8 @@ pub struct ExactMoments {
 /// to `[alpha, beta]` (std units), taken about its mean by the recursion
 /// of integration by parts, with the mass computed on the side of the
 /// interval that keeps its digits, so deep tails stay finite and accurate.
+/// The same quantities as `scipy.stats.truncnorm(alpha, beta).stats("mvk")`
+/// (whose kurtosis is the excess, 3 less).
 ///
 /// ```
 /// use weight_init::{stats::exact_moments, Normal};

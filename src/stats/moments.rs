@@ -1,4 +1,5 @@
-//! Sample moments: Welford's update ([`Moments`], [`RunningMoments`]) and
+//! Sample moments: Welford's update (B. P. Welford, Technometrics 4(3),
+//! 1962; [`Moments`], [`RunningMoments`]) and
 //! sums of deviations from a known centre ([`CentredMoments`]).
 
 /// Mean, standard deviation (n - 1 denominator), minimum and maximum,

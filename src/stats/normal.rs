@@ -1,6 +1,6 @@
 //! The standard normal in f64: CDF, upper tail, its logarithm and inverses.
 
-/// Standard normal CDF Φ(x) in f64.
+/// Standard normal CDF Φ(x) = erfc(-x / √2) / 2 in f64 (`scipy.stats.norm.cdf`).
 ///
 /// ```
 /// use weight_init::stats::normal_cdf;
@@ -12,7 +12,8 @@ pub fn normal_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x * core::f64::consts::FRAC_1_SQRT_2)
 }
 
-/// Upper tail Q(x) = 1 - Φ(x) in f64, accurate in the tail.
+/// Upper tail Q(x) = 1 - Φ(x) = erfc(x / √2) / 2 in f64, accurate in the
+/// tail (`scipy.stats.norm.sf`).
 ///
 /// ```
 /// use weight_init::stats::{normal_cdf, normal_sf};
@@ -25,7 +26,8 @@ pub fn normal_sf(x: f64) -> f64 {
     0.5 * libm::erfc(x * core::f64::consts::FRAC_1_SQRT_2)
 }
 
-/// ln Q(x) in f64, with the asymptotic series where Q underflows.
+/// ln Q(x) in f64 (`scipy.stats.norm.logsf`), with the asymptotic series
+/// where Q underflows.
 ///
 /// The one implementation: the sampler's truncated-normal preparation
 /// ([`crate::sampler::Sampler::new`]) takes its tail probabilities from it.
