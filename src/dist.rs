@@ -130,21 +130,42 @@ pub struct Uniform {
 
 impl Uniform {
     /// Uniform on `[low, high)`; both finite, `low < high`.
+    ///
+    /// ```
+    /// use weight_init::Uniform;
+    /// assert!(Uniform::new(-1.0, 1.0).is_ok());
+    /// // Empty, reversed or infinite intervals are errors, not panics.
+    /// assert!(Uniform::new(1.0, -1.0).is_err());
+    /// assert!(Uniform::new(0.0, f32::INFINITY).is_err());
+    /// ```
     pub fn new(low: f32, high: f32) -> Result<Self> {
         check_uniform(low as f64, high as f64, UNIFORM_ORDER)?;
         Ok(Self { low, high })
     }
     /// Lower bound (included).
+    ///
+    /// ```
+    /// use weight_init::Uniform;
+    /// assert_eq!(Uniform::new(-0.5, 2.0).unwrap().low(), -0.5);
+    /// ```
+    #[must_use]
     pub fn low(&self) -> f32 {
         self.low
     }
     /// Upper bound (excluded).
+    ///
+    /// ```
+    /// use weight_init::Uniform;
+    /// assert_eq!(Uniform::new(-0.5, 2.0).unwrap().high(), 2.0);
+    /// ```
+    #[must_use]
     pub fn high(&self) -> f32 {
         self.high
     }
 }
 
-/// Normal with mean `mean` and standard deviation `std`, by Box–Muller.
+/// Normal with mean `mean` and standard deviation `std`, by the Box–Muller
+/// transform (Box and Muller, Ann. Math. Statist. 29(2), 1958).
 ///
 /// Like `torch.nn.init.normal_(mean, std)` and `jax.random.normal * std +
 /// mean`. Tails reach about 6.7 std, as cuRAND's.
@@ -163,15 +184,34 @@ pub struct Normal {
 
 impl Normal {
     /// Normal(mean, std); `mean` finite, `std` finite and positive.
+    ///
+    /// ```
+    /// use weight_init::Normal;
+    /// let n = Normal::new(1.0, 0.5).unwrap();
+    /// assert_eq!((n.mean(), n.std()), (1.0, 0.5));
+    /// assert!(Normal::new(0.0, -1.0).is_err());
+    /// ```
     pub fn new(mean: f32, std: f32) -> Result<Self> {
         check_mean_std(mean as f64, std as f64)?;
         Ok(Self { mean, std })
     }
     /// The mean.
+    ///
+    /// ```
+    /// use weight_init::Normal;
+    /// assert_eq!(Normal::new(0.25, 1.0).unwrap().mean(), 0.25);
+    /// ```
+    #[must_use]
     pub fn mean(&self) -> f32 {
         self.mean
     }
     /// The standard deviation.
+    ///
+    /// ```
+    /// use weight_init::Normal;
+    /// assert_eq!(Normal::new(0.0, 0.02).unwrap().std(), 0.02);
+    /// ```
+    #[must_use]
     pub fn std(&self) -> f32 {
         self.std
     }
@@ -211,12 +251,28 @@ pub struct TruncatedNormal {
 
 impl TruncatedNormal {
     /// Truncated normal with absolute bounds `a < b` (either may be infinite).
+    ///
+    /// ```
+    /// use weight_init::TruncatedNormal;
+    /// // PyTorch's trunc_normal_ defaults: a = -2, b = 2 (absolute, not std units).
+    /// let t = TruncatedNormal::new(0.0, 0.5, -2.0, 2.0).unwrap();
+    /// assert_eq!(t.std_bounds(), (-4.0, 4.0));
+    /// // A one-sided interval is fine.
+    /// assert!(TruncatedNormal::new(0.0, 1.0, 0.0, f32::INFINITY).is_ok());
+    /// ```
     pub fn new(mean: f32, std: f32, a: f32, b: f32) -> Result<Self> {
         Self::from_abs(mean, std, a as f64, b as f64)
     }
 
     /// Truncated normal with bounds in standard deviations around the mean:
     /// `[mean + lower * std, mean + upper * std]`.
+    ///
+    /// ```
+    /// use weight_init::TruncatedNormal;
+    /// // JAX's truncated_normal(lower=-2, upper=2) scaled by std 0.5.
+    /// let t = TruncatedNormal::with_std_bounds(0.0, 0.5, -2.0, 2.0).unwrap();
+    /// assert_eq!(t.bounds(), (-1.0, 1.0));
+    /// ```
     pub fn with_std_bounds(mean: f32, std: f32, lower: f32, upper: f32) -> Result<Self> {
         check_mean_std(mean as f64, std as f64)?;
         check_not_nan("lower", lower as f64)?;
@@ -231,18 +287,46 @@ impl TruncatedNormal {
     }
 
     /// The mean of the parent normal.
+    ///
+    /// ```
+    /// use weight_init::TruncatedNormal;
+    /// let t = TruncatedNormal::new(0.5, 1.0, 0.0, 1.0).unwrap();
+    /// assert_eq!(t.mean(), 0.5); // the parent's mean, not the truncated one
+    /// ```
+    #[must_use]
     pub fn mean(&self) -> f32 {
         self.mean
     }
     /// The std of the parent normal.
+    ///
+    /// ```
+    /// use weight_init::TruncatedNormal;
+    /// let t = TruncatedNormal::new(0.0, 2.0, -1.0, 1.0).unwrap();
+    /// assert_eq!(t.std(), 2.0); // the parent's std, not the truncated one
+    /// ```
+    #[must_use]
     pub fn std(&self) -> f32 {
         self.std
     }
     /// The absolute bounds `(a, b)`.
+    ///
+    /// ```
+    /// use weight_init::TruncatedNormal;
+    /// let t = TruncatedNormal::new(0.0, 1.0, -0.5, f32::INFINITY).unwrap();
+    /// assert_eq!(t.bounds(), (-0.5, f64::INFINITY));
+    /// ```
+    #[must_use]
     pub fn bounds(&self) -> (f64, f64) {
         (self.a, self.b)
     }
     /// The bounds in standard deviations, `((a - mean) / std, (b - mean) / std)`.
+    ///
+    /// ```
+    /// use weight_init::TruncatedNormal;
+    /// let t = TruncatedNormal::new(1.0, 0.5, 0.0, 2.0).unwrap();
+    /// assert_eq!(t.std_bounds(), (-2.0, 2.0));
+    /// ```
+    #[must_use]
     pub fn std_bounds(&self) -> (f64, f64) {
         let (m, s) = (self.mean as f64, self.std as f64);
         ((self.a - m) / s, (self.b - m) / s)
@@ -287,6 +371,12 @@ impl From<TruncatedNormal> for Distribution {
 
 impl Distribution {
     /// A constant; must be finite.
+    ///
+    /// ```
+    /// use weight_init::Distribution;
+    /// assert_eq!(Distribution::constant(0.5).unwrap(), Distribution::Constant(0.5));
+    /// assert!(Distribution::constant(f32::NAN).is_err());
+    /// ```
     pub fn constant(value: f32) -> Result<Self> {
         check_finite("value", value as f64)?;
         Ok(Distribution::Constant(value))

@@ -1,12 +1,13 @@
 //! Output element types (f32, f16, bf16): sizes, names and parsing, and
 //! rounding to and widening from the 16-bit formats.
 //!
-//! The f32 to f16/bf16 rounding itself is part of the contract and lives in
-//! [`crate::kernel`] ([`f32_to_f16_bits`], [`f32_to_bf16_bits`]), the twin of
-//! the shader's; this module builds on it and adds the exact widenings back
-//! to f32, which no kernel needs.
+//! The f32 to f16/bf16 rounding ([`f32_to_f16_bits`], [`f32_to_bf16_bits`])
+//! is part of the contract: it is defined in `src/kernel.rs`, the twin of
+//! the shader's, and re-exported here, beside the exact widenings back to
+//! f32 ([`f16_bits_to_f32`], [`bf16_bits_to_f32`]), which no kernel needs.
 
-use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits, TWO_M24};
+use crate::kernel::TWO_M24;
+pub use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
 
 /// An output element type.
 ///
@@ -16,6 +17,7 @@ use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits, TWO_M24};
 /// assert_eq!("f16".parse::<DType>().unwrap(), DType::F16);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DType {
     /// IEEE-754 binary32.
     F32,
@@ -27,6 +29,13 @@ pub enum DType {
 
 impl DType {
     /// Bytes per element.
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// assert_eq!(DType::F32.size_bytes(), 4);
+    /// assert_eq!(DType::F16.size_bytes(), 2);
+    /// ```
+    #[must_use]
     pub fn size_bytes(self) -> usize {
         match self {
             DType::F32 => 4,
@@ -62,6 +71,7 @@ impl DType {
     /// assert_eq!(DType::BF16.ulp(1.0), 2f64.powi(-7));
     /// assert_eq!(DType::F16.ulp(0.0), 2f64.powi(-24));
     /// ```
+    #[must_use]
     pub fn ulp(self, m: f64) -> f64 {
         let m = m.abs().max(f64::MIN_POSITIVE);
         let (mant_bits, min_exp) = match self {
@@ -74,6 +84,13 @@ impl DType {
     }
 
     /// The lower-case name: `f32`, `f16` or `bf16`.
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// assert_eq!(DType::BF16.name(), "bf16");
+    /// assert_eq!(DType::BF16.to_string(), "bf16"); // Display is the name
+    /// ```
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             DType::F32 => "f32",
@@ -83,6 +100,13 @@ impl DType {
     }
 
     /// The largest finite value.
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// assert_eq!(DType::F16.max_finite(), 65504.0);
+    /// assert_eq!(DType::BF16.max_finite(), 3.3895314e38);
+    /// ```
+    #[must_use]
     pub fn max_finite(self) -> f32 {
         match self {
             DType::F32 => f32::MAX,
@@ -92,6 +116,14 @@ impl DType {
     }
 
     /// `x` rounded to this dtype (ties to even) and widened back to f32.
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// assert_eq!(DType::F32.round(0.1), 0.1);
+    /// assert_eq!(DType::BF16.round(0.1), 0.10009765625);
+    /// assert_eq!(DType::F16.round(1.0 + 2f32.powi(-11)), 1.0); // a tie, to even
+    /// ```
+    #[must_use]
     pub fn round(self, x: f32) -> f32 {
         match self {
             DType::F32 => x,
@@ -129,6 +161,13 @@ impl DType {
     }
 
     /// The smallest value of this dtype that is `>= x` (x finite).
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// assert_eq!(DType::BF16.ceil(1.001), 1.0078125);
+    /// assert_eq!(DType::BF16.ceil(1.0), 1.0);
+    /// ```
+    #[must_use]
     pub fn ceil(self, x: f64) -> f32 {
         let mut f = x as f32;
         if (f as f64) < x {
@@ -143,11 +182,26 @@ impl DType {
     }
 
     /// The largest value of this dtype that is `<= x` (x finite).
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// assert_eq!(DType::BF16.floor(1.007), 1.0);
+    /// assert_eq!(DType::BF16.floor(-1.001), -1.0078125);
+    /// ```
+    #[must_use]
     pub fn floor(self, x: f64) -> f32 {
         -self.ceil(-x)
     }
 
     /// The largest value of this dtype that is `< x` (x finite).
+    ///
+    /// ```
+    /// use weight_init::DType;
+    /// // The largest bf16 value under 1: how a uniform's open end is kept out.
+    /// assert_eq!(DType::BF16.below(1.0), 1.0 - 2f32.powi(-8));
+    /// assert_eq!(DType::BF16.below(1.001), 1.0);
+    /// ```
+    #[must_use]
     pub fn below(self, x: f64) -> f32 {
         let f = self.floor(x);
         if (f as f64) < x {
@@ -177,12 +231,27 @@ impl core::str::FromStr for DType {
 }
 
 /// bfloat16 bits to f32 (exact).
+///
+/// ```
+/// use weight_init::dtype::{bf16_bits_to_f32, f32_to_bf16_bits};
+/// assert_eq!(bf16_bits_to_f32(0x3f80), 1.0);
+/// assert_eq!(bf16_bits_to_f32(f32_to_bf16_bits(-2.5)), -2.5);
+/// ```
 #[inline(always)]
+#[must_use]
 pub fn bf16_bits_to_f32(h: u16) -> f32 {
     f32::from_bits((h as u32) << 16)
 }
 
 /// IEEE binary16 bits to f32 (exact).
+///
+/// ```
+/// use weight_init::dtype::{f16_bits_to_f32, f32_to_f16_bits};
+/// assert_eq!(f16_bits_to_f32(0x3c00), 1.0);
+/// assert_eq!(f16_bits_to_f32(0x0001), 2f32.powi(-24)); // smallest subnormal
+/// assert_eq!(f16_bits_to_f32(f32_to_f16_bits(0.1)), 0.0999755859375);
+/// ```
+#[must_use]
 pub fn f16_bits_to_f32(h: u16) -> f32 {
     let h = h as u32;
     let sign = (h & 0x8000) << 16;

@@ -300,4 +300,13 @@ impl std::fmt::Display for Number {
 }
 
 /// Shorthand for `Result<T, weight_init::Error>`.
+///
+/// ```
+/// use weight_init::{Normal, Result};
+/// fn std_of(s: f32) -> Result<f32> {
+///     Ok(Normal::new(0.0, s)?.std())
+/// }
+/// assert_eq!(std_of(0.5).unwrap(), 0.5);
+/// assert!(std_of(-1.0).is_err());
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -46,6 +46,7 @@ use crate::sampler::{TruncEnd, TruncMode};
 /// adapters without 64-bit integers); the host prepends one of them to
 /// `philox.wgsl`, and both give these words.
 #[inline(always)]
+#[must_use]
 pub fn mulhilo(a: u32, b: u32) -> (u32, u32) {
     let p = (a as u64) * (b as u64);
     ((p >> 32) as u32, p as u32)
@@ -86,6 +87,7 @@ fn philox_round(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 /// );
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     let mut c = ctr;
     let mut k = key;
@@ -100,7 +102,13 @@ pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 /// The generator key for a seed: `(lo32(seed), hi32(seed))`. Mirrors
 /// `key_of` (where a u64 already travels as `vec2<u32>(lo, hi)`, so the
 /// shader's is the identity).
+///
+/// ```
+/// use weight_init::philox::key_of;
+/// assert_eq!(key_of(0x1234_5678_9abc_def0), [0x9abc_def0, 0x1234_5678]);
+/// ```
 #[inline(always)]
+#[must_use]
 pub fn key_of(seed: u64) -> [u32; 2] {
     [seed as u32, (seed >> 32) as u32]
 }
@@ -108,7 +116,14 @@ pub fn key_of(seed: u64) -> [u32; 2] {
 /// The counter for a block of a stream:
 /// `(lo32(block), hi32(block), lo32(stream), hi32(stream))`. Mirrors
 /// `counter_of`.
+///
+/// ```
+/// use weight_init::philox::{block_words, counter_of, key_of, philox4x32_10};
+/// assert_eq!(counter_of(1 << 32 | 5, 7), [5, 1, 7, 0]);
+/// assert_eq!(philox4x32_10(counter_of(3, 9), key_of(42)), block_words(42, 9, 3));
+/// ```
 #[inline(always)]
+#[must_use]
 pub fn counter_of(block: u64, stream: u64) -> [u32; 4] {
     [
         block as u32,
@@ -126,6 +141,7 @@ pub fn counter_of(block: u64, stream: u64) -> [u32; 4] {
 /// assert_eq!(block_words(0, 0, 0), philox4x32_10([0; 4], [0; 2]));
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn block_words(seed: u64, stream: u64, block: u64) -> [u32; 4] {
     philox4x32_10(counter_of(block, stream), key_of(seed))
 }
@@ -237,18 +253,21 @@ const CENTRAL_MAX_D: f32 = 0.35;
 /// `a * b`, rounded once; fenced in the WGSL twin (see above). Mirrors
 /// `mul`.
 #[inline(always)]
+#[must_use]
 pub fn mul(a: f32, b: f32) -> f32 {
     a * b
 }
 
 /// `a + b`, rounded once; fenced in the WGSL twin. Mirrors `add`.
 #[inline(always)]
+#[must_use]
 pub fn add(a: f32, b: f32) -> f32 {
     a + b
 }
 
 /// `a - b`, rounded once; fenced in the WGSL twin. Mirrors `sub`.
 #[inline(always)]
+#[must_use]
 pub fn sub(a: f32, b: f32) -> f32 {
     a - b
 }
@@ -262,10 +281,11 @@ pub fn sub(a: f32, b: f32) -> f32 {
 /// Mirrors `sqrt_f32`.
 ///
 /// ```
-/// use weight_init::kernel::sqrt_f32;
+/// use weight_init::unstable::kernel::sqrt_f32;
 /// assert!((sqrt_f32(2.0) - 2f32.sqrt()).abs() <= f32::EPSILON * 2.0);
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn sqrt_f32(x: f32) -> f32 {
     let half = mul(0.5, x);
     let mut y = f32::from_bits(RSQRT_MAGIC.wrapping_sub(x.to_bits() >> 1));
@@ -280,10 +300,11 @@ pub fn sqrt_f32(x: f32) -> f32 {
 /// seed (WGSL's division is only accurate to 2.5 ULP). Mirrors `recip_f32`.
 ///
 /// ```
-/// use weight_init::kernel::recip_f32;
+/// use weight_init::unstable::kernel::recip_f32;
 /// assert!((recip_f32(3.0) - 1.0 / 3.0).abs() <= f32::EPSILON);
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn recip_f32(x: f32) -> f32 {
     let mut y = f32::from_bits(RECIP_MAGIC.wrapping_sub(x.to_bits()));
     y = mul(y, sub(2.0, mul(x, y)));
@@ -365,11 +386,12 @@ fn poly11(c: &[f32; 11], x: f32) -> f32 {
 /// Mirrors `u32_to_f32`.
 ///
 /// ```
-/// use weight_init::kernel::u32_to_f32;
+/// use weight_init::unstable::kernel::u32_to_f32;
 /// assert_eq!(u32_to_f32(u32::MAX), 4294967296.0);
 /// assert_eq!(u32_to_f32(0x0100_0001), 16777216.0); // tie, to even
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn u32_to_f32(x: u32) -> f32 {
     add(mul((x >> 16) as f32, 65536.0), (x & 0xffff) as f32)
 }
@@ -378,11 +400,12 @@ pub fn u32_to_f32(x: u32) -> f32 {
 /// Lies in `[0, 1 - 2^-24]`. Mirrors `unit_uniform`.
 ///
 /// ```
-/// use weight_init::kernel::unit_uniform;
+/// use weight_init::unstable::kernel::unit_uniform;
 /// assert_eq!(unit_uniform(0), 0.0);
 /// assert_eq!(unit_uniform(u32::MAX), 1.0 - 2f32.powi(-24));
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn unit_uniform(w: u32) -> f32 {
     ((w >> 8) as f32) * TWO_M24
 }
@@ -390,6 +413,7 @@ pub fn unit_uniform(w: u32) -> f32 {
 /// A word as an exact value in `[-1, 1 - 2^-23]`: `2 * unit_uniform(w) - 1`,
 /// with the subtraction done in integers (exact). Mirrors `signed_unit`.
 #[inline(always)]
+#[must_use]
 pub fn signed_unit(w: u32) -> f32 {
     ((((w >> 8) << 1) as i32 - 16_777_216) as f32) * TWO_M24
 }
@@ -408,13 +432,14 @@ pub fn signed_unit(w: u32) -> f32 {
 /// `(x + 1/2) / 2^32` for `x < 2^23`. Mirrors `open_unit`.
 ///
 /// ```
-/// use weight_init::kernel::open_unit;
+/// use weight_init::unstable::kernel::open_unit;
 /// assert_eq!(open_unit(0), 2f32.powi(-33));
 /// assert_eq!(open_unit(3), 3.5 / 4294967296.0);
 /// assert_eq!(open_unit(u32::MAX), 1.0 - 2f32.powi(-24));
 /// assert_eq!(open_unit(0x8000_0000), 0.5 + 2f32.powi(-24));
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn open_unit(x: u32) -> f32 {
     let lz = x.leading_zeros();
     // Mirrors the WGSL select: bits below the f32 resolution of x.
@@ -431,6 +456,7 @@ pub fn open_unit(x: u32) -> f32 {
 /// polynomial; accurate near `t = 0` in relative terms. Mirrors
 /// `ln1p_reduced`.
 #[inline(always)]
+#[must_use]
 pub fn ln1p_reduced(t: f32) -> f32 {
     mul(t, poly10(&LOG1P, t))
 }
@@ -443,11 +469,12 @@ pub fn ln1p_reduced(t: f32) -> f32 {
 /// value; the samplers never pass them. Mirrors `ln`.
 ///
 /// ```
-/// use weight_init::kernel::ln;
+/// use weight_init::unstable::kernel::ln;
 /// assert_eq!(ln(1.0), 0.0);
 /// assert!((ln(10.0) - 10f32.ln()).abs() < 1e-6);
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn ln(x: f32) -> f32 {
     let bits = x.to_bits();
     let mut e = ((bits >> 23) & 0xff) as i32 - 127;
@@ -470,11 +497,12 @@ pub fn ln(x: f32) -> f32 {
 /// `vec2(sin, cos)`.
 ///
 /// ```
-/// use weight_init::kernel::sincos_turn;
+/// use weight_init::unstable::kernel::sincos_turn;
 /// let (s, c) = sincos_turn(1 << 30); // a quarter turn
 /// assert!((s - 1.0).abs() < 1e-7 && c.abs() < 1e-7);
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn sincos_turn(w: u32) -> (f32, f32) {
     let octant = w >> 29;
     let low = w & 0x1fff_ffff;
@@ -514,11 +542,12 @@ pub fn sincos_turn(w: u32) -> (f32, f32) {
 /// NaN or infinity.
 ///
 /// ```
-/// use weight_init::kernel::box_muller;
+/// use weight_init::unstable::kernel::box_muller;
 /// let (z0, z1) = box_muller(0x1234_5678, 0x9abc_def0);
 /// assert!(z0.is_finite() && z1.is_finite());
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn box_muller(w0: u32, w1: u32) -> (f32, f32) {
     let r = sqrt_f32(mul(-2.0, ln(open_unit(w0))));
     let (s, c) = sincos_turn(w1);
@@ -532,6 +561,7 @@ pub fn box_muller(w0: u32, w1: u32) -> (f32, f32) {
 /// `Φ⁻¹(1/2 + d)` for `|d| <= 0.35` (a degree-19 odd polynomial). Mirrors
 /// `probit_central`.
 #[inline(always)]
+#[must_use]
 pub fn probit_central(d: f32) -> f32 {
     mul(d, poly10(&PROBIT_CENTRAL, mul(d, d)))
 }
@@ -540,6 +570,7 @@ pub fn probit_central(d: f32) -> f32 {
 /// compare-and-select. `TAIL_NEAR_R0 * TAIL_NEAR_R0` is an f32 product in
 /// both languages. Mirrors `tail_radius`.
 #[inline(always)]
+#[must_use]
 pub fn tail_radius(y: f32) -> f32 {
     let floor = TAIL_NEAR_R0 * TAIL_NEAR_R0;
     sqrt_f32(if y > floor { y } else { floor })
@@ -550,6 +581,7 @@ pub fn tail_radius(y: f32) -> f32 {
 /// Mirrors `probit_tail_poly` (which writes the selection out per
 /// coefficient: WGSL `select` does not take arrays).
 #[inline(always)]
+#[must_use]
 pub fn probit_tail_poly(r: f32) -> f32 {
     // Coefficients selected per lane, then one evaluation: the same
     // operations as evaluating the chosen polynomial alone.
@@ -574,6 +606,7 @@ pub fn probit_tail_poly(r: f32) -> f32 {
 /// 15 z⁻⁶ + 105 z⁻⁸)` (Abramowitz & Stegun 26.2.12), from `z = sqrt(2y)`.
 /// Mirrors `probit_tail_asymptotic`.
 #[inline(always)]
+#[must_use]
 pub fn probit_tail_asymptotic(y: f32) -> f32 {
     let y2 = mul(2.0, y);
     let mut z = sqrt_f32(y2);
@@ -626,18 +659,19 @@ pub const TRUNC_PINNED: u32 = 1;
 /// or `y = -ln(above - v)` (upper tail) plus `-ln W`, and `z = ±Q⁻¹(e^-y)`.
 ///
 /// ```
-/// use weight_init::kernel::truncated_std_normal;
+/// use weight_init::unstable::kernel::truncated_std_normal;
 /// use weight_init::sampler::{Sampler, SamplerKind};
 /// use weight_init::{DType, TruncatedNormal};
 /// let t = TruncatedNormal::with_std_bounds(0.0, 1.0, -2.0, 2.0).unwrap();
 /// let s = Sampler::new(&t.into(), DType::F32).unwrap();
-/// let SamplerKind::TruncatedNormal(mode) = s.kind else { unreachable!() };
+/// let SamplerKind::TruncatedNormal(mode) = s.kind() else { unreachable!() };
 /// // The median: the last word counted from the lower end.
 /// assert!(truncated_std_normal(mode, 0x7fff_ffff).abs() < 1e-6);
 /// // Words w and !w mirror each other on a symmetric interval.
 /// assert_eq!(truncated_std_normal(mode, 5), -truncated_std_normal(mode, !5));
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn truncated_std_normal(mode: TruncMode, w: u32) -> f32 {
     let (z, y, sign) = truncated_std_normal_common(mode, w);
     if tail_radius(y) > TAIL_POLY_MAX_R {
@@ -717,12 +751,13 @@ fn truncated_inverse(
 /// Mirrors `f32_to_bf16_bits` (the shader's bits in the low half of a u32).
 ///
 /// ```
-/// use weight_init::kernel::f32_to_bf16_bits;
+/// use weight_init::dtype::f32_to_bf16_bits;
 /// assert_eq!(f32_to_bf16_bits(1.0), 0x3f80);
 /// assert_eq!(f32_to_bf16_bits(f32::from_bits(0x3f80_8000)), 0x3f80); // tie, to even
 /// assert_eq!(f32_to_bf16_bits(f32::from_bits(0x3f81_8000)), 0x3f82); // tie, to even
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn f32_to_bf16_bits(x: f32) -> u16 {
     let b = x.to_bits();
     if b & 0x7fff_ffff > 0x7f80_0000 {
@@ -736,12 +771,13 @@ pub fn f32_to_bf16_bits(x: f32) -> u16 {
 /// Mirrors `f32_to_f16_bits` (the shader's bits in the low half of a u32).
 ///
 /// ```
-/// use weight_init::kernel::f32_to_f16_bits;
+/// use weight_init::dtype::f32_to_f16_bits;
 /// assert_eq!(f32_to_f16_bits(1.0), 0x3c00);
 /// assert_eq!(f32_to_f16_bits(65520.0), 0x7c00); // tie between 65504 and 2^16: to even (inf)
 /// assert_eq!(f32_to_f16_bits(2f32.powi(-24)), 0x0001); // smallest subnormal
 /// ```
 #[inline(always)]
+#[must_use]
 pub fn f32_to_f16_bits(x: f32) -> u16 {
     let b = x.to_bits();
     let sign = (b >> 16) & 0x8000;

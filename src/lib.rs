@@ -21,12 +21,10 @@
 //!
 //! The contract (unit values, transforms, dtypes, why GPU and CPU give the
 //! same bits) is `docs/CONTRACT.md` in the repository; the modules:
-//! - [`kernel`]: the CPU twin of `shaders/philox.wgsl`, function for
-//!   function: the Philox rounds, the unit transforms (uniform, Box–Muller,
-//!   truncated normal) and f16/bf16 rounding;
 //! - [`philox`]: the generator's API, the (seed, stream, index) mapping,
 //!   [`TensorKey`] and name streams;
-//! - [`dtype`]: output element types, rounding and widening;
+//! - [`dtype`]: output element types, f32 to f16/bf16 rounding and
+//!   widening back;
 //! - [`dist`]: the distributions and their checked constructors;
 //! - [`sampler`]: a distribution prepared for a dtype, sampled by blocks;
 //! - [`cpu`]: the multi-threaded CPU backend;
@@ -43,6 +41,11 @@
 //! - [`diagnose`]: signal propagation through a deep MLP initialized by a
 //!   scheme (activation and gradient scales per layer), on the GPU with a
 //!   CPU reference.
+//!
+//! The CPU twin of `shaders/philox.wgsl` (`src/kernel.rs`: the Philox
+//! rounds, `ln`, `sin`/`cos`, Box–Muller, the probit polynomials, ...) is
+//! internal. Its functions are reachable for tests and benchmarks through
+//! the hidden `unstable` module, which no semver promise covers.
 
 #![warn(missing_docs)]
 
@@ -57,7 +60,7 @@ pub mod files;
 #[cfg(feature = "gpu")]
 pub mod gpu;
 mod host;
-pub mod kernel;
+mod kernel;
 #[cfg(feature = "model")]
 pub mod model;
 pub mod philox;
@@ -65,6 +68,8 @@ pub mod sampler;
 pub mod scheme;
 pub mod stats;
 pub mod structured;
+#[doc(hidden)]
+pub mod unstable;
 
 pub use dist::{Distribution, Normal, TruncatedNormal, Uniform};
 pub use dtype::DType;

@@ -4,8 +4,8 @@
 //! The generator is the one of Salmon, Moraes, Dror and Shaw, "Parallel random
 //! numbers: as easy as 1, 2, 3" (SC 2011), exactly as Random123's
 //! `philox4x32_R(10, ...)` and cuRAND's `curand_Philox4x32_10` compute it.
-//! Its rounds are [`crate::kernel`]'s (the twin of `shaders/philox.wgsl`),
-//! re-exported here; this module adds what the shader does not need: the
+//! Its rounds are defined in `src/kernel.rs` (the twin of
+//! `shaders/philox.wgsl`) and re-exported here; this module adds what the shader does not need: the
 //! element word, [`TensorKey`], name streams, the stream-space constants, a
 //! `rand_core` generator, and the CPU backend's AVX2 rounds.
 //!
@@ -17,8 +17,7 @@
 use core::convert::Infallible;
 
 pub use crate::kernel::{
-    block_words, counter_of, key_of, mulhilo, philox4x32_10, PHILOX_M0, PHILOX_M1, PHILOX_W0,
-    PHILOX_W1,
+    block_words, counter_of, key_of, philox4x32_10, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1,
 };
 
 /// The random word of element `index` of tensor stream `stream`.
@@ -28,6 +27,7 @@ pub use crate::kernel::{
 /// assert_eq!(element_word(7, 3, 10), block_words(7, 3, 2)[2]);
 /// ```
 #[inline]
+#[must_use]
 pub fn element_word(seed: u64, stream: u64, index: u64) -> u32 {
     block_words(seed, stream, index / 4)[(index % 4) as usize]
 }
@@ -52,6 +52,13 @@ pub struct TensorKey {
 
 impl TensorKey {
     /// A tensor of `numel` elements on `stream` under `seed`.
+    ///
+    /// ```
+    /// use weight_init::TensorKey;
+    /// let key = TensorKey::new(7, 3, 100);
+    /// assert_eq!((key.seed, key.stream, key.numel), (7, 3, 100));
+    /// ```
+    #[must_use]
     pub fn new(seed: u64, stream: u64, numel: u64) -> Self {
         Self {
             seed,
@@ -90,6 +97,7 @@ impl TensorKey {
 /// assert_eq!(name_stream("fc.weight"), name_stream("fc.weight"));
 /// assert_ne!(name_stream("h.0.mlp.c_fc.weight"), name_stream("h.1.mlp.c_fc.weight"));
 /// ```
+#[must_use]
 pub fn name_stream(name: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in name.as_bytes() {
@@ -139,6 +147,15 @@ pub struct Philox4x32 {
 
 impl Philox4x32 {
     /// A generator positioned at element 0 of `stream` under `seed`.
+    ///
+    /// ```
+    /// use rand_core::Rng;
+    /// use weight_init::philox::{element_word, Philox4x32};
+    /// let mut rng = Philox4x32::new(9, 1);
+    /// assert_eq!(rng.position(), 0);
+    /// assert_eq!(rng.next_u32(), element_word(9, 1, 0));
+    /// ```
+    #[must_use]
     pub fn new(seed: u64, stream: u64) -> Self {
         Self::at(seed, stream, 0)
     }
@@ -150,6 +167,7 @@ impl Philox4x32 {
     /// use weight_init::philox::{element_word, Philox4x32};
     /// assert_eq!(Philox4x32::at(1, 2, 5).next_u32(), element_word(1, 2, 5));
     /// ```
+    #[must_use]
     pub fn at(seed: u64, stream: u64, index: u64) -> Self {
         Self {
             seed,
@@ -160,6 +178,15 @@ impl Philox4x32 {
     }
 
     /// The element index of the next word.
+    ///
+    /// ```
+    /// use rand_core::Rng;
+    /// use weight_init::philox::Philox4x32;
+    /// let mut rng = Philox4x32::at(1, 2, 10);
+    /// rng.next_u64(); // two words
+    /// assert_eq!(rng.position(), 12);
+    /// ```
+    #[must_use]
     pub fn position(&self) -> u64 {
         self.index
     }

@@ -1,6 +1,7 @@
 //! A distribution prepared for one output dtype ([`Sampler`]): the exact
 //! numbers a backend needs, and the CPU's sampling of whole blocks and
-//! batches built from [`crate::kernel`]'s transforms.
+//! batches built from the transforms of `src/kernel.rs` (the twin of
+//! `shaders/philox.wgsl`).
 //!
 //! The host-side *parameter* preparation in [`Sampler::new`] uses f64 (the
 //! truncated normal's tail probabilities in log form, through
@@ -12,34 +13,25 @@ use crate::dist::Distribution;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernel::{
-    add, box_muller, mul, probit_tail_asymptotic, probit_tail_poly, signed_unit, tail_radius,
-    truncated_std_normal, truncated_std_normal_common, TAIL_POLY_MAX_R,
+    add, box_muller, mul, signed_unit, tail_radius, truncated_std_normal,
+    truncated_std_normal_common, TAIL_POLY_MAX_R,
 };
 use crate::stats::ln_sf;
 
 /// Largest |z| a Box–Muller sample can reach: sqrt(-2 ln(2^-33)) < 6.77.
+///
+/// ```
+/// use weight_init::sampler::NORMAL_MAX_ABS_Z;
+/// use weight_init::{cpu, Normal, TensorKey};
+/// let mut w = vec![0.0f32; 4096];
+/// let d = Normal::new(0.0, 1.0).unwrap().into();
+/// cpu::fill_f32(&d, &TensorKey::new(1, 2, 4096), 0..4096, &mut w).unwrap();
+/// assert!(w.iter().all(|z| z.abs() < NORMAL_MAX_ABS_Z));
+/// ```
 pub const NORMAL_MAX_ABS_Z: f32 = 6.77;
 /// Beyond this many std the truncated normal is a point mass at the bound to
 /// f32 precision (its spread 1/alpha is below a 2^-7 fraction of an ULP).
 const TRUNC_PINNED_ALPHA: f64 = 65536.0;
-
-/// `Q⁻¹(exp(-y))` for `y >= ln 2`: the `z >= 0` whose upper tail
-/// probability `Q(z) = 1 - Φ(z)` is `exp(-y)`, composed from the kernel's
-/// pieces exactly as [`truncated_std_normal`] composes them.
-///
-/// Taking `-ln Q` rather than `Q` keeps deep tails (Q far below f32's range)
-/// exact in form. With `r = sqrt(y)`: polynomials in `r` up to `r = 5`
-/// (`Q = 1.4e-11`, see [`probit_tail_poly`]), beyond that
-/// [`probit_tail_asymptotic`].
-#[inline(always)]
-pub fn probit_upper_tail(y: f32) -> f32 {
-    let r = tail_radius(y);
-    if r <= TAIL_POLY_MAX_R {
-        probit_tail_poly(r)
-    } else {
-        probit_tail_asymptotic(y)
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Host-side preparation (f64 allowed: runs once per tensor)
@@ -67,7 +59,20 @@ fn centred_cdf(x: f64) -> f64 {
 /// upper. With `W = Φ(beta) - Φ(alpha)` the interval's probability, a
 /// sample at probability `v W` from the anchor satisfies
 /// `Φ(z) = Φ(anchor) + v W` (mirrored z).
+///
+/// ```
+/// use weight_init::sampler::{Sampler, SamplerKind, TruncMode};
+/// use weight_init::{DType, TruncatedNormal};
+/// // [0, inf) in std units: from the lower end, Φ(0) - 1/2 = 0.
+/// let t = TruncatedNormal::new(0.0, 1.0, 0.0, f32::INFINITY).unwrap();
+/// let s = Sampler::new(&t.into(), DType::F32).unwrap();
+/// let SamplerKind::TruncatedNormal(TruncMode::Inverse { lower, .. }) = s.kind() else { panic!() };
+/// // Half the mass lies on either side of the anchor: Φ(0) / W = Q(0) / W = 1.
+/// assert_eq!(lower.h, 0.0);
+/// assert!((lower.below - 1.0).abs() < 1e-6 && (lower.above - 1.0).abs() < 1e-6);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct TruncEnd {
     /// `Φ(anchor) - 1/2`: `d = h + v W` is `Φ(z) - 1/2`.
     pub h: f32,
@@ -79,7 +84,23 @@ pub struct TruncEnd {
 
 /// How a truncated normal is sampled; the parameters travel to the GPU as
 /// they are.
+///
+/// ```
+/// use weight_init::sampler::{Sampler, SamplerKind, TruncMode};
+/// use weight_init::{DType, TruncatedNormal};
+/// let mode = |a: f32, b: f32| {
+///     let t = TruncatedNormal::with_std_bounds(0.0, 1.0, a, b).unwrap();
+///     match Sampler::new(&t.into(), DType::F32).unwrap().kind() {
+///         SamplerKind::TruncatedNormal(m) => m,
+///         _ => unreachable!(),
+///     }
+/// };
+/// assert!(matches!(mode(-2.0, 2.0), TruncMode::Inverse { .. }));
+/// // 1e6 std out: a point mass at the near bound to f32 precision.
+/// assert_eq!(mode(1e6, f32::INFINITY), TruncMode::Pinned);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum TruncMode {
     /// The inverse CDF, counted from the end of the interval nearer to the
     /// sample (see [`truncated_std_normal`]).
@@ -142,22 +163,31 @@ impl TruncMode {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sampler {
     /// What is sampled.
-    pub kind: SamplerKind,
+    pub(crate) kind: SamplerKind,
     /// Output dtype.
-    pub dtype: DType,
+    pub(crate) dtype: DType,
     /// Affine map: value = `offset + scale * x`, where `x` is the
     /// distribution's unit sample (signed unit for uniform, z for normals).
-    pub offset: f32,
+    pub(crate) offset: f32,
     /// See `offset`.
-    pub scale: f32,
+    pub(crate) scale: f32,
     /// Every value is clamped to `[lo, hi]`, both representable in `dtype`.
-    pub lo: f32,
+    pub(crate) lo: f32,
     /// See `lo`.
-    pub hi: f32,
+    pub(crate) hi: f32,
 }
 
 /// The transform a [`Sampler`] applies.
+///
+/// ```
+/// use weight_init::sampler::{Sampler, SamplerKind};
+/// use weight_init::{DType, Distribution, Normal};
+/// let kind = |d: Distribution| Sampler::new(&d, DType::F32).unwrap().kind();
+/// assert_eq!(kind(Distribution::constant(1.0).unwrap()), SamplerKind::Constant);
+/// assert_eq!(kind(Normal::new(0.0, 1.0).unwrap().into()), SamplerKind::Normal);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum SamplerKind {
     /// The constant `offset` (already representable in the dtype).
     Constant,
@@ -175,6 +205,16 @@ impl Sampler {
     /// Fails with [`Error::Unrepresentable`] when the distribution's values
     /// would overflow the dtype, or when no value of the dtype lies inside a
     /// bounded distribution's interval.
+    ///
+    /// ```
+    /// use weight_init::{DType, Normal, Sampler, Uniform};
+    /// let u = Uniform::new(-1.0, 1.0).unwrap().into();
+    /// assert!(Sampler::new(&u, DType::F16).is_ok());
+    /// // A normal whose tails pass f16's largest value (65504) is refused.
+    /// let wide = Normal::new(0.0, 20000.0).unwrap().into();
+    /// assert!(Sampler::new(&wide, DType::F16).is_err());
+    /// assert!(Sampler::new(&wide, DType::F32).is_ok());
+    /// ```
     pub fn new(dist: &Distribution, dtype: DType) -> Result<Self> {
         let max = dtype.max_finite() as f64;
         let unrepresentable = |reason: &'static str| Error::Unrepresentable {
@@ -287,6 +327,86 @@ impl Sampler {
         }
     }
 
+    /// What is sampled: the transform and its prepared parameters.
+    ///
+    /// ```
+    /// use weight_init::sampler::{Sampler, SamplerKind};
+    /// use weight_init::{DType, Uniform};
+    /// let s = Sampler::new(&Uniform::new(-1.0, 1.0).unwrap().into(), DType::F32).unwrap();
+    /// assert_eq!(s.kind(), SamplerKind::Uniform);
+    /// ```
+    #[must_use]
+    pub fn kind(&self) -> SamplerKind {
+        self.kind
+    }
+
+    /// The output dtype the sampler was prepared for.
+    ///
+    /// ```
+    /// use weight_init::{DType, Normal, Sampler};
+    /// let s = Sampler::new(&Normal::new(0.0, 1.0).unwrap().into(), DType::F16).unwrap();
+    /// assert_eq!(s.dtype(), DType::F16);
+    /// ```
+    #[must_use]
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// The affine map's offset: each value is `offset + scale * x`, `x`
+    /// the distribution's unit sample (signed unit for uniform, z for the
+    /// normals). For a constant, the constant rounded to the dtype.
+    ///
+    /// ```
+    /// use weight_init::{DType, Distribution, Sampler};
+    /// let c = Distribution::constant(0.1).unwrap();
+    /// let s = Sampler::new(&c, DType::BF16).unwrap();
+    /// assert_eq!(s.offset(), DType::BF16.round(0.1));
+    /// ```
+    #[must_use]
+    pub fn offset(&self) -> f32 {
+        self.offset
+    }
+
+    /// The affine map's scale (see [`Sampler::offset`]): half the width of
+    /// a uniform, the std of a normal.
+    ///
+    /// ```
+    /// use weight_init::{DType, Sampler, Uniform};
+    /// let s = Sampler::new(&Uniform::new(1.0, 3.0).unwrap().into(), DType::F32).unwrap();
+    /// assert_eq!((s.offset(), s.scale()), (2.0, 1.0));
+    /// ```
+    #[must_use]
+    pub fn scale(&self) -> f32 {
+        self.scale
+    }
+
+    /// The smallest value the sampler gives, representable in the dtype
+    /// (every value is clamped to [`lo`](Sampler::lo)..=[`hi`](Sampler::hi)).
+    ///
+    /// ```
+    /// use weight_init::{DType, Sampler, TruncatedNormal};
+    /// let t = TruncatedNormal::new(0.0, 1.0, -0.1, 0.1).unwrap();
+    /// let s = Sampler::new(&t.into(), DType::BF16).unwrap();
+    /// assert!(s.lo() >= -0.1 && s.lo() == DType::BF16.round(s.lo()));
+    /// ```
+    #[must_use]
+    pub fn lo(&self) -> f32 {
+        self.lo
+    }
+
+    /// The largest value the sampler gives, representable in the dtype. A
+    /// uniform's `hi` lies below its `high`, which never occurs.
+    ///
+    /// ```
+    /// use weight_init::{DType, Sampler, Uniform};
+    /// let s = Sampler::new(&Uniform::new(0.0, 1.0).unwrap().into(), DType::BF16).unwrap();
+    /// assert_eq!(s.hi(), 1.0 - 2f32.powi(-8));
+    /// ```
+    #[must_use]
+    pub fn hi(&self) -> f32 {
+        self.hi
+    }
+
     fn plain(kind: SamplerKind, dtype: DType, offset: f32, scale: f32, lo: f32, hi: f32) -> Self {
         Self {
             kind,
@@ -300,7 +420,19 @@ impl Sampler {
 
     /// The f32 values (already clamped to the dtype-representable bounds, not
     /// yet rounded to the dtype) of the four lanes of one Philox block.
+    ///
+    /// ```
+    /// use weight_init::philox::block_words;
+    /// use weight_init::{cpu, DType, Sampler, TensorKey, Uniform};
+    /// let d = Uniform::new(0.0, 1.0).unwrap().into();
+    /// let s = Sampler::new(&d, DType::F32).unwrap();
+    /// // Block 2 holds elements 8..12 of the tensor.
+    /// let mut w = [0.0f32; 12];
+    /// cpu::fill_f32(&d, &TensorKey::new(5, 1, 12), 0..12, &mut w).unwrap();
+    /// assert_eq!(s.sample_block(block_words(5, 1, 2)), w[8..12]);
+    /// ```
     #[inline(always)]
+    #[must_use]
     pub fn sample_block(&self, w: [u32; 4]) -> [f32; 4] {
         match self.kind {
             SamplerKind::Constant => [self.offset; 4],
@@ -349,6 +481,16 @@ impl Sampler {
     /// words in element order). Equal, bit for bit, to 16 calls of
     /// [`Sampler::sample_block`]; written as straight loops over arrays so
     /// the compiler vectorizes them.
+    ///
+    /// ```
+    /// use weight_init::sampler::BATCH;
+    /// use weight_init::{DType, Normal, Sampler};
+    /// let s = Sampler::new(&Normal::new(0.0, 1.0).unwrap().into(), DType::F32).unwrap();
+    /// let w: [u32; BATCH] = core::array::from_fn(|i| (i as u32).wrapping_mul(0x9E37_79B9));
+    /// let mut out = [0.0f32; BATCH];
+    /// s.sample_batch(&w, &mut out);
+    /// assert_eq!(out[4..8], s.sample_block([w[4], w[5], w[6], w[7]]));
+    /// ```
     #[inline(always)]
     pub fn sample_batch(&self, w: &[u32; BATCH], out: &mut [f32; BATCH]) {
         match self.kind {

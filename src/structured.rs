@@ -3,8 +3,8 @@
 //!
 //! [`fill_structured_cpu`] writes a whole tensor for a resolved
 //! [`Structured`] plan, in the little-endian bytes of its dtype, with the
-//! rounding of the CPU backend ([`crate::kernel::f32_to_f16_bits`],
-//! [`crate::kernel::f32_to_bf16_bits`]). The GPU backend
+//! rounding of the CPU backend ([`crate::dtype::f32_to_f16_bits`],
+//! [`crate::dtype::f32_to_bf16_bits`]). The GPU backend
 //! (`GpuContext::record_structured`) computes eye, identity, dirac and
 //! sparse on the device with the same rules, and uploads orthogonal and
 //! delta-orthogonal from [`orthogonal_f32`].
@@ -104,6 +104,7 @@ use crate::scheme::{Layout, Structured};
 /// use weight_init::structured::sparse_key;
 /// assert_eq!(sparse_key(1, 2, 10, 3, 5), block_words(1, 2, SPARSE_KEY_BLOCK_BASE + 35 / 4)[3]);
 /// ```
+#[must_use]
 pub fn sparse_key(seed: u64, stream: u64, outputs: u64, input: u64, output: u64) -> u32 {
     let j = input.wrapping_mul(outputs).wrapping_add(output);
     block_words(seed, stream, SPARSE_KEY_BLOCK_BASE | (j / 4))[(j % 4) as usize]
@@ -266,6 +267,17 @@ pub fn structured_numel(s: &Structured) -> Result<u64> {
 /// [`structured_numel`]), `key.numel` not the element count, `out` of the
 /// wrong length, a gain or std the dtype cannot represent, a tensor too
 /// large for this machine's address space.
+///
+/// ```
+/// use weight_init::{structured, DType, Init, Plan, ResolveOptions, TensorKey};
+/// let init: Init = "eye".parse()?;
+/// let Plan::Structured(s) = init.resolve(&[2, 3], &ResolveOptions::default())? else { panic!() };
+/// let mut out = vec![0u8; 2 * 3 * 2];
+/// structured::fill_structured_cpu(&s, DType::BF16, &TensorKey::new(0, 0, 6), &mut out)?;
+/// let v: Vec<f32> = DType::BF16.decode_le(&out).collect();
+/// assert_eq!(v, [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub fn fill_structured_cpu(
     s: &Structured,
     dtype: DType,

@@ -6,11 +6,12 @@
 //! fast in a release build, otherwise by a stated dense subset plus every
 //! input near the points where the algorithm switches branch.
 
-use weight_init::kernel::{
+use weight_init::sampler::{Sampler, SamplerKind, TruncMode};
+use weight_init::stats::{ln_sf, neg_ln_sf_inverse};
+use weight_init::unstable::kernel::{
     box_muller, ln, open_unit, recip_f32, sincos_turn, sqrt_f32, truncated_std_normal,
 };
-use weight_init::sampler::{probit_upper_tail, Sampler, SamplerKind, TruncMode};
-use weight_init::stats::{ln_sf, neg_ln_sf_inverse};
+use weight_init::unstable::probit_upper_tail;
 use weight_init::{DType, TruncatedNormal};
 
 /// Runs `f` over `0..n` on all cores and returns the largest value it gave.
@@ -311,7 +312,7 @@ impl RefEnd {
 /// The inverse mode of a truncated standard normal on `[alpha, beta]`.
 fn trunc_mode(alpha: f32, beta: f32) -> TruncMode {
     let t = TruncatedNormal::with_std_bounds(0.0, 1.0, alpha, beta).unwrap();
-    match Sampler::new(&t.into(), DType::F32).unwrap().kind {
+    match Sampler::new(&t.into(), DType::F32).unwrap().kind() {
         SamplerKind::TruncatedNormal(m) => m,
         k => panic!("{k:?}"),
     }

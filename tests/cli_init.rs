@@ -128,6 +128,7 @@ fn assert_matches_library(path: &Path, shard: Option<&Shard>) {
             weight_init::DType::F32 => safetensors::Dtype::F32,
             weight_init::DType::F16 => safetensors::Dtype::F16,
             weight_init::DType::BF16 => safetensors::Dtype::BF16,
+            other => panic!("no safetensors dtype for {other}"),
         };
         assert_eq!(*dtype, dt, "{name}");
         assert_eq!(data, wdata, "{name}");

@@ -1,7 +1,7 @@
 //! Range invariance: any sub-range, any split into threads, any output form
 //! gives exactly the elements of the whole-tensor fill.
 
-use weight_init::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
+use weight_init::dtype::{f32_to_bf16_bits, f32_to_f16_bits};
 use weight_init::philox::block_words;
 use weight_init::{cpu, DType, Distribution, Normal, Sampler, TensorKey, TruncatedNormal, Uniform};
 
@@ -94,6 +94,7 @@ fn fill_equals_per_block_definition() {
                         DType::F32 => bytes[4 * i..4 * i + 4] == x.to_le_bytes(),
                         DType::F16 => bytes[2 * i..2 * i + 2] == f32_to_f16_bits(x).to_le_bytes(),
                         DType::BF16 => bytes[2 * i..2 * i + 2] == f32_to_bf16_bits(x).to_le_bytes(),
+                        other => panic!("no reference rounding for {other}"),
                     };
                     assert!(ok, "{dist} {dtype} element {i}");
                 }

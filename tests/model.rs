@@ -569,6 +569,7 @@ fn json_to_safetensors_and_back() {
             DType::F32 => safetensors::Dtype::F32,
             DType::F16 => safetensors::Dtype::F16,
             DType::BF16 => safetensors::Dtype::BF16,
+            other => panic!("no safetensors dtype for {other}"),
         };
         assert_eq!(t.dtype(), dt, "{name}");
         assert_eq!(t.data(), &want[..], "{name}");

@@ -3,7 +3,7 @@
 //! included.
 
 use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
-use weight_init::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
+use weight_init::dtype::{f32_to_bf16_bits, f32_to_f16_bits};
 use weight_init::DType;
 
 fn check(x: f32) {
@@ -115,6 +115,7 @@ fn dtype_ceil_floor_below() {
                     DType::F32 => v.to_bits() as i64,
                     DType::F16 => f32_to_f16_bits(v) as i64,
                     DType::BF16 => f32_to_bf16_bits(v) as i64,
+                    other => panic!("no bit pattern for {other}"),
                 };
                 if v < 0.0 {
                     -(b & 0x7fff_ffff & !(0x8000 * (dtype != DType::F32) as i64))

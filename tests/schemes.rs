@@ -237,6 +237,7 @@ fn torch_default_bias_uses_the_weight_fan_in() {
         let out = match case.layout {
             Layout::Torch => case.shape[0],
             Layout::Jax => case.shape[case.shape.len() - 1],
+            other => panic!("no output axis for {other}"),
         };
         let plan = bias.resolve(&[out], &opts(case).with_fans(fans)).unwrap();
         check_dist("torch_default_bias", &sample_dist(plan), U, want);

@@ -277,7 +277,8 @@ fn mulhilo_emulated(a: u32, b: u32) -> (u32, u32) {
 
 #[test]
 fn emulated_mulhilo_formula_is_exact() {
-    use weight_init::philox::{mulhilo, PHILOX_M0, PHILOX_M1};
+    use weight_init::philox::{PHILOX_M0, PHILOX_M1};
+    use weight_init::unstable::kernel::mulhilo;
     let edges = [
         0u32,
         1,

@@ -308,6 +308,7 @@ fn conv_index(
     match layout {
         Layout::Torch => (o * inp + i) * ntaps + t,
         Layout::Jax => (t * inp + i) * out + o,
+        other => panic!("no element order for {other}"),
     }
 }
 
@@ -498,6 +499,7 @@ fn sparse_columns(s: &Structured, w: &[f32]) -> (Vec<Vec<u64>>, Vec<f32>) {
             let e = match layout {
                 Layout::Torch => o * inputs + i,
                 Layout::Jax => i * outputs + o,
+                other => panic!("no element order for {other}"),
             };
             let v = w[e as usize];
             if v == 0.0 {

@@ -264,7 +264,7 @@ fn verify_case(
     if let Distribution::Constant(_) = dist {
         // No spread to test against: every value must be the constant
         // rounded to the dtype, bit for bit.
-        let v = case.sampler.offset as f64;
+        let v = case.sampler.offset() as f64;
         if sample.min != v || sample.max != v {
             failures.push(format!(
                 "constant {v}: values range over [{}, {}]",

@@ -47,10 +47,29 @@ impl Default for Bounds {
 
 parameters! {
     /// As [`Uniform::new`](crate::Uniform::new), in f64.
+    ///
+    /// ```
+    /// use weight_init::scheme::Bounds;
+    /// let p = Bounds::new(-0.5, 0.5).unwrap();
+    /// assert_eq!((p.low(), p.high()), (-0.5, 0.5));
+    /// assert!(Bounds::new(0.5, -0.5).is_err());
+    /// ```
     Bounds {
         /// As [`Uniform::low`](crate::Uniform::low).
+        ///
+        /// ```
+        /// use weight_init::scheme::Bounds;
+        /// let p = Bounds::new(-0.5, 0.5).unwrap();
+        /// assert_eq!(p.low(), -0.5);
+        /// ```
         low: f64,
         /// As [`Uniform::high`](crate::Uniform::high).
+        ///
+        /// ```
+        /// use weight_init::scheme::Bounds;
+        /// let p = Bounds::new(-0.5, 0.5).unwrap();
+        /// assert_eq!(p.high(), 0.5);
+        /// ```
         high: f64,
     }
 }
@@ -90,10 +109,29 @@ impl Default for MeanStd {
 
 parameters! {
     /// As [`Normal::new`](crate::Normal::new), in f64.
+    ///
+    /// ```
+    /// use weight_init::scheme::MeanStd;
+    /// let p = MeanStd::new(0.0, 0.02).unwrap();
+    /// assert_eq!((p.mean(), p.std()), (0.0, 0.02));
+    /// assert!(MeanStd::new(0.0, -1.0).is_err());
+    /// ```
     MeanStd {
         /// As [`Normal::mean`](crate::Normal::mean).
+        ///
+        /// ```
+        /// use weight_init::scheme::MeanStd;
+        /// let p = MeanStd::new(0.0, 0.02).unwrap();
+        /// assert_eq!(p.mean(), 0.0);
+        /// ```
         mean: f64,
         /// As [`Normal::std`](crate::Normal::std).
+        ///
+        /// ```
+        /// use weight_init::scheme::MeanStd;
+        /// let p = MeanStd::new(0.0, 0.02).unwrap();
+        /// assert_eq!(p.std(), 0.02);
+        /// ```
         std: f64,
     }
 }
@@ -147,14 +185,45 @@ impl Default for TruncNormal {
 
 parameters! {
     /// As [`TruncatedNormal::new`](crate::TruncatedNormal::new), in f64.
+    ///
+    /// ```
+    /// use weight_init::scheme::TruncNormal;
+    /// let p = TruncNormal::new(0.0, 1.0, -2.0, 2.0).unwrap();
+    /// assert_eq!((p.mean(), p.std(), p.a(), p.b()), (0.0, 1.0, -2.0, 2.0));
+    /// assert!(TruncNormal::new(0.0, 1.0, 2.0, -2.0).is_err());
+    /// ```
     TruncNormal {
         /// As [`TruncatedNormal::mean`](crate::TruncatedNormal::mean).
+        ///
+        /// ```
+        /// use weight_init::scheme::TruncNormal;
+        /// let p = TruncNormal::new(0.0, 1.0, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.mean(), 0.0);
+        /// ```
         mean: f64,
         /// As [`TruncatedNormal::std`](crate::TruncatedNormal::std).
+        ///
+        /// ```
+        /// use weight_init::scheme::TruncNormal;
+        /// let p = TruncNormal::new(0.0, 1.0, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.std(), 1.0);
+        /// ```
         std: f64,
         /// The lower of [`TruncatedNormal::bounds`](crate::TruncatedNormal::bounds).
+        ///
+        /// ```
+        /// use weight_init::scheme::TruncNormal;
+        /// let p = TruncNormal::new(0.0, 1.0, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.a(), -2.0);
+        /// ```
         a: f64,
         /// The upper of [`TruncatedNormal::bounds`](crate::TruncatedNormal::bounds).
+        ///
+        /// ```
+        /// use weight_init::scheme::TruncNormal;
+        /// let p = TruncNormal::new(0.0, 1.0, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.b(), 2.0);
+        /// ```
         b: f64,
     }
 }
@@ -208,14 +277,45 @@ impl Default for JaxTruncatedNormal {
 parameters! {
     /// As [`TruncatedNormal::with_std_bounds`](crate::TruncatedNormal::with_std_bounds),
     /// in f64.
+    ///
+    /// ```
+    /// use weight_init::scheme::JaxTruncatedNormal;
+    /// let p = JaxTruncatedNormal::new(0.0, 0.02, -2.0, 2.0).unwrap();
+    /// assert_eq!((p.mean(), p.std(), p.lower(), p.upper()), (0.0, 0.02, -2.0, 2.0));
+    /// assert!(JaxTruncatedNormal::new(0.0, -1.0, -2.0, 2.0).is_err());
+    /// ```
     JaxTruncatedNormal {
         /// As [`TruncatedNormal::mean`](crate::TruncatedNormal::mean).
+        ///
+        /// ```
+        /// use weight_init::scheme::JaxTruncatedNormal;
+        /// let p = JaxTruncatedNormal::new(0.0, 0.02, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.mean(), 0.0);
+        /// ```
         mean: f64,
         /// As [`TruncatedNormal::std`](crate::TruncatedNormal::std).
+        ///
+        /// ```
+        /// use weight_init::scheme::JaxTruncatedNormal;
+        /// let p = JaxTruncatedNormal::new(0.0, 0.02, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.std(), 0.02);
+        /// ```
         std: f64,
         /// The lower of [`TruncatedNormal::std_bounds`](crate::TruncatedNormal::std_bounds).
+        ///
+        /// ```
+        /// use weight_init::scheme::JaxTruncatedNormal;
+        /// let p = JaxTruncatedNormal::new(0.0, 0.02, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.lower(), -2.0);
+        /// ```
         lower: f64,
         /// The upper of [`TruncatedNormal::std_bounds`](crate::TruncatedNormal::std_bounds).
+        ///
+        /// ```
+        /// use weight_init::scheme::JaxTruncatedNormal;
+        /// let p = JaxTruncatedNormal::new(0.0, 0.02, -2.0, 2.0).unwrap();
+        /// assert_eq!(p.upper(), 2.0);
+        /// ```
         upper: f64,
     }
 }

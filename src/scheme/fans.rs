@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum Layout {
     /// `[out, in, *kernel]` (PyTorch).
     #[default]
@@ -98,6 +99,13 @@ pub struct Fans {
 
 impl Fans {
     /// Explicit fans; both must be at least 1.
+    ///
+    /// ```
+    /// use weight_init::Fans;
+    /// let f = Fans::new(3, 5).unwrap();
+    /// assert_eq!((f.fan_in(), f.fan_out()), (3, 5));
+    /// assert!(Fans::new(3, 0).is_err());
+    /// ```
     pub fn new(fan_in: u64, fan_out: u64) -> Result<Self> {
         for (name, v) in [("fan_in", fan_in), ("fan_out", fan_out)] {
             if v == 0 {
@@ -179,17 +187,41 @@ impl Fans {
     }
 
     /// Fan-in.
+    ///
+    /// ```
+    /// use weight_init::scheme::{Fans, Layout};
+    /// // A 3x3 conv from 16 to 32 channels, PyTorch layout [out, in, kh, kw].
+    /// let f = Fans::from_shape(&[32, 16, 3, 3], Layout::Torch, 1).unwrap();
+    /// assert_eq!(f.fan_in(), 16 * 9);
+    /// ```
+    #[must_use]
     pub fn fan_in(&self) -> u64 {
         self.fan_in
     }
 
     /// Fan-out.
+    ///
+    /// ```
+    /// use weight_init::scheme::{Fans, Layout};
+    /// // The same conv in JAX/Flax layout [kh, kw, in, out].
+    /// let f = Fans::from_shape(&[3, 3, 16, 32], Layout::Jax, 1).unwrap();
+    /// assert_eq!(f.fan_out(), 32 * 9);
+    /// ```
+    #[must_use]
     pub fn fan_out(&self) -> u64 {
         self.fan_out
     }
 
     /// The fan a mode selects, as f64; `FanAvg` is `(fan_in + fan_out) / 2`
     /// (JAX/Keras `variance_scaling`).
+    ///
+    /// ```
+    /// use weight_init::{FanMode, Fans};
+    /// let f = Fans::new(100, 301).unwrap();
+    /// assert_eq!(f.fan(FanMode::FanIn), 100.0);
+    /// assert_eq!(f.fan(FanMode::FanAvg), 200.5);
+    /// ```
+    #[must_use]
     pub fn fan(&self, mode: FanMode) -> f64 {
         match mode {
             FanMode::FanIn => self.fan_in as f64,

@@ -30,6 +30,7 @@ pub const LEAKY_RELU_DEFAULT_SLOPE: f64 = 0.01;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum Nonlinearity {
     /// Identity; gain 1.
     Linear,
@@ -85,6 +86,7 @@ impl Nonlinearity {
     /// use weight_init::scheme::Nonlinearity;
     /// assert_eq!(Nonlinearity::LeakyRelu.gain(), (2.0f64 / (1.0 + 0.01 * 0.01)).sqrt());
     /// ```
+    #[must_use]
     pub fn gain(self) -> f64 {
         match self {
             Nonlinearity::Linear

@@ -92,8 +92,9 @@ pub enum Init {
     /// `jax.nn.initializers.truncated_normal(stddev, lower, upper)`,
     /// `keras.initializers.TruncatedNormal(mean, stddev)`.
     JaxTruncatedNormal(JaxTruncatedNormal),
-    /// Glorot/Xavier uniform: `U(±gain·sqrt(6 / (fan_in + fan_out)))`.
-    /// Suits tanh and sigmoid (and linear). `torch.nn.init.xavier_uniform_`;
+    /// Glorot/Xavier uniform: `U(±gain·sqrt(6 / (fan_in + fan_out)))`
+    /// (Glorot and Bengio, AISTATS 2010, eq. 16). Suits tanh and sigmoid
+    /// (and linear). `torch.nn.init.xavier_uniform_`;
     /// with gain 1 equals `jax.nn.initializers.glorot_uniform` and
     /// `keras.initializers.GlorotUniform`.
     XavierUniform(Gain),
@@ -102,8 +103,8 @@ pub enum Init {
     /// `torch.nn.init.xavier_normal_`. (JAX/Keras `glorot_normal` is
     /// truncated: [`Init::JaxGlorotNormal`].)
     XavierNormal(Gain),
-    /// Kaiming/He uniform: `U(±gain·sqrt(3 / n))`, `n` the fan `mode`
-    /// selects, `gain = calculate_gain(nonlinearity, a)`. Suits the ReLU
+    /// Kaiming/He uniform: `U(±gain·sqrt(3 / n))` (He et al., "Delving
+    /// Deep into Rectifiers", ICCV 2015), `n` the fan `mode` selects, `gain = calculate_gain(nonlinearity, a)`. Suits the ReLU
     /// family. `torch.nn.init.kaiming_uniform_`; with relu and fan_in equals
     /// `jax.nn.initializers.he_uniform`, `keras.initializers.HeUniform`.
     KaimingUniform(Kaiming),
@@ -111,7 +112,8 @@ pub enum Init {
     /// family. `torch.nn.init.kaiming_normal_`. (JAX/Keras `he_normal` is
     /// truncated: [`Init::JaxHeNormal`].)
     KaimingNormal(Kaiming),
-    /// LeCun uniform: `U(±sqrt(3 / fan_in))`. Suits SELU and linear layers.
+    /// LeCun uniform: `U(±sqrt(3 / fan_in))` (LeCun et al., "Efficient
+    /// BackProp", 1998). Suits SELU and linear layers.
     /// `jax.nn.initializers.lecun_uniform`, `keras.initializers.LecunUniform`
     /// (= `torch.nn.init.kaiming_uniform_(nonlinearity='linear')`).
     LecunUniform,
@@ -215,6 +217,7 @@ impl Init {
     /// use weight_init::scheme::Init;
     /// assert_eq!("glorot_uniform".parse::<Init>().unwrap().name(), "xavier_uniform");
     /// ```
+    #[must_use]
     pub fn name(&self) -> &'static str {
         self.scheme().name
     }
@@ -261,6 +264,7 @@ impl Init {
     /// assert!("xavier_uniform".parse::<Init>().unwrap().is_fan_based());
     /// assert!(!"normal(0, 0.02)".parse::<Init>().unwrap().is_fan_based());
     /// ```
+    #[must_use]
     pub fn is_fan_based(&self) -> bool {
         self.scheme().fan_based
     }

@@ -49,6 +49,7 @@ macro_rules! parameters {
             }
             $(
                 $(#[$get_doc])*
+                #[must_use]
                 pub fn $field(&self) -> $t {
                     self.$field
                 }
@@ -79,7 +80,16 @@ macro_rules! named {
             /// Every text name, in order.
             pub(super) const NAMES: &'static [&'static str] = &[$($name),+];
 
-            /// The text name.
+            /// The text name, which `parse` reads back.
+            ///
+            /// ```
+            #[doc = concat!("use weight_init::scheme::", stringify!($ty), ";")]
+            #[doc = concat!("for v in [", $(stringify!($ty), "::", stringify!($variant), ", ",)+ "] {")]
+            #[doc = concat!("    assert_eq!(v.name().parse::<", stringify!($ty), ">().unwrap(), v);")]
+            #[doc = concat!("    assert_eq!(v.to_string(), v.name());")]
+            /// }
+            /// ```
+            #[must_use]
             pub fn name(self) -> &'static str {
                 match self {
                     $($ty::$variant => $name,)+

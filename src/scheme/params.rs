@@ -44,8 +44,21 @@ pub struct Constant {
 
 parameters! {
     /// A finite constant.
+    ///
+    /// ```
+    /// use weight_init::scheme::Constant;
+    /// let p = Constant::new(0.5).unwrap();
+    /// assert_eq!(p.value(), 0.5);
+    /// assert!(Constant::new(f64::NAN).is_err());
+    /// ```
     Constant {
         /// The value.
+        ///
+        /// ```
+        /// use weight_init::scheme::Constant;
+        /// let p = Constant::new(0.5).unwrap();
+        /// assert_eq!(p.value(), 0.5);
+        /// ```
         value: f64,
     }
 }
@@ -87,8 +100,21 @@ impl Default for Gain {
 
 parameters! {
     /// A gain, finite and > 0.
+    ///
+    /// ```
+    /// use weight_init::scheme::Gain;
+    /// let p = Gain::new(2.0).unwrap();
+    /// assert_eq!(p.gain(), 2.0);
+    /// assert!(Gain::new(0.0).is_err());
+    /// ```
     Gain {
         /// The gain.
+        ///
+        /// ```
+        /// use weight_init::scheme::Gain;
+        /// let p = Gain::new(2.0).unwrap();
+        /// assert_eq!(p.gain(), 2.0);
+        /// ```
         gain: f64,
     }
 }
@@ -136,12 +162,37 @@ impl Default for Kaiming {
 parameters! {
     /// Kaiming parameters; `a` finite, `mode` not `FanAvg` (PyTorch accepts
     /// only fan_in and fan_out).
+    ///
+    /// ```
+    /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+    /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+    /// assert_eq!((p.a(), p.mode(), p.nonlinearity()), (0.1, FanMode::FanOut, Nonlinearity::LeakyRelu));
+    /// assert!(Kaiming::new(0.0, FanMode::FanAvg, Nonlinearity::Relu).is_err());
+    /// ```
     Kaiming {
         /// The negative slope.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+        /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+        /// assert_eq!(p.a(), 0.1);
+        /// ```
         a: f64,
         /// The fan mode.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+        /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+        /// assert_eq!(p.mode(), FanMode::FanOut);
+        /// ```
         mode: FanMode,
         /// The nonlinearity.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+        /// let p = Kaiming::new(0.1, FanMode::FanOut, Nonlinearity::LeakyRelu).unwrap();
+        /// assert_eq!(p.nonlinearity(), Nonlinearity::LeakyRelu);
+        /// ```
         nonlinearity: Nonlinearity,
     }
 }
@@ -165,6 +216,13 @@ impl Kaiming {
         })
     }
     /// `calculate_gain(nonlinearity, a)`.
+    ///
+    /// ```
+    /// use weight_init::scheme::{FanMode, Kaiming, Nonlinearity};
+    /// let k = Kaiming::new(0.0, FanMode::FanIn, Nonlinearity::Relu).unwrap();
+    /// assert_eq!(k.gain(), 2f64.sqrt()); // calculate_gain('relu')
+    /// ```
+    #[must_use]
     pub fn gain(&self) -> f64 {
         match self.nonlinearity {
             Nonlinearity::LeakyRelu => leaky_relu_gain(self.a),
@@ -189,6 +247,7 @@ impl Kaiming {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum ScalingDistribution {
     /// Normal cut at ±2 std, std corrected by
     /// [`TRUNCATED_NORMAL_STD_CORRECTION`] so the truncated variance is the
@@ -254,12 +313,37 @@ impl Default for VarianceScaling {
 
 parameters! {
     /// Variance `scale / n`, `n` the fan `mode` selects; `scale` finite and > 0.
+    ///
+    /// ```
+    /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+    /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+    /// assert_eq!((p.scale(), p.mode(), p.distribution()), (2.0, FanMode::FanIn, ScalingDistribution::Uniform));
+    /// assert!(VarianceScaling::new(0.0, FanMode::FanIn, ScalingDistribution::Uniform).is_err());
+    /// ```
     VarianceScaling {
         /// The variance scale.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+        /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+        /// assert_eq!(p.scale(), 2.0);
+        /// ```
         scale: f64,
         /// The fan mode.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+        /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+        /// assert_eq!(p.mode(), FanMode::FanIn);
+        /// ```
         mode: FanMode,
         /// The distribution.
+        ///
+        /// ```
+        /// use weight_init::scheme::{FanMode, ScalingDistribution, VarianceScaling};
+        /// let p = VarianceScaling::new(2.0, FanMode::FanIn, ScalingDistribution::Uniform).unwrap();
+        /// assert_eq!(p.distribution(), ScalingDistribution::Uniform);
+        /// ```
         distribution: ScalingDistribution,
     }
 }
@@ -298,10 +382,29 @@ pub struct Gpt2Residual {
 
 parameters! {
     /// Residual projections of a model with `n_layers` transformer blocks.
+    ///
+    /// ```
+    /// use weight_init::scheme::Gpt2Residual;
+    /// let p = Gpt2Residual::new(12, 0.02).unwrap();
+    /// assert_eq!((p.n_layers(), p.std()), (12, 0.02));
+    /// assert!(Gpt2Residual::new(0, 0.02).is_err());
+    /// ```
     Gpt2Residual {
         /// Number of transformer blocks.
+        ///
+        /// ```
+        /// use weight_init::scheme::Gpt2Residual;
+        /// let p = Gpt2Residual::new(12, 0.02).unwrap();
+        /// assert_eq!(p.n_layers(), 12);
+        /// ```
         n_layers: u64,
         /// The base std (before the `1 / sqrt(2 * n_layers)` factor).
+        ///
+        /// ```
+        /// use weight_init::scheme::Gpt2Residual;
+        /// let p = Gpt2Residual::new(12, 0.02).unwrap();
+        /// assert_eq!(p.std(), 0.02);
+        /// ```
         std: f64,
     }
 }
@@ -347,8 +450,21 @@ impl Default for LstmForgetBias {
 
 parameters! {
     /// Forget-gate bias `forget` (finite).
+    ///
+    /// ```
+    /// use weight_init::scheme::LstmForgetBias;
+    /// let p = LstmForgetBias::new(1.0).unwrap();
+    /// assert_eq!(p.forget(), 1.0);
+    /// assert!(LstmForgetBias::new(f64::INFINITY).is_err());
+    /// ```
     LstmForgetBias {
         /// The forget-gate bias.
+        ///
+        /// ```
+        /// use weight_init::scheme::LstmForgetBias;
+        /// let p = LstmForgetBias::new(1.0).unwrap();
+        /// assert_eq!(p.forget(), 1.0);
+        /// ```
         forget: f64,
     }
 }
@@ -368,6 +484,7 @@ impl LstmForgetBias {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+#[non_exhaustive]
 pub enum PriorActivation {
     /// One softmax over the classes: `b_k = ln p_k` (priors sum to 1).
     Softmax,
@@ -427,6 +544,13 @@ impl super::init::Parameters for ClassPriorBias {
 
 impl ClassPriorBias {
     /// Biases from class priors.
+    ///
+    /// ```
+    /// use weight_init::scheme::{ClassPriorBias, PriorActivation};
+    /// let c = ClassPriorBias::new(vec![0.25, 0.75], PriorActivation::Softmax).unwrap();
+    /// assert_eq!(c.biases(), vec![0.25f64.ln(), 0.75f64.ln()]);
+    /// assert!(ClassPriorBias::new(vec![], PriorActivation::Softmax).is_err());
+    /// ```
     pub fn new(priors: Vec<f64>, activation: PriorActivation) -> Result<Self> {
         let c = Self { priors, activation };
         c.check()?;
@@ -462,10 +586,24 @@ impl ClassPriorBias {
         Ok(())
     }
     /// The class priors.
+    ///
+    /// ```
+    /// use weight_init::scheme::{ClassPriorBias, PriorActivation};
+    /// let c = ClassPriorBias::new(vec![0.01], PriorActivation::Sigmoid).unwrap();
+    /// assert_eq!(c.priors(), [0.01]);
+    /// ```
+    #[must_use]
     pub fn priors(&self) -> &[f64] {
         &self.priors
     }
     /// The output activation.
+    ///
+    /// ```
+    /// use weight_init::scheme::{ClassPriorBias, PriorActivation};
+    /// let c = ClassPriorBias::new(vec![0.01], PriorActivation::Sigmoid).unwrap();
+    /// assert_eq!(c.activation(), PriorActivation::Sigmoid);
+    /// ```
+    #[must_use]
     pub fn activation(&self) -> PriorActivation {
         self.activation
     }
@@ -477,6 +615,7 @@ impl ClassPriorBias {
     /// let c = ClassPriorBias::new(vec![0.5], PriorActivation::Sigmoid).unwrap();
     /// assert_eq!(c.biases(), vec![0.0]);
     /// ```
+    #[must_use]
     pub fn biases(&self) -> Vec<f64> {
         self.priors
             .iter()
@@ -516,8 +655,21 @@ impl Default for Dirac {
 
 parameters! {
     /// Dirac with `groups` groups.
+    ///
+    /// ```
+    /// use weight_init::scheme::Dirac;
+    /// let p = Dirac::new(2).unwrap();
+    /// assert_eq!(p.groups(), 2);
+    /// assert!(Dirac::new(0).is_err());
+    /// ```
     Dirac {
         /// The number of groups.
+        ///
+        /// ```
+        /// use weight_init::scheme::Dirac;
+        /// let p = Dirac::new(2).unwrap();
+        /// assert_eq!(p.groups(), 2);
+        /// ```
         groups: u64,
     }
 }
@@ -562,10 +714,29 @@ pub struct Sparse {
 
 parameters! {
     /// Sparse init; `sparsity` in `[0, 1)`, `std` finite and > 0.
+    ///
+    /// ```
+    /// use weight_init::scheme::Sparse;
+    /// let p = Sparse::new(0.1, 0.01).unwrap();
+    /// assert_eq!((p.sparsity(), p.std()), (0.1, 0.01));
+    /// assert!(Sparse::new(1.0, 0.01).is_err());
+    /// ```
     Sparse {
         /// The fraction of zeros per input.
+        ///
+        /// ```
+        /// use weight_init::scheme::Sparse;
+        /// let p = Sparse::new(0.1, 0.01).unwrap();
+        /// assert_eq!(p.sparsity(), 0.1);
+        /// ```
         sparsity: f64,
         /// The std of the non-zero weights.
+        ///
+        /// ```
+        /// use weight_init::scheme::Sparse;
+        /// let p = Sparse::new(0.1, 0.01).unwrap();
+        /// assert_eq!(p.std(), 0.01);
+        /// ```
         std: f64,
     }
 }

@@ -370,16 +370,43 @@ impl Default for ResolveOptions {
 
 impl ResolveOptions {
     /// With `layout`.
+    ///
+    /// ```
+    /// use weight_init::{Layout, ResolveOptions};
+    /// let o = ResolveOptions::default().with_layout(Layout::Jax);
+    /// assert_eq!((o.layout, o.groups), (Layout::Jax, 1));
+    /// ```
+    #[must_use]
     pub fn with_layout(mut self, layout: Layout) -> Self {
         self.layout = layout;
         self
     }
     /// With `groups` convolution groups.
+    ///
+    /// ```
+    /// use weight_init::{Init, Plan, ResolveOptions};
+    /// // Grouped conv: fan_out = out / groups * receptive (here 8 / 4 * 1 = 2).
+    /// let opts = ResolveOptions::default().with_groups(4);
+    /// let init: Init = "xavier_uniform".parse().unwrap();
+    /// let Plan::Sample(d) = init.resolve(&[8, 2], &opts).unwrap() else { panic!() };
+    /// let ungrouped = init.resolve(&[8, 2], &ResolveOptions::default()).unwrap();
+    /// assert_ne!(Plan::Sample(d), ungrouped);
+    /// ```
+    #[must_use]
     pub fn with_groups(mut self, groups: u64) -> Self {
         self.groups = groups;
         self
     }
     /// With explicit fans.
+    ///
+    /// ```
+    /// use weight_init::{Fans, Init, Plan, ResolveOptions};
+    /// // A bias has no fans of its own: give the layer's.
+    /// let opts = ResolveOptions::default().with_fans(Fans::new(512, 512).unwrap());
+    /// let init: Init = "torch_linear_bias".parse().unwrap();
+    /// assert!(matches!(init.resolve(&[512], &opts).unwrap(), Plan::Sample(_)));
+    /// ```
+    #[must_use]
     pub fn with_fans(mut self, fans: Fans) -> Self {
         self.fans = Some(fans);
         self

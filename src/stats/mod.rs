@@ -15,6 +15,18 @@
 //! - Kolmogorov–Smirnov ([`ks_one_sample`], [`ks_two_sample`]);
 //! - ULP measures and exactness ([`scaled_ulp_distance`],
 //!   [`ordered_ulp_distance`], [`Exactness`], [`Agreement`]).
+//!
+//! A fill checked against its exact law, as `verify` does:
+//!
+//! ```
+//! use weight_init::stats::{cdf, exact_moments, ks_one_sample, Moments};
+//! use weight_init::{cpu, Distribution, TensorKey, Uniform};
+//! let d: Distribution = Uniform::new(-1.0, 1.0).unwrap().into();
+//! let mut w = vec![0.0f32; 10_000];
+//! cpu::fill_f32(&d, &TensorKey::new(3, 4, 10_000), 0..10_000, &mut w).unwrap();
+//! assert!((Moments::of(&w).std - exact_moments(&d).std).abs() < 0.02);
+//! assert!(ks_one_sample(&w, |x| cdf(&d, x)).p_value > 1e-4);
+//! ```
 
 mod exact;
 mod ks;

@@ -1,4 +1,5 @@
-//! Sample moments: Welford's update ([`Moments`], [`RunningMoments`]) and
+//! Sample moments: Welford's update (B. P. Welford, Technometrics 4(3),
+//! 1962; [`Moments`], [`RunningMoments`]) and
 //! sums of deviations from a known centre ([`CentredMoments`]).
 
 /// Mean, standard deviation (n - 1 denominator), minimum and maximum,
@@ -27,6 +28,14 @@ pub struct Moments {
 
 impl Moments {
     /// Moments of a slice of f32 samples (Welford's update, [`RunningMoments`]).
+    ///
+    /// ```
+    /// use weight_init::stats::Moments;
+    /// let m = Moments::of(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]);
+    /// assert_eq!((m.n, m.mean, m.min, m.max), (8, 5.0, 2.0, 9.0));
+    /// assert!((m.std - (32.0f64 / 7.0).sqrt()).abs() < 1e-12); // n - 1 denominator
+    /// ```
+    #[must_use]
     pub fn of(xs: &[f32]) -> Self {
         let mut r = RunningMoments::new();
         for &x in xs {
@@ -64,6 +73,14 @@ impl Default for RunningMoments {
 
 impl RunningMoments {
     /// No samples yet.
+    ///
+    /// ```
+    /// use weight_init::stats::RunningMoments;
+    /// let m = RunningMoments::new().moments();
+    /// assert_eq!((m.n, m.mean, m.std), (0, 0.0, 0.0));
+    /// assert_eq!((m.min, m.max), (f64::INFINITY, f64::NEG_INFINITY));
+    /// ```
+    #[must_use]
     pub fn new() -> Self {
         Self {
             n: 0,
@@ -75,6 +92,14 @@ impl RunningMoments {
     }
 
     /// Adds one sample.
+    ///
+    /// ```
+    /// use weight_init::stats::RunningMoments;
+    /// let mut r = RunningMoments::new();
+    /// r.push(3.0);
+    /// r.push(5.0);
+    /// assert_eq!((r.moments().mean, r.moments().max), (4.0, 5.0));
+    /// ```
     pub fn push(&mut self, x: f64) {
         self.n += 1;
         let d = x - self.mean;
@@ -86,6 +111,15 @@ impl RunningMoments {
 
     /// The moments so far: std 0 below two samples; with none, mean 0, min
     /// infinity and max minus infinity.
+    ///
+    /// ```
+    /// use weight_init::stats::RunningMoments;
+    /// let mut r = RunningMoments::default();
+    /// r.push(1.5);
+    /// let m = r.moments();
+    /// assert_eq!((m.n, m.mean, m.std), (1, 1.5, 0.0)); // std 0 below two samples
+    /// ```
+    #[must_use]
     pub fn moments(&self) -> Moments {
         let std = if self.n > 1 {
             (self.m2 / (self.n - 1) as f64).sqrt()
@@ -129,7 +163,17 @@ pub struct CentredMoments {
 }
 
 /// What [`CentredMoments::finish`] reports.
+///
+/// ```
+/// use weight_init::stats::CentredMoments;
+/// let mut acc = CentredMoments::new(0.0);
+/// acc.add(&[-1.0, 1.0, f32::INFINITY]);
+/// let m = acc.finish();
+/// assert_eq!((m.n, m.nonfinite, m.mean, m.kurtosis), (3, 1, 0.0, 1.0));
+/// assert_eq!((m.min, m.max), (-1.0, 1.0));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct SampleMoments {
     /// Values added, non-finite ones included.
     pub n: u64,
@@ -149,6 +193,14 @@ pub struct SampleMoments {
 
 impl CentredMoments {
     /// No values yet; deviations are taken from `centre`.
+    ///
+    /// ```
+    /// use weight_init::stats::CentredMoments;
+    /// let mut acc = CentredMoments::new(10.0);
+    /// acc.add(&[9.0, 11.0]);
+    /// assert_eq!(acc.finish().mean, 10.0);
+    /// ```
+    #[must_use]
     pub fn new(centre: f64) -> Self {
         Self {
             centre,
@@ -163,6 +215,14 @@ impl CentredMoments {
     }
 
     /// Adds a chunk of values.
+    ///
+    /// ```
+    /// use weight_init::stats::CentredMoments;
+    /// let mut acc = CentredMoments::new(0.0);
+    /// acc.add(&[1.0, 2.0]);
+    /// acc.add(&[3.0]); // chunks add up
+    /// assert_eq!((acc.finish().n, acc.finish().mean), (3, 2.0));
+    /// ```
     pub fn add(&mut self, xs: &[f32]) {
         // Per-chunk partial sums, then one add each: keeps the rounding
         // error of the totals near sqrt(chunks) rather than n ulps.
@@ -188,6 +248,16 @@ impl CentredMoments {
     }
 
     /// The moments of everything added.
+    ///
+    /// ```
+    /// use weight_init::stats::CentredMoments;
+    /// let mut acc = CentredMoments::new(0.5);
+    /// acc.add(&[0.0, 1.0, 0.0, 1.0]);
+    /// let m = acc.finish();
+    /// assert_eq!((m.mean, m.kurtosis), (0.5, 1.0));
+    /// assert!((m.std - (1.0f64 / 3.0).sqrt()).abs() < 1e-12);
+    /// ```
+    #[must_use]
     pub fn finish(&self) -> SampleMoments {
         let n = (self.n - self.nonfinite) as f64;
         let mean_dev = self.s1 / n;

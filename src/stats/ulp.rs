@@ -22,6 +22,7 @@ use crate::sampler::{Sampler, SamplerKind};
 /// // Near zero the scale sets the unit: 1e-9 apart is far below one ULP of 1.
 /// assert!(scaled_ulp_distance(1e-9, 0.0, 1.0, DType::F32) < 0.01);
 /// ```
+#[must_use]
 pub fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
     let m = b.abs().max(scale.abs()) as f64;
     (a as f64 - b as f64).abs() / dtype.ulp(m)
@@ -31,6 +32,16 @@ pub fn scaled_ulp_distance(a: f32, b: f32, scale: f32, dtype: DType) -> f64 {
 /// a sampler ([`scaled_ulp_distance`]): the std of a normal or truncated
 /// normal (`Sampler::scale`), the half-width of a uniform (also
 /// `Sampler::scale`), `|value|` (or 1 for zero) of a constant.
+///
+/// ```
+/// use weight_init::stats::ulp_scale;
+/// use weight_init::{DType, Distribution, Normal, Sampler};
+/// let s = Sampler::new(&Normal::new(3.0, 0.02).unwrap().into(), DType::F32).unwrap();
+/// assert_eq!(ulp_scale(&s), 0.02);
+/// let c = Sampler::new(&Distribution::constant(-4.0).unwrap(), DType::F32).unwrap();
+/// assert_eq!(ulp_scale(&c), 4.0);
+/// ```
+#[must_use]
 pub fn ulp_scale(sampler: &Sampler) -> f32 {
     match sampler.kind {
         SamplerKind::Constant if sampler.offset != 0.0 => sampler.offset.abs(),
@@ -49,6 +60,7 @@ pub fn ulp_scale(sampler: &Sampler) -> f32 {
 /// assert_eq!(ordered_ulp_distance(one, one + 3, DType::F32), 3);
 /// assert_eq!(ordered_ulp_distance(0x0001, 0x8001, DType::BF16), 2);
 /// ```
+#[must_use]
 pub fn ordered_ulp_distance(a: u32, b: u32, dtype: DType) -> u64 {
     let sign = if dtype == DType::F32 {
         0x8000_0000u32
@@ -66,7 +78,16 @@ pub fn ordered_ulp_distance(a: u32, b: u32, dtype: DType) -> u64 {
 }
 
 /// How closely one backend's elements match another's.
+///
+/// ```
+/// use weight_init::stats::{Agreement, Exactness};
+/// use weight_init::DType;
+/// let same = Agreement::of(&[1.0, 2.0], &[1.0, 2.0], 1.0, DType::F32);
+/// assert_eq!(same.level(), Exactness::BitExact);
+/// assert_eq!(Exactness::REQUIRED, Exactness::BitExact);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Exactness {
     /// Every element the same bits.
     BitExact,
@@ -99,6 +120,7 @@ impl Exactness {
 /// assert!(!a.meets(Exactness::REQUIRED) && a.meets(Exactness::WithinUlp(1.0)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[non_exhaustive]
 pub struct Agreement {
     /// Elements compared.
     pub n: u64,
@@ -114,12 +136,28 @@ pub struct Agreement {
 
 impl Agreement {
     /// Nothing compared yet.
+    ///
+    /// ```
+    /// use weight_init::stats::{Agreement, Exactness};
+    /// let a = Agreement::new();
+    /// assert_eq!((a.n, a.exact_fraction(), a.level()), (0, 1.0, Exactness::BitExact));
+    /// ```
+    #[must_use]
     pub fn new() -> Self {
         Self::default()
     }
 
     /// `got` against `want`, element by element, distances against `scale`
     /// (for a sampler's values: [`ulp_scale`]).
+    ///
+    /// ```
+    /// use weight_init::stats::Agreement;
+    /// use weight_init::DType;
+    /// let a = Agreement::of(&[1.0, 2.5], &[1.0, 2.0], 1.0, DType::BF16);
+    /// assert_eq!((a.identical, a.worst), (1, Some(1)));
+    /// assert_eq!(a.max_ulp, 32.0); // 0.5 apart, bf16's ULP at 2 is 2^-6
+    /// ```
+    #[must_use]
     pub fn of(got: &[f32], want: &[f32], scale: f32, dtype: DType) -> Self {
         let mut a = Self::new();
         a.add(got, want, scale, dtype);
@@ -127,6 +165,15 @@ impl Agreement {
     }
 
     /// Adds the next elements (pairs up to the shorter slice).
+    ///
+    /// ```
+    /// use weight_init::stats::Agreement;
+    /// use weight_init::DType;
+    /// let mut a = Agreement::new();
+    /// a.add(&[1.0, 2.0], &[1.0, 2.0], 1.0, DType::F32);
+    /// a.add(&[f32::NAN], &[3.0], 1.0, DType::F32); // NaN: infinitely far
+    /// assert_eq!((a.n, a.identical, a.max_ulp, a.worst), (3, 2, f64::INFINITY, Some(2)));
+    /// ```
     pub fn add(&mut self, got: &[f32], want: &[f32], scale: f32, dtype: DType) {
         for (&g, &w) in got.iter().zip(want) {
             if g.to_bits() == w.to_bits() {
@@ -146,6 +193,14 @@ impl Agreement {
     }
 
     /// Fraction of elements with identical bits (1 when none were compared).
+    ///
+    /// ```
+    /// use weight_init::stats::Agreement;
+    /// use weight_init::DType;
+    /// let a = Agreement::of(&[1.0, 0.0, 0.0, 0.0], &[1.0; 4], 1.0, DType::F32);
+    /// assert_eq!(a.exact_fraction(), 0.25);
+    /// ```
+    #[must_use]
     pub fn exact_fraction(&self) -> f64 {
         if self.n == 0 {
             1.0
@@ -156,6 +211,14 @@ impl Agreement {
 
     /// The level reached: [`Exactness::BitExact`] when every element is
     /// identical, else [`Exactness::WithinUlp`] of the largest distance.
+    ///
+    /// ```
+    /// use weight_init::stats::{Agreement, Exactness};
+    /// use weight_init::DType;
+    /// let a = Agreement::of(&[1.0 + f32::EPSILON], &[1.0], 1.0, DType::F32);
+    /// assert_eq!(a.level(), Exactness::WithinUlp(1.0));
+    /// ```
+    #[must_use]
     pub fn level(&self) -> Exactness {
         if self.identical == self.n {
             Exactness::BitExact
@@ -165,6 +228,14 @@ impl Agreement {
     }
 
     /// Whether the level reached is at least `required`.
+    ///
+    /// ```
+    /// use weight_init::stats::{Agreement, Exactness};
+    /// use weight_init::DType;
+    /// let a = Agreement::of(&[1.0, 2.0], &[1.0, 2.0], 1.0, DType::F16);
+    /// assert!(a.meets(Exactness::REQUIRED) && a.meets(Exactness::WithinUlp(0.0)));
+    /// ```
+    #[must_use]
     pub fn meets(&self, required: Exactness) -> bool {
         match (self.level(), required) {
             (Exactness::BitExact, _) => true,
