@@ -11,11 +11,13 @@
 
 use std::process::ExitCode;
 
+use weight_init::cpu::Threads;
 use weight_init::files;
 use weight_init::gpu::GpuContext;
 use weight_init::model::{
-    read_safetensors_header, safetensors_entries, write_safetensors, write_safetensors_with,
-    ModelSpec, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard, ARENA_ALIGN, WRITE_CHUNK_BYTES,
+    read_safetensors_header, safetensors_entries, write_safetensors_opts, write_safetensors_with,
+    ModelSpec, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard, WriteOptions, ARENA_ALIGN,
+    WRITE_CHUNK_BYTES,
 };
 
 use super::{CliError, CliResult, InitArgs, InitDevice};
@@ -92,20 +94,42 @@ pub fn run(a: &InitArgs) -> CliResult {
             a.max_bytes
         )));
     }
+    let threads = match a.threads {
+        Some(n) => Threads::count(n)?,
+        None => Threads::all(),
+    };
     let ctx = match a.device {
         Some(InitDevice::Cpu) => None,
+        Some(InitDevice::Gpu) if a.threads.is_some() => {
+            return Err(CliError(
+                "--threads bounds the CPU backend; it does not go with --device gpu".into(),
+            ))
+        }
         Some(InitDevice::Gpu) => Some(GpuContext::new_default()?),
         None => super::gpu_or_cpu(false),
     };
     let device = match &ctx {
         Some(ctx) => {
             write_from_gpu(ctx, &resolved, seed, shard.as_ref(), a)?;
+            let unused = if a.threads.is_some() {
+                ", --threads unused"
+            } else {
+                ""
+            };
             ctx.adapter_info()
                 .map_or("gpu".to_string(), |i| format!("gpu ({})", i.name))
+                + unused
         }
         None => {
-            write_safetensors(&a.out, &resolved, seed, shard.as_ref())?;
-            "cpu".to_string()
+            let opts = WriteOptions {
+                threads,
+                ..Default::default()
+            };
+            write_safetensors_opts(&a.out, &resolved, seed, shard.as_ref(), &opts)?;
+            match a.threads {
+                Some(n) => format!("cpu, {n} threads"),
+                None => "cpu".to_string(),
+            }
         }
     };
     let bytes: u64 = layout.sizes.iter().sum();

@@ -265,6 +265,13 @@ pub struct InitArgs {
     /// tensor (or shard) larger than it is an error.
     #[arg(long, value_parser = parse_size)]
     pub gpu_buffer: Option<u64>,
+    /// CPU only: fill on at most N threads (N >= 1; default: every core).
+    /// The file's bytes are the same for every N. Structured schemes
+    /// (orthogonal's QR) keep their own fixed parallelism. Refused with
+    /// `--device gpu`; unused (and said so) when the GPU is picked by
+    /// default.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {

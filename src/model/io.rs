@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::rules::init_text;
 use super::{FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard};
+use crate::cpu::Threads;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::files::{self, AtomicFile};
@@ -763,6 +764,34 @@ pub fn write_safetensors(
     seed: u64,
     shard: Option<&Shard>,
 ) -> Result<()> {
+    write_safetensors_opts(path, set, seed, shard, &WriteOptions::default())
+}
+
+/// How [`write_safetensors_opts`] writes besides the set, seed and shard.
+/// The default is [`write_safetensors`]'s: all cores.
+///
+/// ```
+/// use weight_init::cpu::Threads;
+/// use weight_init::model::WriteOptions;
+/// let opts = WriteOptions { threads: Threads::count(2).unwrap(), ..Default::default() };
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// The threads the CPU fills on ([`Threads`]); the file's bytes do not
+    /// depend on it.
+    pub threads: Threads,
+}
+
+/// [`write_safetensors`] with options: the CPU threads. The file's bytes
+/// are the same for every [`Threads`].
+pub fn write_safetensors_opts(
+    path: &Path,
+    set: &ResolvedSet,
+    seed: u64,
+    shard: Option<&Shard>,
+    opts: &WriteOptions,
+) -> Result<()> {
     let layout = set.arena_layout(shard, 4)?;
     let (tensors, meta) = safetensors_entries(set, &layout.shapes, seed, shard);
     let mut chunk = Vec::new();
@@ -771,7 +800,7 @@ pub fn write_safetensors(
         for job in jobs {
             // Host-memory and size errors name the tensor (write errors
             // name the file already).
-            stream_job(&job, &mut chunk, emit).map_err(|e| match e {
+            stream_job(&job, &mut chunk, emit, &opts.threads).map_err(|e| match e {
                 Error::TooLarge { .. } => Error::Param {
                     name: set.params()[i].name.clone(),
                     source: Box::new(e),
@@ -788,6 +817,7 @@ fn stream_job(
     job: &FillJob,
     chunk: &mut Vec<u8>,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+    threads: &Threads,
 ) -> Result<()> {
     if let FillJob::Sample {
         dist,
@@ -803,7 +833,7 @@ fn stream_job(
         while start < range.end {
             let end = range.end.min(start + step);
             chunk.resize(((end - start) * size) as usize, 0);
-            crate::cpu::fill_bytes(dist, *dtype, key, start..end, chunk)?;
+            crate::cpu::fill_bytes_with(dist, *dtype, key, start..end, chunk, threads)?;
             emit(chunk)?;
             start = end;
         }
@@ -812,6 +842,6 @@ fn stream_job(
     let mut bytes = crate::host::try_filled(job.len_bytes(), 0u8, || {
         format!("its host copy ({} bytes)", job.len_bytes())
     })?;
-    job.run_cpu(&mut bytes, job.dst())?;
+    job.run_cpu(&mut bytes, job.dst(), threads)?;
     emit(&bytes)
 }
