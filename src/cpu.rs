@@ -355,7 +355,7 @@ pub(crate) fn fill_with<T, F>(
         Mode::Pool(pool) => {
             // Each task takes its chunk out of its cell: a task run twice
             // finds it empty, and one never run is run here afterwards.
-            let cells: Vec<Mutex<Option<(u64, &mut [T])>>> =
+            let cells: Vec<Mutex<Option<Chunk<T>>>> =
                 chunks.into_iter().map(|c| Mutex::new(Some(c))).collect();
             let take = |i: usize| {
                 cells
@@ -387,10 +387,13 @@ pub(crate) fn fill_with<T, F>(
     }
 }
 
+/// A chunk of a fill: its first element and its output.
+type Chunk<'a, T> = (u64, &'a mut [T]);
+
 /// `out` (elements `start..`) cut into at most `n` contiguous chunks of
 /// about equal length, every edge between two chunks on a 4-element block
 /// boundary so no block is computed twice: `(first element, chunk)`.
-fn split<T>(start: u64, out: &mut [T], n: usize) -> Vec<(u64, &mut [T])> {
+fn split<T>(start: u64, out: &mut [T], n: usize) -> Vec<Chunk<'_, T>> {
     let per = (out.len().div_ceil(n) + 3) & !3;
     let mut chunks = Vec::with_capacity(n + 1);
     let mut rest = out;

@@ -175,10 +175,10 @@ fn model_fill_cpu_with_matches_fill_cpu() {
     for n in [1, 3] {
         let t = Threads::count(n).unwrap();
         assert_eq!(r.fill_cpu_with(9, None, &t).unwrap(), all, "{n} threads");
-        for i in 0..all.len() {
+        for (i, (_, bytes)) in all.iter().enumerate() {
             assert_eq!(
-                r.fill_param_cpu_with(i, 9, None, &t).unwrap().1,
-                all[i].1,
+                &r.fill_param_cpu_with(i, 9, None, &t).unwrap().1,
+                bytes,
                 "tensor {i} at {n} threads"
             );
         }
