@@ -629,7 +629,8 @@ pub struct Checkpoint {
 /// let ckpt = read_checkpoint(&src).unwrap();
 /// assert_eq!(ckpt.params.params()[0].name, "w");
 /// assert_eq!(ckpt.passthrough.tensors[0].name, "position_ids");
-/// let set = ckpt.params.resolve(&Rules::default()).unwrap();
+/// let rules = Rules::new(vec!["w=normal(0, 0.02)".parse().unwrap()]);
+/// let set = ckpt.params.resolve(&rules).unwrap();
 /// let out = dir.join("out.safetensors");
 /// let opts = WriteOptions { copy: Some(ckpt.passthrough.clone()), ..Default::default() };
 /// write_safetensors_opts(&out, &set, 1, None, &opts).unwrap();
