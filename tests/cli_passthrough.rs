@@ -244,3 +244,95 @@ fn threads_flag_gives_the_same_file() {
         common::stderr(&o)
     );
 }
+
+#[test]
+fn gpu_copies_them_too_and_refuses_threads() {
+    let dir = TempDir::new("passthrough-gpu");
+    let src = source(&dir);
+    let cpu = dir.join("cpu.safetensors");
+    init(&src, &cpu, &[]);
+    let gpu = dir.join("gpu.safetensors");
+    let args = |out: &Path, extra: &[&'static str]| {
+        let mut v = vec![
+            "--from-safetensors".to_string(),
+            src.to_str().unwrap().to_string(),
+            "--out".to_string(),
+            out.to_str().unwrap().to_string(),
+            "--device".to_string(),
+            "gpu".to_string(),
+            "--seed".to_string(),
+            "21".to_string(),
+            "--preset".to_string(),
+            "torch-defaults".to_string(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let a = args(&gpu, &[]);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let o = run_cli("init", &a, &[]);
+    assert!(o.status.success(), "init --device gpu failed");
+    assert!(stdout(&o).contains("copied 3 non-float tensors unchanged"));
+    assert!(
+        std::fs::read(&gpu).unwrap() == std::fs::read(&cpu).unwrap(),
+        "the GPU's file differs from the CPU's"
+    );
+    let t = args(&dir.join("t.safetensors"), &["--threads", "2"]);
+    let t: Vec<&str> = t.iter().map(String::as_str).collect();
+    let o = run_cli("init", &t, &[]);
+    assert!(!o.status.success());
+    assert!(common::stderr(&o).contains("--threads"));
+    assert!(!dir.join("t.safetensors").exists());
+}
+
+#[test]
+fn a_source_changed_since_its_header_was_read_is_refused() {
+    let dir = TempDir::new("passthrough-changed");
+    let src = source(&dir);
+    let ckpt = read_checkpoint(&src).unwrap();
+    // The I64 tensor grows: its entry and the data start move.
+    write_checkpoint(
+        &src,
+        &[
+            ("fc.weight", "F32", vec![8, 4], vec![0x3f; 128]),
+            ("embeddings.position_ids", "I64", vec![1, 8], vec![0; 64]),
+        ],
+    );
+    let set = ckpt.params.clone();
+    let rules = "torch-defaults"
+        .parse::<Preset>()
+        .unwrap()
+        .rules(&set)
+        .unwrap();
+    let r = set.resolve(&rules).unwrap();
+    let out = dir.join("out.safetensors");
+    let opts = WriteOptions {
+        copy: Some(ckpt.passthrough),
+        ..Default::default()
+    };
+    let err = write_safetensors_opts(&out, &r, 1, None, &opts).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("changed since its header was read"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn the_output_may_be_the_source() {
+    let dir = TempDir::new("passthrough-inplace");
+    let src = source(&dir);
+    let want = std::fs::read(source(&TempDir::new("passthrough-inplace-ref"))).unwrap();
+    assert_eq!(std::fs::read(&src).unwrap(), want);
+    init(&src, &src, &[]);
+    let bytes = std::fs::read(&src).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    check_copied(&st);
+    assert!(st
+        .tensor("fc.weight")
+        .unwrap()
+        .data()
+        .iter()
+        .any(|&b| b != 0x3f));
+}
