@@ -85,7 +85,10 @@ pub trait Pool: Sync {
 /// (`QR_PARALLEL_DEGREE` in `structured.rs`, under `spindle`), because
 /// the QR's rounding depends on how its work is split; a fixed split keeps
 /// its bits the same on every machine, so it does not follow `Threads`.
-/// Its Gaussian input is filled with the default `Threads`.
+/// The other host work of structured schemes (orthogonal's Gaussian input,
+/// sparse's normal fill) uses all cores too: a model fill bounded by
+/// `Threads` ([`crate::model::ResolvedSet::fill_cpu_with`]) bounds its
+/// elementwise tensors only.
 ///
 /// ```
 /// use weight_init::cpu::{self, Threads};
