@@ -1,12 +1,14 @@
 //! The CPU backend: fills any element range of a tensor with exactly the
-//! contract's values, on all cores.
+//! contract's values, on all cores or on as many as [`Threads`] allows.
 //!
 //! It is the test reference for the GPU backend and the fallback where no
 //! adapter exists. Work is split into contiguous chunks, one per thread
-//! (scoped threads); every element is a pure function of its index, so the
-//! split never changes a value.
+//! (scoped threads, or tasks on the caller's [`Pool`]); every element is a
+//! pure function of its index, so the split never changes a value.
 
 use core::ops::Range;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::dist::Distribution;
 use crate::dtype::DType;
@@ -20,6 +22,142 @@ use crate::sampler::{Sampler, BATCH};
 /// development VM a model of 291 tensors of ~90K elements filled 1.2x
 /// faster with 2^15 here than with 2^16, which kept each on one thread.)
 const MIN_ELEMENTS_PER_THREAD: usize = 1 << 15;
+
+/// A thread pool of the caller's that the CPU backend runs its chunks on
+/// ([`Threads::pool`]): an engine that owns its threads (a rayon pool, a
+/// job system) keeps the fill on them instead of letting it spawn its own.
+///
+/// `run(tasks, task)` must call `task(i)` once for each `i` in
+/// `0..tasks`, in any order, on any threads (the calling one included), and
+/// return only when every call has returned. The values do not depend on
+/// the order or the threads. A task the pool leaves out is run on the
+/// calling thread after `run` returns, and a task called twice writes
+/// nothing the second time, so a faulty pool costs time, never bits.
+///
+/// A rayon user implements it with
+/// `pool.install(|| (0..tasks).into_par_iter().for_each(|i| task(i)))`
+/// (rayon's `ThreadPool::install` and `par_iter`). The example below, which
+/// needs no rayon, runs each task on a scoped thread of its own:
+///
+/// ```
+/// use std::sync::Arc;
+/// use weight_init::cpu::{self, Pool, Threads};
+/// use weight_init::{Normal, TensorKey};
+///
+/// struct Scoped;
+/// impl Pool for Scoped {
+///     fn run(&self, tasks: usize, task: &(dyn Fn(usize) + Sync)) {
+///         std::thread::scope(|s| {
+///             for i in 0..tasks {
+///                 s.spawn(move || task(i));
+///             }
+///         });
+///     }
+/// }
+///
+/// let key = TensorKey::new(7, 1, 100_000);
+/// let dist = Normal::new(0.0, 1.0).unwrap().into();
+/// let mut mine = vec![0.0f32; 100_000];
+/// cpu::fill_f32_with(&dist, &key, 0..100_000, &mut mine, &Threads::pool(Arc::new(Scoped))).unwrap();
+/// let mut all = vec![0.0f32; 100_000];
+/// cpu::fill_f32(&dist, &key, 0..100_000, &mut all).unwrap();
+/// assert_eq!(mine, all); // the same bits, whatever runs the chunks
+/// ```
+pub trait Pool: Sync {
+    /// Calls `task(i)` once for each `i` in `0..tasks`, then returns.
+    fn run(&self, tasks: usize, task: &(dyn Fn(usize) + Sync));
+}
+
+/// How many threads a CPU fill may use: all cores (the default), at most
+/// a count, or the caller's [`Pool`]. The bits never depend on it: every
+/// element is a pure function of its index, and chunks start on 4-element
+/// block boundaries so no generator block is computed twice.
+///
+/// A fill of fewer than 2^15 elements per thread stays on the calling
+/// thread (splitting it costs more than it saves), so a small fill may use
+/// fewer threads than allowed, and does not call the pool at all when it
+/// is one chunk. With a pool the fill is split into as many chunks as the
+/// machine has cores (bounded by that minimum size); the pool decides how
+/// many run at once.
+///
+/// The orthogonal scheme's QR ([`crate::structured`]) is bounded
+/// separately: it runs on its own fixed degree of parallelism
+/// (`QR_PARALLEL_DEGREE` in `structured.rs`, under `spindle`), because
+/// the QR's rounding depends on how its work is split; a fixed split keeps
+/// its bits the same on every machine, so it does not follow `Threads`.
+/// The other host work of structured schemes (orthogonal's Gaussian input,
+/// sparse's normal fill) uses all cores too: a model fill bounded by
+/// `Threads` ([`crate::model::ResolvedSet::fill_cpu_with`]) bounds its
+/// elementwise tensors only.
+///
+/// ```
+/// use weight_init::cpu::{self, Threads};
+/// use weight_init::{DType, TensorKey, Uniform};
+/// let dist = Uniform::new(-1.0, 1.0).unwrap().into();
+/// let key = TensorKey::new(1, 2, 70_000);
+/// let mut one = vec![0u8; 140_000];
+/// cpu::fill_bytes_with(&dist, DType::BF16, &key, 0..70_000, &mut one, &Threads::count(1).unwrap()).unwrap();
+/// let mut all = vec![0u8; 140_000];
+/// cpu::fill_bytes_with(&dist, DType::BF16, &key, 0..70_000, &mut all, &Threads::all()).unwrap();
+/// assert_eq!(one, all);
+/// assert!(Threads::count(0).is_err());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Threads(Mode);
+
+#[derive(Clone, Default)]
+enum Mode {
+    #[default]
+    All,
+    Count(NonZeroUsize),
+    Pool(Arc<dyn Pool>),
+}
+
+impl std::fmt::Debug for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mode::All => f.write_str("All"),
+            Mode::Count(n) => f.debug_tuple("Count").field(n).finish(),
+            Mode::Pool(_) => f.write_str("Pool(..)"),
+        }
+    }
+}
+
+impl Threads {
+    /// Every core this process may use (`available_parallelism`): the
+    /// default, and what [`fill_f32`], [`fill_u16`] and [`fill_bytes`] use.
+    pub fn all() -> Self {
+        Threads(Mode::All)
+    }
+
+    /// At most `n` threads, the calling one included (`count(1)`: the
+    /// calling thread only, nothing spawned). `n` may exceed the cores.
+    ///
+    /// Errors: `n == 0` ([`Error::InvalidParameter`]).
+    pub fn count(n: usize) -> Result<Self> {
+        NonZeroUsize::new(n)
+            .map(|n| Threads(Mode::Count(n)))
+            .ok_or(Error::InvalidParameter {
+                name: "threads",
+                value: 0.0,
+                reason: "must be at least 1",
+            })
+    }
+
+    /// The caller's pool runs the chunks (see [`Pool`]).
+    pub fn pool(pool: Arc<dyn Pool>) -> Self {
+        Threads(Mode::Pool(pool))
+    }
+
+    /// The most chunks a fill of `len` elements is split into.
+    fn chunks(&self, len: usize) -> usize {
+        let most = match &self.0 {
+            Mode::All | Mode::Pool(_) => cores(),
+            Mode::Count(n) => n.get(),
+        };
+        most.min(len / MIN_ELEMENTS_PER_THREAD).max(1)
+    }
+}
 
 fn check_range(key: &TensorKey, range: &Range<u64>, got: usize, unit_size: usize) -> Result<()> {
     if range.start > range.end || range.end > key.numel {
@@ -65,9 +203,21 @@ pub fn fill_f32(
     range: Range<u64>,
     out: &mut [f32],
 ) -> Result<()> {
+    fill_f32_with(dist, key, range, out, &Threads::all())
+}
+
+/// [`fill_f32`] on the threads `threads` allows: the same bits for every
+/// [`Threads`].
+pub fn fill_f32_with(
+    dist: &Distribution,
+    key: &TensorKey,
+    range: Range<u64>,
+    out: &mut [f32],
+    threads: &Threads,
+) -> Result<()> {
     let sampler = Sampler::new(dist, DType::F32)?;
     check_range(key, &range, out.len(), 1)?;
-    fill_with(&sampler, key, range.start, out, |x| x);
+    fill_with(&sampler, key, range.start, out, |x| x, threads);
     Ok(())
 }
 
@@ -87,11 +237,24 @@ pub fn fill_u16(
     range: Range<u64>,
     out: &mut [u16],
 ) -> Result<()> {
+    fill_u16_with(dist, dtype, key, range, out, &Threads::all())
+}
+
+/// [`fill_u16`] on the threads `threads` allows: the same bits for every
+/// [`Threads`].
+pub fn fill_u16_with(
+    dist: &Distribution,
+    dtype: DType,
+    key: &TensorKey,
+    range: Range<u64>,
+    out: &mut [u16],
+    threads: &Threads,
+) -> Result<()> {
     let sampler = Sampler::new(dist, dtype)?;
     check_range(key, &range, out.len(), 1)?;
     match dtype {
-        DType::F16 => fill_with(&sampler, key, range.start, out, f32_to_f16_bits),
-        DType::BF16 => fill_with(&sampler, key, range.start, out, f32_to_bf16_bits),
+        DType::F16 => fill_with(&sampler, key, range.start, out, f32_to_f16_bits, threads),
+        DType::BF16 => fill_with(&sampler, key, range.start, out, f32_to_bf16_bits, threads),
         DType::F32 => {
             return Err(Error::Unrepresentable {
                 what: dist.to_string(),
@@ -121,67 +284,132 @@ pub fn fill_bytes(
     range: Range<u64>,
     out: &mut [u8],
 ) -> Result<()> {
+    fill_bytes_with(dist, dtype, key, range, out, &Threads::all())
+}
+
+/// [`fill_bytes`] on the threads `threads` allows: the same bytes for
+/// every [`Threads`].
+pub fn fill_bytes_with(
+    dist: &Distribution,
+    dtype: DType,
+    key: &TensorKey,
+    range: Range<u64>,
+    out: &mut [u8],
+    threads: &Threads,
+) -> Result<()> {
     let sampler = Sampler::new(dist, dtype)?;
     check_range(key, &range, out.len(), dtype.size_bytes())?;
+    let start = range.start;
     match dtype {
         DType::F32 => {
             let (words, _) = out.as_chunks_mut::<4>();
-            fill_with(&sampler, key, range.start, words, |x| x.to_le_bytes());
+            fill_with(&sampler, key, start, words, |x| x.to_le_bytes(), threads);
         }
-        DType::F16 => fill_halves_le(&sampler, key, range.start, out, f32_to_f16_bits),
-        DType::BF16 => fill_halves_le(&sampler, key, range.start, out, f32_to_bf16_bits),
+        DType::F16 => fill_halves_le(&sampler, key, start, out, f32_to_f16_bits, threads),
+        DType::BF16 => fill_halves_le(&sampler, key, start, out, f32_to_bf16_bits, threads),
     }
     Ok(())
 }
 
 /// [`fill_with`] into little-endian 16-bit elements, rounded by `round`.
-fn fill_halves_le<R>(sampler: &Sampler, key: &TensorKey, start: u64, out: &mut [u8], round: R)
-where
+fn fill_halves_le<R>(
+    sampler: &Sampler,
+    key: &TensorKey,
+    start: u64,
+    out: &mut [u8],
+    round: R,
+    threads: &Threads,
+) where
     R: Fn(f32) -> u16 + Sync,
 {
     let (halves, _) = out.as_chunks_mut::<2>();
-    fill_with(sampler, key, start, halves, |x| round(x).to_le_bytes());
+    fill_with(
+        sampler,
+        key,
+        start,
+        halves,
+        |x| round(x).to_le_bytes(),
+        threads,
+    );
 }
 
 /// Fills `out` with elements `start..start + out.len()` of `key`, converting
-/// each f32 value with `conv`, on all cores. Range checks are the caller's.
+/// each f32 value with `conv`, on the threads `threads` allows. Range
+/// checks are the caller's.
 pub(crate) fn fill_with<T, F>(
     sampler: &Sampler,
     key: &TensorKey,
     start: u64,
     out: &mut [T],
     conv: F,
+    threads: &Threads,
 ) where
     T: Send,
     F: Fn(f32) -> T + Sync,
 {
-    let threads = cores().min(out.len() / MIN_ELEMENTS_PER_THREAD).max(1);
-    if threads == 1 {
+    let n = threads.chunks(out.len());
+    if n == 1 {
         fill_chunk(sampler, key, start, out, &conv);
         return;
     }
-    // Chunk edges on block boundaries, so no block is computed twice.
-    let per = (out.len().div_ceil(threads) + 3) & !3;
-    std::thread::scope(|s| {
-        let conv = &conv;
-        let mut rest = out;
-        let mut first = start;
-        loop {
-            let head_to_block = ((4 - (first % 4)) % 4) as usize;
-            let take = (per + head_to_block).min(rest.len());
-            let (chunk, tail) = rest.split_at_mut(take);
-            if tail.is_empty() {
-                // The last chunk on this thread: one spawn fewer per fill,
-                // which a model of hundreds of small tensors pays per tensor.
-                fill_chunk(sampler, key, first, chunk, conv);
-                break;
+    let conv = &conv;
+    let mut chunks = split(start, out, n);
+    match &threads.0 {
+        Mode::Pool(pool) => {
+            // Each task takes its chunk out of its cell: a task run twice
+            // finds it empty, and one never run is run here afterwards.
+            let cells: Vec<Mutex<Option<Chunk<T>>>> =
+                chunks.into_iter().map(|c| Mutex::new(Some(c))).collect();
+            let take = |i: usize| {
+                cells
+                    .get(i)
+                    .and_then(|c| c.lock().unwrap_or_else(PoisonError::into_inner).take())
+            };
+            pool.run(cells.len(), &|i| {
+                if let Some((first, chunk)) = take(i) {
+                    fill_chunk(sampler, key, first, chunk, conv);
+                }
+            });
+            for i in 0..cells.len() {
+                if let Some((first, chunk)) = take(i) {
+                    fill_chunk(sampler, key, first, chunk, conv);
+                }
             }
-            let chunk_start = first;
-            s.spawn(move || fill_chunk(sampler, key, chunk_start, chunk, conv));
-            rest = tail;
-            first += take as u64;
         }
-    });
+        Mode::All | Mode::Count(_) => {
+            // The last chunk on this thread: one spawn fewer per fill,
+            // which a model of hundreds of small tensors pays per tensor.
+            let (last_start, last) = chunks.pop().expect("n > 1 chunks");
+            std::thread::scope(|s| {
+                for (first, chunk) in chunks {
+                    s.spawn(move || fill_chunk(sampler, key, first, chunk, conv));
+                }
+                fill_chunk(sampler, key, last_start, last, conv);
+            });
+        }
+    }
+}
+
+/// A chunk of a fill: its first element and its output.
+type Chunk<'a, T> = (u64, &'a mut [T]);
+
+/// `out` (elements `start..`) cut into at most `n` contiguous chunks of
+/// about equal length, every edge between two chunks on a 4-element block
+/// boundary so no block is computed twice: `(first element, chunk)`.
+fn split<T>(start: u64, out: &mut [T], n: usize) -> Vec<Chunk<'_, T>> {
+    let per = (out.len().div_ceil(n) + 3) & !3;
+    let mut chunks = Vec::with_capacity(n + 1);
+    let mut rest = out;
+    let mut first = start;
+    while !rest.is_empty() {
+        let head_to_block = ((4 - (first % 4)) % 4) as usize;
+        let take = (per + head_to_block).min(rest.len());
+        let (chunk, tail) = rest.split_at_mut(take);
+        chunks.push((first, chunk));
+        rest = tail;
+        first += take as u64;
+    }
+    chunks
 }
 
 /// The cores this process may use, asked once: `available_parallelism`

@@ -1,6 +1,9 @@
 //! `weight-init init`: initialize a whole model (from a JSON description
 //! or an existing safetensors file's header) and write it to a safetensors
-//! file, on the GPU or the CPU, optionally one shard of it.
+//! file, on the GPU or the CPU, optionally one shard of it. A checkpoint's
+//! tensors of other dtypes than F32, F16 and BF16 (I64 `position_ids`,
+//! F64, ...) are copied into the output unchanged, or left out with
+//! `--skip-non-float`; the report names them.
 //!
 //! On the GPU the set is laid out over buffers of at most `--gpu-buffer`
 //! bytes (`ResolvedSet::split_arena_layout`); one device buffer is filled
@@ -11,11 +14,13 @@
 
 use std::process::ExitCode;
 
+use weight_init::cpu::Threads;
 use weight_init::files;
 use weight_init::gpu::GpuContext;
 use weight_init::model::{
-    read_safetensors_header, safetensors_entries, write_safetensors, write_safetensors_with,
-    ModelSpec, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard, ARENA_ALIGN, WRITE_CHUNK_BYTES,
+    read_checkpoint, safetensors_entries, write_safetensors_copying, write_safetensors_opts,
+    HeaderTensor, ModelSpec, ParamSet, Passthrough, Preset, ResolvedSet, Rule, Rules, Shard,
+    WriteOptions, ARENA_ALIGN, WRITE_CHUNK_BYTES,
 };
 
 use super::{CliError, CliResult, InitArgs, InitDevice};
@@ -26,12 +31,15 @@ pub fn run(a: &InitArgs) -> CliResult {
     // FIFO, a socket, a directory, a link to one) or whose directory is
     // missing is refused before anything is read or computed.
     files::check_output(&a.out)?;
-    let (mut set, spec) = match (&a.spec, &a.from_safetensors) {
+    let (mut set, spec, passthrough) = match (&a.spec, &a.from_safetensors) {
         (Some(path), None) => {
             let spec = ModelSpec::from_file(path)?;
-            (spec.param_set()?, Some(spec))
+            (spec.param_set()?, Some(spec), None)
         }
-        (None, Some(path)) => (read_safetensors_header(path)?, None),
+        (None, Some(path)) => {
+            let ckpt = read_checkpoint(path)?;
+            (ckpt.params, None, Some(ckpt.passthrough))
+        }
         _ => {
             return Err(CliError(
                 "give exactly one of --spec FILE.json and --from-safetensors FILE".into(),
@@ -85,27 +93,59 @@ pub fn run(a: &InitArgs) -> CliResult {
     // Check the shard against every tensor before touching the device or
     // the file system.
     let layout = resolved.arena_layout(shard.as_ref(), ARENA_ALIGN)?;
-    let total: u64 = layout.sizes.iter().fold(0u64, |t, &b| t.saturating_add(b));
+    // The non-float tensors of a checkpoint: copied, or named as skipped.
+    let (copy, skipped) = match passthrough {
+        Some(p) if a.skip_non_float => (None, p.tensors),
+        Some(p) => (Some(p), Vec::new()),
+        None => (None, Vec::new()),
+    };
+    let copied_bytes = copy.as_ref().map_or(0, |c| c.bytes());
+    let total: u64 = layout
+        .sizes
+        .iter()
+        .fold(copied_bytes, |t, &b| t.saturating_add(b));
     if total > a.max_bytes {
         return Err(CliError(format!(
             "the model (or shard) holds {total} bytes, past --max-bytes {} (raise it to write it)",
             a.max_bytes
         )));
     }
+    let threads = match a.threads {
+        Some(n) => Threads::count(n)?,
+        None => Threads::all(),
+    };
     let ctx = match a.device {
         Some(InitDevice::Cpu) => None,
+        Some(InitDevice::Gpu) if a.threads.is_some() => {
+            return Err(CliError(
+                "--threads bounds the CPU backend; it does not go with --device gpu".into(),
+            ))
+        }
         Some(InitDevice::Gpu) => Some(GpuContext::new_default()?),
         None => super::gpu_or_cpu(false),
     };
     let device = match &ctx {
         Some(ctx) => {
-            write_from_gpu(ctx, &resolved, seed, shard.as_ref(), a)?;
+            write_from_gpu(ctx, &resolved, seed, shard.as_ref(), copy.as_ref(), a)?;
+            let unused = if a.threads.is_some() {
+                ", --threads unused"
+            } else {
+                ""
+            };
             ctx.adapter_info()
                 .map_or("gpu".to_string(), |i| format!("gpu ({})", i.name))
+                + unused
         }
         None => {
-            write_safetensors(&a.out, &resolved, seed, shard.as_ref())?;
-            "cpu".to_string()
+            let opts = WriteOptions {
+                threads,
+                copy: copy.clone(),
+            };
+            write_safetensors_opts(&a.out, &resolved, seed, shard.as_ref(), &opts)?;
+            match a.threads {
+                Some(n) => format!("cpu, {n} threads"),
+                None => "cpu".to_string(),
+            }
         }
     };
     let bytes: u64 = layout.sizes.iter().sum();
@@ -116,7 +156,30 @@ pub fn run(a: &InitArgs) -> CliResult {
         files::show(&a.out),
         shard.map_or(String::new(), |s| format!(", shard {s}"))
     );
+    if let Some(c) = copy.as_ref().filter(|c| !c.tensors.is_empty()) {
+        println!(
+            "copied {} non-float tensors unchanged, {copied_bytes} bytes: {}",
+            c.tensors.len(),
+            describe(&c.tensors)
+        );
+    }
+    if !skipped.is_empty() {
+        println!(
+            "skipped {} non-float tensors (--skip-non-float): {}",
+            skipped.len(),
+            describe(&skipped)
+        );
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `name (DTYPE [shape])`, comma-separated.
+fn describe(tensors: &[HeaderTensor]) -> String {
+    tensors
+        .iter()
+        .map(|t| format!("{} ({:?} {:?})", files::escape(&t.name), t.dtype, t.shape))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Records the whole set into one encoder, submits once, then streams each
@@ -126,6 +189,7 @@ fn write_from_gpu(
     resolved: &ResolvedSet,
     seed: u64,
     shard: Option<&Shard>,
+    copy: Option<&Passthrough>,
     a: &InitArgs,
 ) -> Result<(), CliError> {
     let device_max = ctx.device().limits().max_buffer_size;
@@ -145,7 +209,7 @@ fn write_from_gpu(
     let buffer = layout.create_reusable_buffer(ctx)?;
     let (tensors, meta) = safetensors_entries(resolved, &layout.shapes, seed, shard);
     let mut filled = None;
-    write_safetensors_with(&a.out, &tensors, Some(meta), |i, emit| {
+    write_safetensors_copying(&a.out, &tensors, Some(meta), copy, |i, emit| {
         let b = layout.buffers[i];
         if filled != Some(b) {
             ctx.submit_checked(|enc| {

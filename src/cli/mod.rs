@@ -212,12 +212,23 @@ pub struct InitArgs {
         required_unless_present = "from_safetensors"
     )]
     pub spec: Option<PathBuf>,
-    /// Take names, shapes and dtypes from this safetensors file's header
-    /// (its data is not read), to re-initialize a checkpoint. A regular
-    /// file whose header is at most 100 MB (the format's limit), checked
-    /// whole against the format's rules.
+    /// Take names, shapes and dtypes from this safetensors file's header,
+    /// to re-initialize a checkpoint. A regular file whose header is at
+    /// most 100 MB (the format's limit), checked whole against the
+    /// format's rules. Its F32, F16 and BF16 tensors are initialized; every
+    /// other tensor (I64 `position_ids`, other integers, BOOL, F64, the F8
+    /// formats, ...) is copied into the output byte for byte (same name,
+    /// dtype, shape and data, after the initialized tensors, whole in every
+    /// shard; `--dtype` does not apply to it), unless `--skip-non-float`. F64 is copied, not
+    /// initialized: weight-init generates f32, f16 and bf16 only. Only the
+    /// copied tensors' data is read from the file.
     #[arg(long)]
     pub from_safetensors: Option<PathBuf>,
+    /// With `--from-safetensors`: leave the non-float tensors (every dtype
+    /// other than F32, F16, BF16) out of the output instead of copying
+    /// them. The report names them either way.
+    #[arg(long, requires = "from_safetensors")]
+    pub skip_non_float: bool,
     /// A preset: torch-defaults, gpt2, gpt2(n_layers=N), keras-defaults.
     /// Replaces the spec's preset.
     #[arg(long)]
@@ -229,7 +240,9 @@ pub struct InitArgs {
     /// Generator seed (default: the spec's, else 0).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Write every tensor in this dtype (f32, f16, bf16) instead of its own.
+    /// Write every initialized tensor in this dtype (f32, f16, bf16)
+    /// instead of its own (tensors copied from `--from-safetensors` keep
+    /// theirs).
     #[arg(long, value_parser = parse_dtype)]
     pub dtype: Option<DType>,
     /// Read every shape in this layout (torch or jax) instead of its own.
@@ -265,6 +278,13 @@ pub struct InitArgs {
     /// tensor (or shard) larger than it is an error.
     #[arg(long, value_parser = parse_size)]
     pub gpu_buffer: Option<u64>,
+    /// CPU only: fill on at most N threads (N >= 1; default: every core).
+    /// The file's bytes are the same for every N. Structured schemes
+    /// (orthogonal's QR) keep their own fixed parallelism. Refused with
+    /// `--device gpu`; unused (and said so) when the GPU is picked by
+    /// default.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {

@@ -6,7 +6,7 @@ use std::ops::Range;
 use wgpu::util::DeviceExt;
 
 use super::{ResolvedParam, ResolvedSet, Shard};
-use crate::cpu;
+use crate::cpu::{self, Threads};
 use crate::dist::Distribution;
 use crate::dtype::{bf16_bits_to_f32, f16_bits_to_f32, DType};
 use crate::error::{Error, Result};
@@ -102,7 +102,7 @@ impl FillJob {
 
     /// Runs the job on the CPU into `out`, whose byte 0 is output byte
     /// `base` (so the job writes `out[dst - base ..][..len_bytes]`).
-    pub(crate) fn run_cpu(&self, out: &mut [u8], base: u64) -> Result<()> {
+    pub(crate) fn run_cpu(&self, out: &mut [u8], base: u64, threads: &Threads) -> Result<()> {
         let lo = self
             .dst()
             .checked_sub(base)
@@ -131,7 +131,7 @@ impl FillJob {
                 key,
                 range,
                 ..
-            } => cpu::fill_bytes(dist, *dtype, key, range.clone(), out),
+            } => cpu::fill_bytes_with(dist, *dtype, key, range.clone(), out, threads),
             FillJob::Upload { bytes, .. } => {
                 out.copy_from_slice(bytes);
                 Ok(())
@@ -769,6 +769,19 @@ impl ResolvedSet {
         seed: u64,
         shard: Option<&Shard>,
     ) -> Result<(Vec<u64>, Vec<u8>)> {
+        self.fill_param_cpu_with(index, seed, shard, &Threads::all())
+    }
+
+    /// [`Self::fill_param_cpu`] on the threads `threads` allows: the same
+    /// bytes for every [`Threads`] (structured schemes keep their own
+    /// parallelism, see [`Threads`]).
+    pub fn fill_param_cpu_with(
+        &self,
+        index: usize,
+        seed: u64,
+        shard: Option<&Shard>,
+        threads: &Threads,
+    ) -> Result<(Vec<u64>, Vec<u8>)> {
         let (shape, jobs) = self.tensor_jobs(index, seed, shard)?;
         let p = &self.params[index];
         let named = |e| Error::Param {
@@ -780,7 +793,7 @@ impl ResolvedSet {
             crate::host::bytes_of(numel(&shape)?, p.dtype.size_bytes(), what).map_err(named)?;
         let mut out = crate::host::try_filled(len, 0u8, what).map_err(named)?;
         for j in &jobs {
-            j.run_cpu(&mut out, 0).map_err(|e| Error::Param {
+            j.run_cpu(&mut out, 0, threads).map_err(|e| Error::Param {
                 name: p.name.clone(),
                 source: Box::new(e),
             })?;
@@ -817,6 +830,19 @@ impl ResolvedSet {
         layout: &ArenaLayout,
         out: &mut [u8],
     ) -> Result<()> {
+        self.fill_cpu_into_with(seed, shard, layout, out, &Threads::all())
+    }
+
+    /// [`Self::fill_cpu_into`] on the threads `threads` allows: the same
+    /// bytes for every [`Threads`].
+    pub fn fill_cpu_into_with(
+        &self,
+        seed: u64,
+        shard: Option<&Shard>,
+        layout: &ArenaLayout,
+        out: &mut [u8],
+        threads: &Threads,
+    ) -> Result<()> {
         if (out.len() as u64) < layout.total_bytes {
             return Err(Error::OutputLength {
                 expected: layout.total_bytes,
@@ -825,7 +851,7 @@ impl ResolvedSet {
             });
         }
         for j in self.jobs(seed, shard, layout)? {
-            j.run_cpu(out, 0)?;
+            j.run_cpu(out, 0, threads)?;
         }
         Ok(())
     }
@@ -835,11 +861,33 @@ impl ResolvedSet {
     /// sharded). Holds the whole model in memory: for large models stream
     /// with [`super::write_safetensors`] or use [`Self::fill_param_cpu`].
     pub fn fill_cpu(&self, seed: u64, shard: Option<&Shard>) -> Result<Vec<(String, Vec<u8>)>> {
+        self.fill_cpu_with(seed, shard, &Threads::all())
+    }
+
+    /// [`Self::fill_cpu`] on the threads `threads` allows: the same bytes
+    /// for every [`Threads`].
+    ///
+    /// ```
+    /// use weight_init::cpu::Threads;
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("w", vec![300, 400], DType::F16)
+    ///     .with_init("normal(0, 0.02)".parse().unwrap())]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let one = r.fill_cpu_with(5, None, &Threads::count(1).unwrap()).unwrap();
+    /// assert_eq!(one, r.fill_cpu(5, None).unwrap());
+    /// ```
+    pub fn fill_cpu_with(
+        &self,
+        seed: u64,
+        shard: Option<&Shard>,
+        threads: &Threads,
+    ) -> Result<Vec<(String, Vec<u8>)>> {
         (0..self.params.len())
             .map(|i| {
                 Ok((
                     self.params[i].name.clone(),
-                    self.fill_param_cpu(i, seed, shard)?.1,
+                    self.fill_param_cpu_with(i, seed, shard, threads)?.1,
                 ))
             })
             .collect()

@@ -3,14 +3,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
-use std::io::Read;
-use std::path::Path;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 use safetensors::Dtype;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::rules::init_text;
 use super::{FillJob, LayerKind, Param, ParamSet, Preset, ResolvedSet, Rule, Rules, Shard};
+use crate::cpu::Threads;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::files::{self, AtomicFile};
@@ -521,7 +522,8 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
 /// order, every scheme left to the rules.
 ///
 /// Errors: everything [`read_safetensors`] refuses, and a dtype other than
-/// F32, F16 and BF16 (naming the tensor).
+/// F32, F16 and BF16 (naming the tensor). To keep such tensors instead
+/// (a checkpoint's I64 `position_ids`), use [`read_checkpoint`].
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("wi-doc-hdr-{}", std::process::id()));
@@ -555,6 +557,142 @@ pub fn read_safetensors_header(path: &Path) -> Result<ParamSet> {
     Ok(set)
 }
 
+/// Tensors of a safetensors file that a writer copies byte for byte into
+/// the file it writes ([`write_safetensors_copying`],
+/// [`WriteOptions::copy`]): same name, dtype, shape and data, after the
+/// written tensors. Their data is read from `path` while the file is
+/// written, one [`WRITE_CHUNK_BYTES`] piece at a time, never whole.
+///
+/// `path`'s header is read and checked again when the copy starts: a file
+/// whose data start, length or copied tensors' entries changed since is
+/// refused ([`Error::InvalidFile`]) before the output is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passthrough {
+    /// The source file.
+    pub path: PathBuf,
+    /// Where its data starts ([`SafetensorsHeader::data_start`]).
+    pub data_start: u64,
+    /// Its length ([`SafetensorsHeader::file_len`]).
+    pub file_len: u64,
+    /// The tensors to copy, in the order they are written (any dtype the
+    /// format knows; their `data_offsets` are the source's).
+    pub tensors: Vec<HeaderTensor>,
+}
+
+impl Passthrough {
+    /// The bytes the copied tensors hold.
+    pub fn bytes(&self) -> u64 {
+        self.tensors
+            .iter()
+            .map(|t| (t.data_offsets.1 - t.data_offsets.0) as u64)
+            .sum()
+    }
+}
+
+/// A checkpoint's header split for re-initialization ([`read_checkpoint`]):
+/// the float tensors to initialize and the others to keep.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// The F32, F16 and BF16 tensors, in the file's data order, every
+    /// scheme left to the rules.
+    pub params: ParamSet,
+    /// Every other tensor (integers, BOOL, F64, the F8 and F4 formats, ...),
+    /// in the file's data order: copy them with [`write_safetensors_copying`]
+    /// or [`WriteOptions::copy`], or leave them out.
+    pub passthrough: Passthrough,
+}
+
+/// Reads only the header of a safetensors file ([`read_safetensors`]
+/// checks it whole; the tensor data is not read) and splits its tensors:
+/// F32, F16 and BF16 ones into a parameter set to initialize, every other
+/// dtype into a [`Passthrough`] to copy unchanged (or leave out). What
+/// `weight-init init --from-safetensors` uses: a Hugging Face checkpoint's
+/// I64 `position_ids` is kept as it is, and an F64 tensor is copied, not
+/// initialized (the crate generates f32, f16 and bf16 only).
+///
+/// Errors: everything [`read_safetensors`] refuses.
+///
+/// ```
+/// use weight_init::model::{read_checkpoint, write_safetensors_opts, Rules, WriteOptions};
+/// # let dir = std::env::temp_dir().join(format!("wi-doc-ckpt-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// // A checkpoint with an F32 weight and an I64 position_ids.
+/// let header = br#"{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"position_ids":{"dtype":"I64","shape":[1,2],"data_offsets":[8,24]}}"#;
+/// let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+/// bytes.extend_from_slice(header);
+/// bytes.extend_from_slice(&[0; 8]);
+/// bytes.extend_from_slice(&0i64.to_le_bytes());
+/// bytes.extend_from_slice(&1i64.to_le_bytes());
+/// let src = dir.join("ckpt.safetensors");
+/// std::fs::write(&src, &bytes).unwrap();
+///
+/// let ckpt = read_checkpoint(&src).unwrap();
+/// assert_eq!(ckpt.params.params()[0].name, "w");
+/// assert_eq!(ckpt.passthrough.tensors[0].name, "position_ids");
+/// let rules = Rules::new(vec!["w=normal(0, 0.02)".parse().unwrap()]);
+/// let set = ckpt.params.resolve(&rules).unwrap();
+/// let out = dir.join("out.safetensors");
+/// let opts = WriteOptions { copy: Some(ckpt.passthrough.clone()), ..Default::default() };
+/// write_safetensors_opts(&out, &set, 1, None, &opts).unwrap();
+/// let written = std::fs::read(&out).unwrap();
+/// let st = safetensors::SafeTensors::deserialize(&written).unwrap();
+/// assert_eq!(st.tensor("position_ids").unwrap().data(), &bytes[bytes.len() - 16..]);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
+    let (_, header) = read_safetensors(path)?;
+    let mut params = ParamSet::new();
+    let mut others = Vec::new();
+    for t in header.tensors {
+        let dtype = match t.dtype {
+            Dtype::F32 => DType::F32,
+            Dtype::F16 => DType::F16,
+            Dtype::BF16 => DType::BF16,
+            _ => {
+                others.push(t);
+                continue;
+            }
+        };
+        let shape = t.shape.iter().map(|&d| d as u64).collect();
+        params.push(Param::new(t.name, shape, dtype))?;
+    }
+    Ok(Checkpoint {
+        params,
+        passthrough: Passthrough {
+            path: path.to_path_buf(),
+            data_start: header.data_start,
+            file_len: header.file_len,
+            tensors: others,
+        },
+    })
+}
+
+/// Opens `copy.path` again and checks that its header still says what
+/// `copy` says: the same data start, length and copied entries.
+fn open_passthrough(copy: &Passthrough) -> Result<File> {
+    let path = &copy.path;
+    let (file, header) = read_safetensors(path)?;
+    let changed = |why: String| Error::InvalidFile {
+        path: files::show(path),
+        reason: format!("changed since its header was read: {why}"),
+    };
+    if header.data_start != copy.data_start || header.file_len != copy.file_len {
+        return Err(changed(format!(
+            "data start {} and length {} were {} and {}",
+            header.data_start, header.file_len, copy.data_start, copy.file_len
+        )));
+    }
+    for t in &copy.tensors {
+        if !header.tensors.contains(t) {
+            return Err(changed(format!(
+                "tensor `{}` is not where it was",
+                files::escape(&t.name)
+            )));
+        }
+    }
+    Ok(file)
+}
+
 /// The dtype's name in a safetensors header.
 fn st_dtype_name(d: DType) -> &'static str {
     match d {
@@ -580,6 +718,7 @@ fn st_dtype_name(d: DType) -> &'static str {
 fn safetensors_header(
     path: &Path,
     tensors: &[TensorEntry],
+    copied: &[HeaderTensor],
     metadata: Option<&BTreeMap<String, String>>,
 ) -> Result<(Vec<u8>, Vec<u64>)> {
     let json_str = |s: &str| serde_json::to_string(s).map_err(|e| io_error(path, e));
@@ -594,7 +733,20 @@ fn safetensors_header(
     let mut names = HashSet::with_capacity(tensors.len());
     let mut sizes = Vec::with_capacity(tensors.len());
     let mut offset = 0u64;
-    for (name, dtype, shape) in tensors {
+    let generated = tensors.iter().map(|(name, dtype, shape)| {
+        let bytes = numel(shape)?
+            .checked_mul(dtype.size_bytes() as u64)
+            .ok_or_else(|| io_error(path, "the tensors hold more than 2^64 bytes"))?;
+        Ok((name, json_str(st_dtype_name(*dtype))?, shape.clone(), bytes))
+    });
+    let kept = copied.iter().map(|t| {
+        let dtype = serde_json::to_string(&t.dtype).map_err(|e| io_error(path, e))?;
+        let shape = t.shape.iter().map(|&d| d as u64).collect();
+        let bytes = (t.data_offsets.1 - t.data_offsets.0) as u64;
+        Ok((&t.name, dtype, shape, bytes))
+    });
+    for entry in generated.chain(kept) {
+        let (name, dtype, shape, bytes): (&String, String, Vec<u64>, u64) = entry?;
         if name == "__metadata__" {
             return Err(Error::ReservedName {
                 name: name.clone(),
@@ -604,18 +756,16 @@ fn safetensors_header(
         if !names.insert(name.as_str()) {
             return Err(Error::DuplicateParam { name: name.clone() });
         }
-        let end = numel(shape)?
-            .checked_mul(dtype.size_bytes() as u64)
-            .and_then(|bytes| offset.checked_add(bytes))
+        let end = offset
+            .checked_add(bytes)
             .ok_or_else(|| io_error(path, "the tensors hold more than 2^64 bytes"))?;
         let dims: Vec<String> = shape.iter().map(u64::to_string).collect();
         entries.push(format!(
-            "{}:{{\"dtype\":\"{}\",\"shape\":[{}],\"data_offsets\":[{offset},{end}]}}",
+            "{}:{{\"dtype\":{dtype},\"shape\":[{}],\"data_offsets\":[{offset},{end}]}}",
             json_str(name)?,
-            st_dtype_name(*dtype),
             dims.join(",")
         ));
-        sizes.push(end - offset);
+        sizes.push(bytes);
         offset = end;
     }
     let header = format!("{{{}}}", entries.join(","));
@@ -661,16 +811,42 @@ pub fn write_safetensors_with<F>(
     path: &Path,
     tensors: &[TensorEntry],
     metadata: Option<BTreeMap<String, String>>,
+    produce: F,
+) -> Result<()>
+where
+    F: FnMut(usize, &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>,
+{
+    write_safetensors_copying(path, tensors, metadata, None, produce)
+}
+
+/// [`write_safetensors_with`], then `copy`'s tensors copied byte for byte
+/// from their source file ([`Passthrough`]) after the produced ones: same
+/// names, dtypes, shapes and data, in `copy.tensors`' order, read from the
+/// source one [`WRITE_CHUNK_BYTES`] piece at a time. `None` copies
+/// nothing. The source is checked again before the output is created; a
+/// name in both `tensors` and `copy` is refused. The output may be the
+/// source itself: it is written to a temporary file and renamed at the
+/// end.
+pub fn write_safetensors_copying<F>(
+    path: &Path,
+    tensors: &[TensorEntry],
+    metadata: Option<BTreeMap<String, String>>,
+    copy: Option<&Passthrough>,
     mut produce: F,
 ) -> Result<()>
 where
     F: FnMut(usize, &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>,
 {
-    let (header, sizes) = safetensors_header(path, tensors, metadata.as_ref())?;
+    let copied = copy.map_or(&[][..], |c| &c.tensors[..]);
+    let (header, sizes) = safetensors_header(path, tensors, copied, metadata.as_ref())?;
+    let mut source = match copy {
+        Some(c) if !c.tensors.is_empty() => Some(open_passthrough(c)?),
+        _ => None,
+    };
     let mut out = AtomicFile::create(path)?;
     out.write(&(header.len() as u64).to_le_bytes())?;
     out.write(&header)?;
-    for (i, &size) in sizes.iter().enumerate() {
+    for (i, &size) in sizes[..tensors.len()].iter().enumerate() {
         let mut written = 0u64;
         let mut emit = |b: &[u8]| -> Result<()> {
             written += b.len() as u64;
@@ -690,6 +866,23 @@ where
                 got: written,
                 unit: "bytes",
             });
+        }
+    }
+    if let (Some(c), Some(file)) = (copy, source.as_mut()) {
+        let mut buf = Vec::new();
+        for t in &c.tensors {
+            let src = &c.path;
+            let mut at = c.data_start + t.data_offsets.0 as u64;
+            let end = c.data_start + t.data_offsets.1 as u64;
+            file.seek(SeekFrom::Start(at))
+                .map_err(|e| io_error(src, e))?;
+            while at < end {
+                let n = (end - at).min(WRITE_CHUNK_BYTES as u64) as usize;
+                buf.resize(n, 0);
+                file.read_exact(&mut buf).map_err(|e| io_error(src, e))?;
+                out.write(&buf)?;
+                at += n as u64;
+            }
         }
     }
     out.commit()
@@ -763,15 +956,49 @@ pub fn write_safetensors(
     seed: u64,
     shard: Option<&Shard>,
 ) -> Result<()> {
+    write_safetensors_opts(path, set, seed, shard, &WriteOptions::default())
+}
+
+/// How [`write_safetensors_opts`] writes besides the set, seed and shard.
+/// The default is [`write_safetensors`]'s: all cores, nothing copied.
+///
+/// ```
+/// use weight_init::cpu::Threads;
+/// use weight_init::model::WriteOptions;
+/// let opts = WriteOptions { threads: Threads::count(2).unwrap(), ..Default::default() };
+/// # let _ = opts;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    /// The threads the CPU fills on ([`Threads`]); the file's bytes do not
+    /// depend on it.
+    pub threads: Threads,
+    /// Tensors copied byte for byte from another safetensors file after
+    /// the set's ([`Passthrough`], from [`read_checkpoint`]); `None`:
+    /// none.
+    pub copy: Option<Passthrough>,
+}
+
+/// [`write_safetensors`] with options: the CPU threads, and tensors copied
+/// unchanged from a checkpoint ([`write_safetensors_copying`]). The file's
+/// bytes are the same for every [`Threads`].
+pub fn write_safetensors_opts(
+    path: &Path,
+    set: &ResolvedSet,
+    seed: u64,
+    shard: Option<&Shard>,
+    opts: &WriteOptions,
+) -> Result<()> {
     let layout = set.arena_layout(shard, 4)?;
     let (tensors, meta) = safetensors_entries(set, &layout.shapes, seed, shard);
     let mut chunk = Vec::new();
-    write_safetensors_with(path, &tensors, Some(meta), |i, emit| {
+    let copy = opts.copy.as_ref();
+    write_safetensors_copying(path, &tensors, Some(meta), copy, |i, emit| {
         let (_, jobs) = set.tensor_jobs(i, seed, shard)?;
         for job in jobs {
             // Host-memory and size errors name the tensor (write errors
             // name the file already).
-            stream_job(&job, &mut chunk, emit).map_err(|e| match e {
+            stream_job(&job, &mut chunk, emit, &opts.threads).map_err(|e| match e {
                 Error::TooLarge { .. } => Error::Param {
                     name: set.params()[i].name.clone(),
                     source: Box::new(e),
@@ -788,6 +1015,7 @@ fn stream_job(
     job: &FillJob,
     chunk: &mut Vec<u8>,
     emit: &mut dyn FnMut(&[u8]) -> Result<()>,
+    threads: &Threads,
 ) -> Result<()> {
     if let FillJob::Sample {
         dist,
@@ -803,7 +1031,7 @@ fn stream_job(
         while start < range.end {
             let end = range.end.min(start + step);
             chunk.resize(((end - start) * size) as usize, 0);
-            crate::cpu::fill_bytes(dist, *dtype, key, start..end, chunk)?;
+            crate::cpu::fill_bytes_with(dist, *dtype, key, start..end, chunk, threads)?;
             emit(chunk)?;
             start = end;
         }
@@ -812,6 +1040,6 @@ fn stream_job(
     let mut bytes = crate::host::try_filled(job.len_bytes(), 0u8, || {
         format!("its host copy ({} bytes)", job.len_bytes())
     })?;
-    job.run_cpu(&mut bytes, job.dst())?;
+    job.run_cpu(&mut bytes, job.dst(), threads)?;
     emit(&bytes)
 }

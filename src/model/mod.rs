@@ -51,9 +51,10 @@ use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 
 pub use exec::{ArenaLayout, FillJob, RecordStats, SplitArenaLayout, ARENA_ALIGN};
 pub use io::{
-    read_safetensors, read_safetensors_header, safetensors_entries, write_safetensors,
-    write_safetensors_with, HeaderTensor, ModelSpec, ParamSpec, SafetensorsHeader, TensorEntry,
-    WRITE_CHUNK_BYTES,
+    read_checkpoint, read_safetensors, read_safetensors_header, safetensors_entries,
+    write_safetensors, write_safetensors_copying, write_safetensors_opts, write_safetensors_with,
+    Checkpoint, HeaderTensor, ModelSpec, ParamSpec, Passthrough, SafetensorsHeader, TensorEntry,
+    WriteOptions, WRITE_CHUNK_BYTES,
 };
 pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
 pub use shard::{Shard, ShardMode};
