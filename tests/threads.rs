@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use weight_init::cpu::{self, Pool, Threads};
+#[cfg(feature = "model")]
 use weight_init::model::{Param, ParamSet, Rules, WriteOptions};
 use weight_init::{DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
@@ -154,6 +155,7 @@ fn zero_threads_is_an_error() {
     );
 }
 
+#[cfg(feature = "model")]
 fn model() -> weight_init::model::ResolvedSet {
     let set = ParamSet::from_params([
         Param::new("emb.weight", vec![257, 400], DType::BF16)
@@ -169,6 +171,7 @@ fn model() -> weight_init::model::ResolvedSet {
 }
 
 #[test]
+#[cfg(feature = "model")]
 fn model_fill_cpu_with_matches_fill_cpu() {
     let r = model();
     let all = r.fill_cpu(9, None).unwrap();
@@ -198,6 +201,7 @@ fn model_fill_cpu_with_matches_fill_cpu() {
 }
 
 #[test]
+#[cfg(feature = "model")]
 fn write_safetensors_opts_same_file_for_every_thread_count() {
     let r = model();
     let dir = std::env::temp_dir().join(format!("wi-threads-{}", std::process::id()));
