@@ -144,7 +144,7 @@ pub(crate) fn validate_jobs(
             FillJob::Upload { bytes, .. } => {
                 let len = bytes.len() as u64;
                 let tensor = || "host bytes (an Upload job)".to_string();
-                if len % 2 != 0 {
+                if !len.is_multiple_of(2) {
                     return Err(Error::Unaligned {
                         argument: format!("length of {}", what(i)),
                         offset: len,
