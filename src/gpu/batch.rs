@@ -21,8 +21,8 @@
 //! fill ([`GpuContext::record_fill`]) of a random kind is a one-item batch:
 //! on lavapipe the batched kernels measured no slower than the former
 //! single-tensor ones (faster where the range starts on a Philox block,
-//! thanks to [`super::BatchView::Blocks`]); a constant keeps its own kernel
-//! ([`super::single_constant_shader`]).
+//! thanks to [`BatchView::Blocks`](super::unstable::BatchView::Blocks)); a constant keeps its own kernel
+//! ([`single_constant_shader`](super::unstable::single_constant_shader)).
 
 use std::ops::Range;
 
@@ -208,7 +208,7 @@ impl BatchItem {
 ///   ranges whose units all start on a Philox block (tensors filled from
 ///   element 0, and f32 items anywhere) runs a build of the range kernel
 ///   without the code for units that straddle two blocks
-///   ([`super::BatchView::Blocks`]); that choice never adds a dispatch.
+///   ([`BatchView::Blocks`](super::unstable::BatchView::Blocks)); that choice never adds a dispatch.
 ///
 /// So `dispatches <= kernels x windows x phases` ([`BatchReport::bound`]),
 /// with phases <= 2. A group takes more than one dispatch only when its

@@ -69,14 +69,14 @@ pub enum Part {
 /// output, a read-write storage buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bindings {
-    /// The fill parameters ([`super::FillParams`]) in a uniform (1), the
-    /// [`super::StructureParams`] uniform (2) and an auxiliary storage
+    /// The fill parameters ([`FillParams`](super::unstable::FillParams)) in a uniform (1), the
+    /// [`StructureParams`](super::unstable::StructureParams) uniform (2) and an auxiliary storage
     /// buffer (3).
     Structured,
     /// The batched fill: descriptor table (1), group ends (2) and the
     /// dispatch's uniform (3), see `src/gpu/batch.rs`.
     Batch,
-    /// A single-tensor fill: the fill parameters ([`super::FillParams`]) in
+    /// A single-tensor fill: the fill parameters ([`FillParams`](super::unstable::FillParams)) in
     /// a uniform (1).
     Fill,
     /// The layout wgpu derives from the module (the diagnostic's kernels).
