@@ -846,8 +846,10 @@ impl ResolvedSet {
     /// structured tensor is computed on the CPU, and every GPU kernel
     /// (structured ones included) equals the CPU bit for bit.
     ///
-    /// Errors, checked before anything is recorded: `buffer` without
-    /// `STORAGE`, the layout not this set's, a tensor past the buffer's end, a scheme the
+    /// Errors, checked before anything is recorded (a tensor's error names
+    /// it, [`Error::Param`]): `buffer` without `STORAGE`, the layout not
+    /// this set's, an offset that breaks the alignment rule of
+    /// [`crate::gpu`] (a layout edited by hand), a tensor past the buffer's end, a scheme the
     /// dtype cannot represent. A device-side failure inside a later call
     /// can leave earlier calls recorded; drop the encoder on error and
     /// nothing is written.
@@ -890,8 +892,27 @@ impl ResolvedSet {
         seed: u64,
         shard: Option<&Shard>,
     ) -> Result<RecordStats> {
-        let jobs = self.jobs(seed, shard, layout)?;
-        ctx.record_jobs(encoder, buffer, 0, &jobs)
+        // The layout's own facts, then every tensor as a target at its
+        // offset: checked by the one alignment rule, errors naming the
+        // parameter.
+        if layout.offsets.len() != self.params.len() {
+            return Err(Error::OutputLength {
+                expected: self.params.len() as u64,
+                got: layout.offsets.len() as u64,
+                unit: "elements",
+            });
+        }
+        let sizes: Vec<u64> = self.shard_shapes(shard)?.into_iter().map(|s| s.1).collect();
+        if sizes != layout.sizes {
+            return Err(Error::InvalidShape {
+                shape: layout.sizes.clone(),
+                reason: "the arena layout was not made for this set and shard".into(),
+            });
+        }
+        let targets: Vec<_> = (0..self.params.len())
+            .map(|i| (i, buffer, layout.offsets[i]))
+            .collect();
+        self.record_targets(ctx, encoder, &targets, seed, shard)
     }
 
     /// Records the fill of the whole set into the caller's own buffers:
