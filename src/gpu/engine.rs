@@ -21,8 +21,9 @@ use crate::error::{Error, Result};
 /// is popped), so this is the error; on WebGPU (a browser) it is a promise
 /// that a record call must not block on (`pollster` would hang the page's
 /// only thread), and is dropped: errors of that scope then go unreported
-/// by this call (they surface when the caller submits, through the
-/// device's own error handling).
+/// by this call (an encoder that recorded an invalid object is itself
+/// invalid, so the caller's `finish`/submit fails instead; not tested on
+/// wasm).
 pub(crate) fn pop_now(
     future: impl std::future::Future<Output = Option<wgpu::Error>>,
 ) -> Option<wgpu::Error> {

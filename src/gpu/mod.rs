@@ -93,8 +93,10 @@
 //!   the model's `record_gpu*`), and [`GpuContext::create_buffer_checked`].
 //!   They push and pop error scopes and read the popped scope without
 //!   waiting: on native wgpu its errors are known at once and returned;
-//!   on WebGPU the answer is a promise that is not waited for, so device
-//!   errors of a record call surface at the caller's submit instead.
+//!   on WebGPU the answer is a promise that is not waited for, so a
+//!   device error of a record call is not returned by it (the encoder is
+//!   then invalid, and the caller's `finish`/submit fails; not tested on
+//!   wasm).
 //!   Record calls do no long host work either: the QR of orthogonal
 //!   inits is the explicit step [`StructuredValues::compute`] (the one
 //!   exception: an orthogonal `FillJob::Structured` handed to
