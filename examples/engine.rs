@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 
 use weight_init::gpu::{GpuContext, GpuOptions};
 use weight_init::model::{Param, ParamSet, Preset};
+// The crate's own wgpu, so the engine's device and buffers are its types.
+use weight_init::wgpu;
 use weight_init::DType;
 
 /// A small GPT-2: 4 blocks of width 256, vocabulary 4096, context 256.

@@ -253,6 +253,23 @@ pub enum Error {
         /// The device's message.
         message: String,
     },
+    /// Where a tensor would sit in a GPU buffer breaks the backend's one
+    /// alignment rule (the "Alignment" section of [`crate::gpu`]): e.g.
+    /// "byte_offset 3 of a bf16 tensor: 16-bit tensors need an even
+    /// offset".
+    #[error("{argument} {offset} of {tensor}: {reason}")]
+    Unaligned {
+        /// The argument or field that is wrong, e.g. `byte_offset`,
+        /// `items[2].byte_offset`, `jobs[0].dst`.
+        argument: String,
+        /// Its value (a byte offset, or for a tensor that ends in a partial
+        /// last word, its end).
+        offset: u64,
+        /// What is placed there, e.g. "a bf16 tensor".
+        tensor: String,
+        /// What the rule asks for, and what to do.
+        reason: String,
+    },
 }
 
 /// `text` with every control character (and every bidirectional-text

@@ -71,6 +71,12 @@ pub mod structured;
 #[doc(hidden)]
 pub mod unstable;
 
+/// The wgpu this crate is built against (its `Device`, `Buffer` and
+/// `CommandEncoder` are the ones [`gpu`] takes). Engines should use
+/// `weight_init::wgpu` rather than their own `wgpu` dependency, to stay in
+/// step with this crate's version.
+pub use wgpu;
+
 pub use dist::{Distribution, Normal, TruncatedNormal, Uniform};
 pub use dtype::DType;
 pub use error::{Error, Result};

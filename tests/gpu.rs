@@ -4,7 +4,8 @@
 //! These tests never pass silently: with no adapter they fail and say how to
 //! install Mesa's software drivers.
 
-use weight_init::gpu::{GpuContext, GpuOptions, MulHiLo};
+use weight_init::gpu::unstable::MulHiLo;
+use weight_init::gpu::{GpuContext, GpuOptions};
 use weight_init::stats::Agreement;
 use weight_init::{cpu, DType, Distribution, Error, Normal, TensorKey, TruncatedNormal, Uniform};
 
@@ -248,10 +249,7 @@ fn int64_and_emulated_multiply_agree() {
         }
         let emulated = common::reopen(
             &a.ctx,
-            GpuOptions {
-                force_emulated_mulhilo: true,
-                ..Default::default()
-            },
+            GpuOptions::default().with_force_emulated_mulhilo(true),
         );
         assert_eq!(emulated.mulhilo(), MulHiLo::Emulated);
         let key = TensorKey::new(u64::MAX, u64::MAX - 1, 1 << 18);

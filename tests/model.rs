@@ -1177,7 +1177,8 @@ fn gpu_bad_input_records_nothing() {
     use wgpu::BufferUsages as U;
     let cases = [
         (mk(layout.total_bytes, U::COPY_DST | U::COPY_SRC), "STORAGE"),
-        (mk(layout.total_bytes, U::STORAGE | U::COPY_SRC), "COPY_DST"),
+        // (A buffer without COPY_DST is fine: host bytes then go through
+        // the values kernel, see tests/alignment.rs.)
         (
             mk(layout.total_bytes - 4, U::STORAGE | U::COPY_DST),
             "the fill needs bytes",

@@ -8,7 +8,9 @@
 
 use naga::valid::{Capabilities, ValidationFlags, Validator};
 use naga::{Expression, Literal, Module};
-use weight_init::gpu::{batch_shader, BatchView, Kernel, ModuleOptions, MulHiLo, Shader, SHADERS};
+use weight_init::gpu::unstable::{
+    batch_shader, BatchView, Kernel, ModuleOptions, MulHiLo, Shader, SHADERS,
+};
 
 /// The two mulhilo variants and the naga capabilities each needs.
 const MULHILO: [(MulHiLo, Capabilities); 2] = [
@@ -386,7 +388,7 @@ fn batch_constants_match_batch_rs() {
     assert_eq!(size_of("Batch"), 16, "Batch");
     assert_eq!(
         size_of("Params") as u64,
-        weight_init::gpu::FillParams::SIZE,
+        weight_init::gpu::unstable::FillParams::SIZE,
         "Params"
     );
 }

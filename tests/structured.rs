@@ -11,7 +11,8 @@
 //! The GPU tests run on every adapter found and fail, saying how to get
 //! one, where there is none.
 
-use weight_init::gpu::{GpuContext, Kernel};
+use weight_init::gpu::unstable::Kernel;
+use weight_init::gpu::GpuContext;
 use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
 use weight_init::stats::{ks_one_sample, normal_cdf, Agreement};
 use weight_init::structured::{
@@ -786,8 +787,10 @@ fn gpu_structured_fill_records_into_the_callers_encoder() {
         let ekey = key_for(&e, 1, 2);
         let ebuf = storage_buffer(&a.ctx, ekey.numel * 2, 0);
         let mut encoder = a.ctx.device().create_command_encoder(&Default::default());
+        // Orthogonal: the QR is an explicit host step before recording.
+        let values = weight_init::gpu::StructuredValues::compute(&s, DType::F32, &key).unwrap();
         a.ctx
-            .record_structured(&mut encoder, &buf, 0, &s, DType::F32, &key)
+            .record_structured_values(&mut encoder, &buf, 0, &values)
             .unwrap();
         a.ctx
             .record_structured(&mut encoder, &ebuf, 0, &e, DType::F16, &ekey)

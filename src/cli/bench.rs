@@ -38,7 +38,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::{json, Value};
-use weight_init::gpu::{GpuContext, MulHiLo};
+use weight_init::gpu::unstable::MulHiLo;
+use weight_init::gpu::GpuContext;
 use weight_init::{cpu, DType, Distribution, Sampler, TensorKey};
 
 use super::{distribution_for, gpu_or_cpu, progress, BenchArgs, CliError, CliResult};

@@ -58,8 +58,8 @@ const fn activation(name: &'static str, parts: &'static [&'static [Part]]) -> Sh
 ///
 /// ```
 /// use weight_init::diagnose::SHADERS;
-/// let options = weight_init::gpu::ModuleOptions {
-///     mulhilo: weight_init::gpu::MulHiLo::Emulated,
+/// let options = weight_init::gpu::unstable::ModuleOptions {
+///     mulhilo: weight_init::gpu::unstable::MulHiLo::Emulated,
 ///     table_len: 512,
 /// };
 /// assert!(SHADERS[1].source(options).contains("fn activate"));
@@ -370,6 +370,11 @@ impl GpuContext {
                 self.queue()
                     .write_buffer(buffer, 0, bytemuck::cast_slice(v));
                 Ok(())
+            }
+            // Orthogonal needs its QR on the host first: the explicit step.
+            Plan::Structured(s) if crate::gpu::needs_host_values(s) => {
+                let values = crate::gpu::StructuredValues::compute(s, DType::F32, &key)?;
+                self.record_structured_values(enc, buffer, 0, &values)
             }
             Plan::Structured(s) => self.record_structured(enc, buffer, 0, s, DType::F32, &key),
         }

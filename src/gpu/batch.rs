@@ -21,8 +21,8 @@
 //! fill ([`GpuContext::record_fill`]) of a random kind is a one-item batch:
 //! on lavapipe the batched kernels measured no slower than the former
 //! single-tensor ones (faster where the range starts on a Philox block,
-//! thanks to [`super::BatchView::Blocks`]); a constant keeps its own kernel
-//! ([`super::single_constant_shader`]).
+//! thanks to [`BatchView::Blocks`](super::unstable::BatchView::Blocks)); a constant keeps its own kernel
+//! ([`single_constant_shader`](super::unstable::single_constant_shader)).
 
 use std::ops::Range;
 
@@ -79,6 +79,13 @@ pub enum ItemView {
 impl ItemView {
     /// How many elements the view holds of a tensor of `numel` elements;
     /// an error where it does not fit the tensor.
+    ///
+    /// ```
+    /// use weight_init::gpu::ItemView;
+    /// assert_eq!(ItemView::Columns { row_len: 4, cols: 1..3 }.len(8)?, 4);
+    /// assert!(ItemView::Range(0..9).len(8).is_err());
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn len(&self, numel: u64) -> Result<u64> {
         match self {
             ItemView::Range(r) => {
@@ -159,6 +166,20 @@ pub struct BatchItem {
 
 impl BatchItem {
     /// Bytes the item writes: its view's length times the dtype's size.
+    ///
+    /// ```
+    /// use weight_init::gpu::{BatchItem, ItemView};
+    /// use weight_init::{DType, Distribution, TensorKey};
+    /// let item = BatchItem {
+    ///     dist: Distribution::constant(0.0)?,
+    ///     dtype: DType::F16,
+    ///     key: TensorKey::new(0, 0, 10),
+    ///     view: ItemView::Range(2..5),
+    ///     byte_offset: 6,
+    /// };
+    /// assert_eq!(item.byte_len()?, 6);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn byte_len(&self) -> Result<u64> {
         let n = self.view.len(self.key.numel)?;
         n.checked_mul(self.dtype.size_bytes() as u64)
@@ -187,7 +208,7 @@ impl BatchItem {
 ///   ranges whose units all start on a Philox block (tensors filled from
 ///   element 0, and f32 items anywhere) runs a build of the range kernel
 ///   without the code for units that straddle two blocks
-///   ([`super::BatchView::Blocks`]); that choice never adds a dispatch.
+///   ([`BatchView::Blocks`](super::unstable::BatchView::Blocks)); that choice never adds a dispatch.
 ///
 /// So `dispatches <= kernels x windows x phases` ([`BatchReport::bound`]),
 /// with phases <= 2. A group takes more than one dispatch only when its
@@ -199,11 +220,13 @@ impl BatchItem {
 ///
 /// ```
 /// use weight_init::gpu::BatchReport;
-/// let r = BatchReport { dispatches: 3, kernels: 2, windows: 1, phases: 2, pieces: 1000 };
+/// let mut r = BatchReport::default();
+/// (r.dispatches, r.kernels, r.windows, r.phases, r.pieces) = (3, 2, 1, 2, 1000);
 /// assert_eq!(r.bound(), 4);
 /// assert!(r.dispatches as u64 <= r.bound());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct BatchReport {
     /// Compute dispatches recorded.
     pub dispatches: u32,
@@ -223,6 +246,11 @@ impl BatchReport {
     /// `kernels x windows x phases`: the dispatch count whenever every
     /// group's descriptors fit one table (512) and its workgroups one grid
     /// (see [`BatchReport`]).
+    ///
+    /// ```
+    /// # use weight_init::gpu::BatchReport;
+    /// assert_eq!(BatchReport::default().bound(), 0);
+    /// ```
     pub fn bound(&self) -> u64 {
         self.kernels as u64 * self.windows as u64 * self.phases as u64
     }
@@ -344,34 +372,17 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
     for (index, it) in items.iter().enumerate() {
         let sampler = Sampler::new(&it.dist, it.dtype)?;
         let size = it.dtype.size_bytes() as u64;
-        if !it.byte_offset.is_multiple_of(size) {
-            return Err(Error::Misaligned {
-                offset: it.byte_offset,
-                align: size,
-            });
-        }
         let n = it.view.len(it.key.numel)?;
-        let start = it.byte_offset;
-        let end = n
-            .checked_mul(size)
-            .and_then(|b| b.checked_add(start))
-            .filter(|&e| e <= lim.buffer_size)
-            .ok_or(Error::BufferTooSmall {
-                start,
-                end: start.saturating_add(n.saturating_mul(size)),
-                size: lim.buffer_size,
-            })?;
+        let std::ops::Range { start, end } = super::fill::check_target(
+            || format!("items[{index}].byte_offset"),
+            || super::fill::tensor_of(it.dtype),
+            size,
+            it.byte_offset,
+            n.checked_mul(size),
+            lim.buffer_size,
+        )?;
         if n == 0 {
             continue;
-        }
-        // Bindings cover whole words: the word holding the last byte must
-        // exist.
-        if end.div_ceil(4) * 4 > lim.buffer_size {
-            return Err(Error::BufferTooSmall {
-                start,
-                end: end.div_ceil(4) * 4,
-                size: lim.buffer_size,
-            });
         }
         checked.push(Checked {
             index,
@@ -578,6 +589,7 @@ impl GpuContext {
     /// ```no_run
     /// use weight_init::gpu::{BatchItem, GpuContext, ItemView};
     /// use weight_init::{DType, Distribution, Normal, TensorKey};
+    /// use weight_init::wgpu;
     /// let ctx = GpuContext::new_default()?;
     /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
     ///     label: None,
@@ -621,16 +633,46 @@ impl GpuContext {
     /// `kernels x windows x phases`, however many items (see
     /// [`BatchReport`] for the exact count).
     ///
-    /// Items may mix dtypes and distributions, sit at any offset that is a
-    /// multiple of their element size (16-bit items may share a 32-bit word
-    /// with a neighbour) and leave gaps, whose bytes keep their values.
+    /// Items may mix dtypes and distributions, sit at any offset the gpu
+    /// module's one alignment rule allows ("Alignment": a multiple of 4 for
+    /// f32, any even offset for f16 and bf16; 16-bit items may share a
+    /// 32-bit word with a neighbour) and leave gaps, whose bytes keep their
+    /// values.
     ///
     /// Errors, before anything is recorded: a buffer without `STORAGE`
-    /// usage; an item whose byte offset is not a multiple of its element
-    /// size, whose range passes its tensor, whose `Columns` row length does
+    /// usage; an item whose byte offset breaks the rule
+    /// ([`Error::Unaligned`] naming `items[i].byte_offset`), whose range
+    /// passes its tensor, whose `Columns` row length does
     /// not divide the tensor or whose columns pass the row (or are wider
     /// than 2^31), whose bytes pass the buffer's end, or whose distribution
     /// the dtype cannot represent; two items whose bytes overlap.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::{BatchItem, GpuContext, ItemView};
+    /// use weight_init::{wgpu, DType, Normal, TensorKey};
+    /// let ctx = GpuContext::new_default()?;
+    /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ///     label: None,
+    ///     size: 64,
+    ///     usage: wgpu::BufferUsages::STORAGE,
+    ///     mapped_at_creation: false,
+    /// });
+    /// // Three f16 tensors of 3 elements back to back from byte 2: they share words.
+    /// let items: Vec<BatchItem> = (0..3)
+    ///     .map(|i| BatchItem {
+    ///         dist: Normal::new(0.0, 1.0).unwrap().into(),
+    ///         dtype: DType::F16,
+    ///         key: TensorKey::new(9, i, 3),
+    ///         view: ItemView::Range(0..3),
+    ///         byte_offset: 2 + 6 * i,
+    ///     })
+    ///     .collect();
+    /// let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    /// let report = ctx.record_batch(&mut encoder, &buf, &items)?;
+    /// assert!(report.dispatches as u64 <= report.bound());
+    /// ctx.queue().submit([encoder.finish()]);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn record_batch(
         &self,
         encoder: &mut wgpu::CommandEncoder,

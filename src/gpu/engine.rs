@@ -16,6 +16,25 @@ use super::shaders::{Bindings, ModuleOptions, Shader};
 use super::{one_line, panic_message, GpuContext};
 use crate::error::{Error, Result};
 
+/// The error of a popped error scope, without waiting for it: native wgpu
+/// resolves the future at once (the errors of the scope are known when it
+/// is popped), so this is the error; on WebGPU (a browser) it is a promise
+/// that a record call must not block on (`pollster` would hang the page's
+/// only thread), and is dropped: errors of that scope then go unreported
+/// by this call (an encoder that recorded an invalid object is itself
+/// invalid, so the caller's `finish`/submit fails instead; not tested on
+/// wasm).
+pub(crate) fn pop_now(
+    future: impl std::future::Future<Output = Option<wgpu::Error>>,
+) -> Option<wgpu::Error> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(e) => e,
+        std::task::Poll::Pending => None,
+    }
+}
+
 /// A built pipeline and the bind-group layout it takes.
 #[derive(Debug, Clone)]
 pub(crate) struct Pipeline {
@@ -211,7 +230,7 @@ impl GpuContext {
             Some((layout, _)) => layout,
             None => compute.get_bind_group_layout(0),
         };
-        if let Some(e) = pollster::block_on(scope.pop()) {
+        if let Some(e) = pop_now(scope.pop()) {
             state.layouts.remove(&shader.bindings);
             return Err(Error::Gpu {
                 message: format!(
@@ -271,16 +290,27 @@ impl GpuContext {
     /// backend pushes and pops these scopes. Returns `f`'s value and the
     /// first device error; a panic becomes [`Error::Gpu`] saying `what` was
     /// being done.
+    ///
+    /// With `wait` false (every record call) the popped scopes are read
+    /// without waiting ([`pop_now`]); with `wait` true (calls that submit
+    /// and wait anyway) they are awaited.
     fn under_scopes<T>(
         &self,
         what: &str,
+        wait: bool,
         f: impl FnOnce() -> T,
     ) -> Result<(T, Option<wgpu::Error>)> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let validation = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        let v = pollster::block_on(validation.pop());
-        let o = pollster::block_on(oom.pop());
+        let (v, o) = if wait {
+            (
+                pollster::block_on(validation.pop()),
+                pollster::block_on(oom.pop()),
+            )
+        } else {
+            (pop_now(validation.pop()), pop_now(oom.pop()))
+        };
         let r = r.map_err(|p| Error::Gpu {
             message: format!("wgpu panicked while {what}: {}", panic_message(&*p)),
         })?;
@@ -294,7 +324,7 @@ impl GpuContext {
     /// wgpu's uncaptured-error handler, which panics by default. A panic
     /// inside `f` is caught the same way.
     pub(crate) fn scoped<T>(&self, what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let (r, e) = self.under_scopes(what, f)?;
+        let (r, e) = self.under_scopes(what, false, f)?;
         if let Some(e) = e {
             return Err(Error::Gpu {
                 message: format!("{what}: {}", one_line(&e)),
@@ -306,10 +336,24 @@ impl GpuContext {
     /// Creates a buffer, catching the device's errors (out of memory, a
     /// size past its limits) as [`Error::Gpu`] instead of wgpu's panicking
     /// default handler.
-    /// The error's message is the device's, on one line.
+    /// The error's message is the device's, on one line. Does not block
+    /// (see "Blocking" in the module docs).
+    ///
+    /// ```no_run
+    /// # use weight_init::{gpu::GpuContext, wgpu};
+    /// # let ctx = GpuContext::new_default()?;
+    /// let buf = ctx.create_buffer_checked(&wgpu::BufferDescriptor {
+    ///     label: Some("weights"),
+    ///     size: 1 << 20,
+    ///     usage: wgpu::BufferUsages::STORAGE,
+    ///     mapped_at_creation: false,
+    /// })?;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn create_buffer_checked(&self, desc: &wgpu::BufferDescriptor<'_>) -> Result<wgpu::Buffer> {
-        let (buffer, e) =
-            self.under_scopes("creating a buffer", || self.device.create_buffer(desc))?;
+        let (buffer, e) = self.under_scopes("creating a buffer", false, || {
+            self.device.create_buffer(desc)
+        })?;
         match e {
             Some(e) => Err(Error::Gpu {
                 message: one_line(&e),
@@ -320,12 +364,24 @@ impl GpuContext {
 
     /// Submits `encoder`'s work, waits for it and returns the first device
     /// error (validation or out of memory) raised while `record` ran or the
-    /// work executed.
+    /// work executed. Blocks until the work is done.
+    ///
+    /// ```no_run
+    /// # use weight_init::{gpu::GpuContext, wgpu, DType, Normal, TensorKey};
+    /// # let ctx = GpuContext::new_default()?;
+    /// # let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor { label: None, size: 64,
+    /// #     usage: wgpu::BufferUsages::STORAGE, mapped_at_creation: false });
+    /// let dist = Normal::new(0.0, 1.0)?.into();
+    /// ctx.submit_checked(|encoder| {
+    ///     ctx.record_fill(encoder, &buf, 0, &dist, DType::F32, &TensorKey::new(1, 0, 16), 0..16)
+    /// })?;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn submit_checked(
         &self,
         record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<()>,
     ) -> Result<()> {
-        let ((recorded, polled), e) = self.under_scopes("recording or submitting", || {
+        let ((recorded, polled), e) = self.under_scopes("recording or submitting", true, || {
             let mut encoder = self
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor {

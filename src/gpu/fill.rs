@@ -113,9 +113,73 @@ impl FillParams {
     }
 }
 
+/// What a tensor is, for messages: "a bf16 tensor", "an f32 tensor".
+pub(crate) fn tensor_of(dtype: DType) -> String {
+    let name = dtype.name();
+    let article = if name.starts_with('f') { "an" } else { "a" };
+    format!("{article} {name} tensor")
+}
+
+/// The one alignment rule of the backend (the "Alignment" section of
+/// [`crate::gpu`]), checked for `len` bytes of `unit`-byte elements (4 for
+/// 32-bit tensors, 2 for 16-bit ones and host bytes) at `byte_offset` of a
+/// buffer of `buffer_size` bytes; every entry point calls it. Returns the
+/// bytes `start..end` written.
+///
+/// `argument` names the offset in the caller's terms (`byte_offset`,
+/// `items[2].byte_offset`, ...) and `tensor` what is placed there; both
+/// are only evaluated for an error.
+pub(crate) fn check_target(
+    argument: impl FnOnce() -> String,
+    tensor: impl FnOnce() -> String,
+    unit: u64,
+    byte_offset: u64,
+    len: Option<u64>,
+    buffer_size: u64,
+) -> Result<std::ops::Range<u64>> {
+    if !byte_offset.is_multiple_of(unit) {
+        return Err(Error::Unaligned {
+            argument: argument(),
+            offset: byte_offset,
+            tensor: tensor(),
+            reason: if unit == 2 {
+                "16-bit tensors need an even offset".into()
+            } else {
+                "32-bit tensors need an offset that is a multiple of 4".into()
+            },
+        });
+    }
+    let end = len
+        .and_then(|n| n.checked_add(byte_offset))
+        .filter(|&e| e <= buffer_size)
+        .ok_or(Error::BufferTooSmall {
+            start: byte_offset,
+            end: byte_offset.saturating_add(len.unwrap_or(u64::MAX)),
+            size: buffer_size,
+        })?;
+    // Kernels write whole 4-byte words (keeping the other half of a shared
+    // 16-bit word): the word holding the last byte must be bindable.
+    if end > byte_offset && end.div_ceil(4) * 4 > buffer_size {
+        return Err(Error::Unaligned {
+            argument: format!("end of {} (byte_offset + length)", argument()),
+            offset: end,
+            tensor: tensor(),
+            reason: format!(
+                "the tensor reaches into the buffer's last, partial word (the buffer has \
+                 {buffer_size} bytes, not a multiple of 4), and WebGPU binds storage buffers \
+                 only in whole 4-byte words (wgpu refuses a binding whose size is not a \
+                 multiple of 4), so no kernel or copy can write it; create the buffer with a \
+                 size rounded up to a multiple of 4 ({})",
+                buffer_size.next_multiple_of(4)
+            ),
+        });
+    }
+    Ok(byte_offset..end)
+}
+
 /// Checks a fill request, in this order: the buffer's `STORAGE` usage, the
-/// range against the tensor, the offset's alignment, the bytes against the
-/// buffer. Returns the bytes `start..end` the fill writes.
+/// range against the tensor, then [`check_target`] (`byte_offset`).
+/// Returns the bytes `start..end` the fill writes.
 pub(crate) fn check(
     buffer_size: u64,
     usage: wgpu::BufferUsages,
@@ -138,33 +202,14 @@ pub(crate) fn check(
         });
     }
     let size = dtype.size_bytes() as u64;
-    if !byte_offset.is_multiple_of(size) {
-        return Err(Error::Misaligned {
-            offset: byte_offset,
-            align: size,
-        });
-    }
-    let n = range.end - range.start;
-    let start = byte_offset;
-    let end = n
-        .checked_mul(size)
-        .and_then(|b| b.checked_add(byte_offset))
-        .filter(|&e| e <= buffer_size)
-        .ok_or(Error::BufferTooSmall {
-            start,
-            end: byte_offset.saturating_add(n.saturating_mul(size)),
-            size: buffer_size,
-        })?;
-    // Bindings cover whole 4-byte words, so the word holding the last byte
-    // must exist.
-    if n > 0 && end.div_ceil(4) * 4 > buffer_size {
-        return Err(Error::BufferTooSmall {
-            start,
-            end: end.div_ceil(4) * 4,
-            size: buffer_size,
-        });
-    }
-    Ok(start..end)
+    check_target(
+        || "byte_offset".into(),
+        || tensor_of(dtype),
+        size,
+        byte_offset,
+        (range.end - range.start).checked_mul(size),
+        buffer_size,
+    )
 }
 
 /// Checks a fill request ([`check`]) and splits it into windows.
@@ -283,10 +328,7 @@ mod tests {
         ));
         assert!(matches!(
             plan(400, s, 2, DType::F32, &k, 0..10, 1 << 20, 65535, 256),
-            Err(Error::Misaligned {
-                offset: 2,
-                align: 4
-            })
+            Err(Error::Unaligned { offset: 2, .. })
         ));
         assert!(matches!(
             plan(400, s, 4, DType::F32, &k, 0..100, 1 << 20, 65535, 256),

@@ -16,7 +16,7 @@
 //! items at once, or `structured.rs`); each window becomes a dispatch of a
 //! pipeline of the shader table, recorded by the engine (`engine.rs`).
 //!
-//! - `shaders.rs`: the shader table ([`SHADERS`]): which
+//! - `shaders.rs`: the shader table (`SHADERS`): which
 //!   files of `shaders/` make up each module and how it is specialised
 //!   (`override` constants, a generated `const` prelude). Every module is
 //!   `mulhilo_*.wgsl` + `philox.wgsl` (generator and transforms, the
@@ -27,7 +27,7 @@
 //!   recording, the grid split past the per-dimension workgroup limit, and
 //!   device work under error scopes ([`GpuContext::submit_checked`],
 //!   [`GpuContext::create_buffer_checked`]).
-//! - `fill.rs`: binding windows and the kernels' uniform ([`FillParams`]).
+//! - `fill.rs`: binding windows and the kernels' uniform (`FillParams`).
 //!   Buffers larger than the device's storage-binding limit are filled
 //!   through windows aligned to `min_storage_buffer_offset_alignment`; the
 //!   64-bit element index of each window's first position travels in a
@@ -38,7 +38,76 @@
 //!   a bounded number of dispatches, reading a descriptor table from a
 //!   uniform buffer.
 //! - `structured.rs`: structured inits ([`GpuContext::record_structured`],
-//!   [`GpuContext::fill_structured`]) through the same windows and stores.
+//!   [`GpuContext::fill_structured`]) through the same windows and stores,
+//!   host-prepared values ([`StructuredValues`],
+//!   [`GpuContext::record_structured_values`]) and the one values path that
+//!   writes host bytes at any legal offset.
+//! - `jobs.rs`: lists of fill jobs ([`GpuContext::record_jobs`],
+//!   [`RecordStats`]), the engine-facing form of the model API.
+//!
+//! # Alignment
+//!
+//! One rule for every entry point that places a tensor in a caller's buffer
+//! ([`GpuContext::fill`], [`GpuContext::record_fill`],
+//! [`GpuContext::record_batch`], [`GpuContext::record_structured`],
+//! [`GpuContext::record_structured_values`], [`GpuContext::record_jobs`],
+//! and the model's `record_gpu`, `record_gpu_into`, `record_gpu_split`,
+//! `record_gpu_buffer`), checked by one function before anything is
+//! recorded, as permissive as WebGPU allows:
+//!
+//! - **32-bit tensors** (f32) start at a byte offset that is a multiple
+//!   of 4;
+//! - **16-bit tensors** (f16, bf16) start at **any even** byte offset and
+//!   hold any number of elements: a head or tail that shares a 4-byte word
+//!   with other bytes is written by a read-modify-write of its half, and
+//!   the other half of the word keeps its bits (two tensors that share a
+//!   word are written by consecutive dispatches, never racing);
+//! - **host bytes** (`FillJob::Upload`, prepared
+//!   [`StructuredValues`]) follow their tensor's rule; an `Upload` job
+//!   carries no dtype and takes any even offset and an even byte count.
+//!   They are copied with `copy_buffer_to_buffer` where the run is whole
+//!   words and the buffer has `COPY_DST`, else written by the values
+//!   kernel (needs only `STORAGE`);
+//! - **the buffer's end**: a tensor may end at the buffer's last byte when
+//!   the buffer's size is a multiple of 4. When it is not (a 6-byte
+//!   buffer of three bf16), the last, partial word cannot be written at
+//!   all: WebGPU binds storage buffers only in whole 4-byte words (wgpu
+//!   refuses a storage binding whose size is not a multiple of 4) and
+//!   copies whole words too. A tensor that reaches into that word is
+//!   refused, and the error says to round the buffer's size up to a
+//!   multiple of 4.
+//!
+//! A break of the rule is [`crate::Error::Unaligned`], naming the argument
+//! (`byte_offset`, `items[2].byte_offset`, `jobs[0].dst`; the model API
+//! wraps it in [`crate::Error::Param`] with the tensor's name), its value
+//! and the tensor: "byte_offset 3 of a bf16 tensor: 16-bit tensors need
+//! an even offset". Nothing is written.
+//!
+//! # Blocking
+//!
+//! - **Never block** (engine-facing; safe on WebGPU/wasm):
+//!   [`GpuContext::from_device`] (builds nothing: each pipeline is built
+//!   on its first use), every `record_*` call ([`GpuContext::record_fill`],
+//!   [`GpuContext::record_batch`], [`GpuContext::record_structured`],
+//!   [`GpuContext::record_structured_values`], [`GpuContext::record_jobs`],
+//!   the model's `record_gpu*`), and [`GpuContext::create_buffer_checked`].
+//!   They push and pop error scopes and read the popped scope without
+//!   waiting: on native wgpu its errors are known at once and returned;
+//!   on WebGPU the answer is a promise that is not waited for, so a
+//!   device error of a record call is not returned by it (the encoder is
+//!   then invalid, and the caller's `finish`/submit fails; not tested on
+//!   wasm).
+//!   Record calls do no long host work either: the QR of orthogonal
+//!   inits is the explicit step [`StructuredValues::compute`] (the one
+//!   exception: an orthogonal `FillJob::Structured` handed to
+//!   [`GpuContext::record_jobs`], see there).
+//! - **Block** (tools, tests, native only): opening a device
+//!   ([`GpuContext::new_default`], [`GpuContext::from_adapter`]), the calls
+//!   that submit and wait ([`GpuContext::fill`],
+//!   [`GpuContext::fill_batch`], [`GpuContext::fill_structured`],
+//!   [`GpuContext::submit_checked`]), [`GpuContext::read_buffer`],
+//!   [`GpuContext::diagnose`], and [`StructuredValues::compute`] (host
+//!   work, no device).
 //!
 //! Buffers passed to a context must come from its own device: wgpu offers
 //! no way to ask a buffer for its device, and its core looks objects up by
@@ -54,29 +123,53 @@
 mod batch;
 mod engine;
 mod fill;
+pub(crate) mod jobs;
 mod shaders;
 mod structured;
 
 pub use batch::{BatchItem, BatchReport, ItemView};
 pub(crate) use engine::{record, slice, split_grid, Dispatch, Pipeline};
-pub use fill::FillParams;
-pub use shaders::{
-    batch_shader, single_constant_shader, BatchView, Bindings, Kernel, ModuleOptions, MulHiLo,
-    Part, Shader, SHADERS,
-};
-pub use structured::StructureParams;
+pub(crate) use fill::FillParams;
+pub(crate) use fill::{check_target, tensor_of};
+pub use jobs::RecordStats;
+pub(crate) use shaders::{single_constant_shader, Bindings, ModuleOptions, MulHiLo, Part, Shader};
+pub(crate) use structured::StructureParams;
+pub use structured::{needs_host_values, StructuredValues};
+
+/// The backend's internals, for the crate's own tests, benchmarks and
+/// tools: the shader table, the kernels' uniforms, the multiply variants.
+/// **Not covered by semver**: anything here may change or go in any
+/// release. Engines need none of it.
+///
+/// ```
+/// use weight_init::gpu::unstable::{FillParams, SHADERS};
+/// assert_eq!(FillParams::SIZE, 96);
+/// assert!(!SHADERS.is_empty());
+/// ```
+#[doc(hidden)]
+pub mod unstable {
+    pub use super::fill::FillParams;
+    pub use super::shaders::{
+        batch_shader, single_constant_shader, BatchView, Bindings, Kernel, ModuleOptions, MulHiLo,
+        Part, Shader, SHADERS,
+    };
+    pub use super::structured::StructureParams;
+}
 
 use crate::error::{Error, Result};
 
 /// Limits a [`GpuContext`] applies on top of the device's own, so tests can
-/// exercise window and grid splitting on small buffers.
+/// exercise window and grid splitting on small buffers. Built from
+/// [`Default`] with the `with_*` methods (the struct may gain fields).
 ///
 /// ```
 /// use weight_init::gpu::GpuOptions;
-/// let opts = GpuOptions { max_window_bytes: Some(1 << 20), ..Default::default() };
+/// let opts = GpuOptions::default().with_max_window_bytes(1 << 20);
+/// assert_eq!(opts.max_window_bytes, Some(1 << 20));
 /// assert_eq!(opts.max_workgroups_per_dimension, None);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GpuOptions {
     /// Largest storage binding (bytes) a fill uses; the device limit if
     /// `None` or larger. Rounded down to the offset alignment.
@@ -89,12 +182,54 @@ pub struct GpuOptions {
     pub force_emulated_mulhilo: bool,
 }
 
+impl GpuOptions {
+    /// Sets [`Self::max_window_bytes`].
+    ///
+    /// ```
+    /// # use weight_init::gpu::GpuOptions;
+    /// let o = GpuOptions::default().with_max_window_bytes(4096);
+    /// assert_eq!(o.max_window_bytes, Some(4096));
+    /// ```
+    #[must_use]
+    pub fn with_max_window_bytes(mut self, bytes: u64) -> Self {
+        self.max_window_bytes = Some(bytes);
+        self
+    }
+
+    /// Sets [`Self::max_workgroups_per_dimension`].
+    ///
+    /// ```
+    /// # use weight_init::gpu::GpuOptions;
+    /// let o = GpuOptions::default().with_max_workgroups_per_dimension(2);
+    /// assert_eq!(o.max_workgroups_per_dimension, Some(2));
+    /// ```
+    #[must_use]
+    pub fn with_max_workgroups_per_dimension(mut self, workgroups: u32) -> Self {
+        self.max_workgroups_per_dimension = Some(workgroups);
+        self
+    }
+
+    /// Sets [`Self::force_emulated_mulhilo`].
+    ///
+    /// ```
+    /// # use weight_init::gpu::GpuOptions;
+    /// let o = GpuOptions::default().with_force_emulated_mulhilo(true);
+    /// assert!(o.force_emulated_mulhilo);
+    /// ```
+    #[must_use]
+    pub fn with_force_emulated_mulhilo(mut self, force: bool) -> Self {
+        self.force_emulated_mulhilo = force;
+        self
+    }
+}
+
 /// A device, its queue and the fill pipelines. `Send + Sync`: fills may be
 /// recorded and submitted from several threads at once.
 ///
 /// ```no_run
 /// use weight_init::gpu::GpuContext;
 /// use weight_init::{DType, Normal, TensorKey};
+/// use weight_init::wgpu;
 /// let ctx = GpuContext::new_default()?;
 /// let n = 1 << 20;
 /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
@@ -138,6 +273,15 @@ impl GpuContext {
     /// adapter (wgpu's own helper panics there; this never does: a panic
     /// inside wgpu while opening the adapter is caught and returned as
     /// [`Error::Gpu`]).
+    ///
+    /// Blocks while the adapter and device open (see "Blocking" above).
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// let ctx = GpuContext::new_default()?;
+    /// println!("{:?}", ctx.adapter_info().map(|i| &i.name));
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn new_default() -> Result<Self> {
         check_environment()?;
         contain("opening the default adapter", || {
@@ -179,7 +323,19 @@ impl GpuContext {
     }
 
     /// Opens a device on `adapter` with its own limits and `SHADER_INT64`
-    /// where present.
+    /// where present. Blocks while the device opens.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::{GpuContext, GpuOptions};
+    /// use weight_init::wgpu;
+    /// let instance = wgpu::Instance::new(
+    ///     wgpu::InstanceDescriptor::new_without_display_handle_from_env(),
+    /// );
+    /// let adapter = pollster::block_on(instance.request_adapter(&Default::default()))
+    ///     .expect("an adapter");
+    /// let ctx = GpuContext::from_adapter(&adapter, GpuOptions::default())?;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn from_adapter(adapter: &wgpu::Adapter, options: GpuOptions) -> Result<Self> {
         let required_features = adapter.features() & wgpu::Features::SHADER_INT64;
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
@@ -197,6 +353,24 @@ impl GpuContext {
     /// Wraps the caller's device and queue (an engine's own). Builds each
     /// pipeline once, on its first use; uses 64-bit integer multiplies if
     /// the device was created with `SHADER_INT64`.
+    ///
+    /// Never blocks (safe on WebGPU/wasm): it reads the device's limits and
+    /// creates one 16-byte buffer; nothing is compiled and no error scope
+    /// is awaited. A pipeline that fails to build is reported by the first
+    /// record call that needs it. Errors: a storage binding limit below the
+    /// offset alignment (a device no fill could use).
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::{GpuContext, GpuOptions};
+    /// use weight_init::wgpu;
+    /// # fn engine(device: wgpu::Device, queue: wgpu::Queue) -> weight_init::Result<()> {
+    /// // The engine's own device and queue (cheap clones of handles).
+    /// let ctx = GpuContext::from_device(device.clone(), queue.clone(), GpuOptions::default())?;
+    /// let mut encoder = device.create_command_encoder(&Default::default());
+    /// // ... ctx.record_fill(&mut encoder, ...), ctx.record_jobs(...), the engine's work ...
+    /// queue.submit([encoder.finish()]);
+    /// # let _ = ctx; Ok(()) }
+    /// ```
     pub fn from_device(
         device: wgpu::Device,
         queue: wgpu::Queue,
@@ -265,33 +439,64 @@ impl GpuContext {
     }
 
     /// The device.
+    ///
+    /// ```no_run
+    /// # let ctx = weight_init::gpu::GpuContext::new_default()?;
+    /// let limit = ctx.device().limits().max_storage_buffer_binding_size;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn device(&self) -> &wgpu::Device {
         &self.device
     }
 
     /// The queue.
+    ///
+    /// ```no_run
+    /// # let ctx = weight_init::gpu::GpuContext::new_default()?;
+    /// let encoder = ctx.device().create_command_encoder(&Default::default());
+    /// ctx.queue().submit([encoder.finish()]);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn queue(&self) -> &wgpu::Queue {
         &self.queue
     }
 
     /// What the adapter says of itself; `None` for a caller's device
     /// ([`Self::from_device`]).
+    ///
+    /// ```no_run
+    /// # let ctx = weight_init::gpu::GpuContext::new_default()?;
+    /// if let Some(info) = ctx.adapter_info() {
+    ///     println!("{} ({:?})", info.name, info.backend);
+    /// }
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn adapter_info(&self) -> Option<&wgpu::AdapterInfo> {
         self.info.as_ref()
     }
 
-    /// Which 32x32 -> 64-bit multiply the kernels use.
+    /// Which 32x32 -> 64-bit multiply the kernels use (an internal, see
+    /// [`unstable`]; not covered by semver).
+    #[doc(hidden)]
     pub fn mulhilo(&self) -> MulHiLo {
         self.module_options.mulhilo
     }
 
     /// What this context's modules are assembled for: pass it to
-    /// [`Shader::source`] to see the WGSL a pipeline is built from.
+    /// `unstable::Shader::source` to see the WGSL a pipeline is built from
+    /// (an internal, not covered by semver).
+    #[doc(hidden)]
     pub fn module_options(&self) -> ModuleOptions {
         self.module_options
     }
 
     /// Largest binding window, in bytes, a fill uses.
+    ///
+    /// ```no_run
+    /// # let ctx = weight_init::gpu::GpuContext::new_default()?;
+    /// assert!(ctx.max_window_bytes() <= ctx.device().limits().max_storage_buffer_binding_size);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn max_window_bytes(&self) -> u64 {
         self.max_window_bytes
     }
@@ -303,7 +508,22 @@ impl GpuContext {
     /// their bits).
     ///
     /// Errors: see [`Self::record_fill`], plus device errors caught by error
-    /// scopes.
+    /// scopes. Blocks until the work is done.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::{wgpu, DType, Normal, TensorKey};
+    /// let ctx = GpuContext::new_default()?;
+    /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ///     label: None,
+    ///     size: 1024,
+    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    ///     mapped_at_creation: false,
+    /// });
+    /// let dist = Normal::new(0.0, 1.0)?.into();
+    /// ctx.fill(&buf, 0, &dist, DType::F32, &TensorKey::new(1, 0, 256), 0..256)?;
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn fill(
         &self,
         buffer: &wgpu::Buffer,
@@ -319,11 +539,34 @@ impl GpuContext {
     }
 
     /// Records the fill of [`Self::fill`] into the caller's `encoder`:
-    /// nothing is submitted and nothing blocks. Bad input returns an error
-    /// before anything is recorded: a buffer without `STORAGE` usage, a
-    /// byte offset not a multiple of the element size, a range past the
-    /// tensor, bytes past the buffer's end, parameters the dtype cannot
+    /// nothing is submitted and nothing blocks (see "Blocking" in the
+    /// module docs). `byte_offset` follows the module's one alignment rule
+    /// ("Alignment": a multiple of 4 for f32, any even offset for f16 and
+    /// bf16). Bad input returns an error before anything is recorded: a
+    /// buffer without `STORAGE` usage, a range past the tensor, a
+    /// `byte_offset` that breaks the rule ([`Error::Unaligned`], e.g.
+    /// "byte_offset 3 of a bf16 tensor: 16-bit tensors need an even
+    /// offset"), bytes past the buffer's end, parameters the dtype cannot
     /// represent.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::{wgpu, DType, Normal, TensorKey};
+    /// let ctx = GpuContext::new_default()?;
+    /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ///     label: None,
+    ///     size: 2 + 2 * 1000 + 2,
+    ///     usage: wgpu::BufferUsages::STORAGE,
+    ///     mapped_at_creation: false,
+    /// });
+    /// let dist = Normal::new(0.0, 0.02)?.into();
+    /// let key = TensorKey::new(42, 3, 1000);
+    /// let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    /// // A bf16 tensor at byte 2: the other half of the first word keeps its bits.
+    /// ctx.record_fill(&mut encoder, &buf, 2, &dist, DType::BF16, &key, 0..1000)?;
+    /// ctx.queue().submit([encoder.finish()]);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     #[allow(clippy::too_many_arguments)]
     pub fn record_fill(
         &self,
@@ -411,6 +654,16 @@ impl GpuContext {
 
     /// Copies `size` bytes at `offset` of `buffer` (which needs `COPY_SRC`)
     /// back to the host. For tests and tools; blocks.
+    ///
+    /// ```no_run
+    /// # use weight_init::{gpu::GpuContext, wgpu};
+    /// # let ctx = GpuContext::new_default()?;
+    /// # let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor { label: None, size: 16,
+    /// #     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC, mapped_at_creation: false });
+    /// let bytes = ctx.read_buffer(&buf, 2, 6)?; // any byte range
+    /// assert_eq!(bytes.len(), 6);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn read_buffer(&self, buffer: &wgpu::Buffer, offset: u64, size: u64) -> Result<Vec<u8>> {
         if !buffer.usage().contains(wgpu::BufferUsages::COPY_SRC) {
             return Err(Error::BufferUsage {

@@ -69,14 +69,14 @@ pub enum Part {
 /// output, a read-write storage buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bindings {
-    /// The fill parameters ([`super::FillParams`]) in a uniform (1), the
-    /// [`super::StructureParams`] uniform (2) and an auxiliary storage
+    /// The fill parameters ([`FillParams`](super::unstable::FillParams)) in a uniform (1), the
+    /// [`StructureParams`](super::unstable::StructureParams) uniform (2) and an auxiliary storage
     /// buffer (3).
     Structured,
     /// The batched fill: descriptor table (1), group ends (2) and the
     /// dispatch's uniform (3), see `src/gpu/batch.rs`.
     Batch,
-    /// A single-tensor fill: the fill parameters ([`super::FillParams`]) in
+    /// A single-tensor fill: the fill parameters ([`FillParams`](super::unstable::FillParams)) in
     /// a uniform (1).
     Fill,
     /// The layout wgpu derives from the module (the diagnostic's kernels).
@@ -100,7 +100,7 @@ impl Shader {
     /// The module's WGSL source for a device with `options`.
     ///
     /// ```
-    /// use weight_init::gpu::{Kernel, ModuleOptions, MulHiLo};
+    /// use weight_init::gpu::unstable::{Kernel, ModuleOptions, MulHiLo};
     /// let options = ModuleOptions { mulhilo: MulHiLo::Emulated, table_len: 128 };
     /// let src = Kernel::Normal.shader().source(options);
     /// assert!(src.contains("fn box_muller"));
@@ -219,7 +219,7 @@ pub static SHADERS: [Shader; 15] = [
 /// store; the random kinds measured 0.59-0.92x as one-item batches.
 ///
 /// ```
-/// use weight_init::gpu::{single_constant_shader, ModuleOptions, MulHiLo};
+/// use weight_init::gpu::unstable::{single_constant_shader, ModuleOptions, MulHiLo};
 /// let options = ModuleOptions { mulhilo: MulHiLo::Emulated, table_len: 128 };
 /// assert!(single_constant_shader().source(options).contains("var<uniform> p: Params;"));
 /// ```
@@ -320,7 +320,7 @@ impl BatchView {
 /// one view; `None` for the structured kernels.
 ///
 /// ```
-/// use weight_init::gpu::{batch_shader, BatchView, Kernel, ModuleOptions, MulHiLo};
+/// use weight_init::gpu::unstable::{batch_shader, BatchView, Kernel, ModuleOptions, MulHiLo};
 /// let options = ModuleOptions { mulhilo: MulHiLo::Emulated, table_len: 128 };
 /// let src = batch_shader(Kernel::Normal, BatchView::Range).unwrap().source(options);
 /// assert!(src.contains("var<private> p: Params;"));

@@ -3,17 +3,15 @@
 
 use std::ops::Range;
 
-use wgpu::util::DeviceExt;
-
 use super::{ResolvedParam, ResolvedSet, Shard};
 use crate::cpu::{self, Threads};
 use crate::dist::Distribution;
 use crate::dtype::{bf16_bits_to_f32, f16_bits_to_f32, DType};
 use crate::error::{Error, Result};
-use crate::gpu::{BatchItem, GpuContext, ItemView};
+use crate::gpu::jobs::{check_disjoint, record_checked, shifted, validate_jobs};
+use crate::gpu::{check_target, tensor_of, GpuContext, RecordStats};
 use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
 use crate::philox::TensorKey;
-use crate::sampler::Sampler;
 use crate::scheme::{numel, Plan, Structured};
 use crate::structured::{fill_structured_cpu, structured_numel};
 
@@ -520,28 +518,6 @@ fn create_split_buffer(
     })
 }
 
-/// What [`ResolvedSet::record_gpu`] recorded.
-///
-/// Every elementwise run of every tensor bound for one buffer goes into a
-/// single [`GpuContext::record_batch`], whose dispatch count is bounded by
-/// its distinct kernels x binding windows x 2 however many tensors there
-/// are (see [`crate::gpu::BatchReport`]); each structured call adds one
-/// or two dispatches or a copy.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RecordStats {
-    /// Elementwise batch items (a tensor, a row-shard run, a column-shard
-    /// block, or one gate of a segmented bias).
-    pub batch_items: u64,
-    /// Compute dispatches the batched elementwise fills recorded.
-    pub dispatches: u64,
-    /// `GpuContext::record_structured` calls.
-    pub structured_calls: u64,
-    /// `copy_buffer_to_buffer` uploads of host-computed bytes.
-    pub uploads: u64,
-    /// Bytes those uploads copy.
-    pub upload_bytes: u64,
-}
-
 impl ResolvedSet {
     /// The shard's shape and the jobs of tensor `index`, writing its
     /// compact bytes from offset 0. Errors name the parameter.
@@ -903,21 +879,25 @@ impl ResolvedSet {
     /// see [`RecordStats`]; a column shard is one strided item), unsharded
     /// structured ones
     /// through [`GpuContext::record_structured`], and host-computed bytes
-    /// (class priors, sharded structured tensors) through a staging buffer
-    /// created with the bytes and a `copy_buffer_to_buffer` recorded in
-    /// the same encoder. (Not `Queue::write_buffer`: that would run at the
-    /// next submit *before* every command buffer of that submit, out of
-    /// order with the caller's commands, and would not be part of the
-    /// encoder the caller controls.)
+    /// (class priors, sharded structured tensors) inside the same encoder:
+    /// a `copy_buffer_to_buffer` from a buffer created with the bytes
+    /// where the run is whole words and `buffer` has `COPY_DST`, else the
+    /// values kernel (see [`GpuContext::record_jobs`], which this calls).
+    /// (Not `Queue::write_buffer`: that would run at the next submit
+    /// *before* every command buffer of that submit, out of order with the
+    /// caller's commands, and would not be part of the encoder the caller
+    /// controls.) Never blocks (the "Blocking" section of
+    /// [`crate::gpu`]).
     ///
     /// The values equal [`Self::fill_cpu`]'s bit for bit, and a rank's
     /// values are exactly the slice of the unsharded GPU fill: a sharded
     /// structured tensor is computed on the CPU, and every GPU kernel
     /// (structured ones included) equals the CPU bit for bit.
     ///
-    /// Errors, checked before anything is recorded: `buffer` without
-    /// `STORAGE` (or without `COPY_DST` when something is uploaded), the
-    /// layout not this set's, a tensor past the buffer's end, a scheme the
+    /// Errors, checked before anything is recorded (a tensor's error names
+    /// it, [`Error::Param`]): `buffer` without `STORAGE`, the layout not
+    /// this set's, an offset that breaks the alignment rule of
+    /// [`crate::gpu`] (a layout edited by hand), a tensor past the buffer's end, a scheme the
     /// dtype cannot represent. A device-side failure inside a later call
     /// can leave earlier calls recorded; drop the encoder on error and
     /// nothing is written.
@@ -933,6 +913,7 @@ impl ResolvedSet {
     /// use weight_init::gpu::GpuContext;
     /// use weight_init::model::{Param, ParamSet, Preset, ARENA_ALIGN};
     /// use weight_init::DType;
+    /// use weight_init::wgpu;
     /// # fn engine(device: wgpu::Device, queue: wgpu::Queue) -> weight_init::Result<()> {
     /// let ctx = GpuContext::from_device(device.clone(), queue.clone(), Default::default())?;
     /// let set = ParamSet::from_params([
@@ -959,20 +940,62 @@ impl ResolvedSet {
         seed: u64,
         shard: Option<&Shard>,
     ) -> Result<RecordStats> {
-        let jobs = self.jobs(seed, shard, layout)?;
-        record_jobs(ctx, encoder, buffer, &jobs)
+        // The layout's own facts, then every tensor as a target at its
+        // offset: checked by the one alignment rule, errors naming the
+        // parameter.
+        if layout.offsets.len() != self.params.len() {
+            return Err(Error::OutputLength {
+                expected: self.params.len() as u64,
+                got: layout.offsets.len() as u64,
+                unit: "elements",
+            });
+        }
+        let sizes: Vec<u64> = self.shard_shapes(shard)?.into_iter().map(|s| s.1).collect();
+        if sizes != layout.sizes {
+            return Err(Error::InvalidShape {
+                shape: layout.sizes.clone(),
+                reason: "the arena layout was not made for this set and shard".into(),
+            });
+        }
+        let targets: Vec<_> = (0..self.params.len())
+            .map(|i| (i, buffer, layout.offsets[i]))
+            .collect();
+        self.record_targets(ctx, encoder, &targets, seed, shard)
     }
 
     /// Records the fill of the whole set into the caller's own buffers:
     /// tensor `i` (its shard, when sharded) goes to `targets[i] = (buffer,
     /// byte offset)`, laid out compactly (row-major, little-endian). Each
-    /// offset must be a multiple of 4, and each buffer needs `STORAGE`
-    /// (and `COPY_DST` for tensors with host-computed bytes); targets in
-    /// one buffer must not overlap, and are filled by one batch (so the
-    /// dispatch count grows with the number of distinct buffers, not of
-    /// tensors). Otherwise as
-    /// [`Self::record_gpu`]; every target is checked before anything is
-    /// recorded.
+    /// offset follows the one alignment rule of [`crate::gpu`] (section
+    /// "Alignment": a multiple of 4 for f32 tensors, any even offset for
+    /// f16 and bf16, host-computed values included), and each buffer needs
+    /// `STORAGE` (`COPY_DST` only lets word-aligned host bytes go by copy);
+    /// targets in one buffer must not overlap, and are filled by one batch
+    /// (so the dispatch count grows with the number of distinct buffers,
+    /// not of tensors). Otherwise as [`Self::record_gpu`]; every target is
+    /// checked before anything is recorded, and an error names the
+    /// parameter ([`Error::Param`]), e.g. "parameter `head.bias`: byte
+    /// offset 3 of a bf16 tensor: 16-bit tensors need an even offset".
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::{wgpu, DType};
+    /// # fn engine(ctx: &GpuContext, weights: &wgpu::Buffer, biases: &wgpu::Buffer)
+    /// #     -> weight_init::Result<()> {
+    /// let set = ParamSet::from_params([
+    ///     Param::new("fc.weight", vec![64, 32], DType::BF16)
+    ///         .with_init("normal(0, 0.02)".parse().unwrap()),
+    ///     Param::new("fc.bias", vec![64], DType::BF16)
+    ///         .with_init("class_prior_bias(priors=[0.01], activation=sigmoid)".parse().unwrap()),
+    /// ])?;
+    /// let model = set.resolve(&Rules::default())?;
+    /// let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    /// // The engine's own buffers and offsets; a bf16 tensor at byte 6 is fine.
+    /// model.record_gpu_into(ctx, &mut encoder, &[(weights, 0), (biases, 6)], /* seed */ 1, None)?;
+    /// ctx.queue().submit([encoder.finish()]);
+    /// # Ok(()) }
+    /// ```
     pub fn record_gpu_into(
         &self,
         ctx: &GpuContext,
@@ -1162,17 +1185,34 @@ impl ResolvedSet {
         // Jobs grouped by buffer: one batched fill per buffer.
         let mut work: Vec<(&wgpu::Buffer, Vec<FillJob>, Vec<usize>)> = Vec::new();
         for &(i, buffer, offset) in targets {
-            if offset % 4 != 0 {
-                return Err(Error::Misaligned { offset, align: 4 });
-            }
-            let (_, mut jobs) = self.tensor_jobs(i, seed, shard)?;
-            for j in &mut jobs {
-                j.shift(offset);
-            }
-            validate_jobs(buffer, &jobs).map_err(|e| Error::Param {
-                name: self.params[i].name.clone(),
+            let p = &self.params[i];
+            let in_param = |e: Error| Error::Param {
+                name: p.name.clone(),
                 source: Box::new(e),
-            })?;
+            };
+            let (shape, jobs) = self.tensor_jobs(i, seed, shard)?;
+            // The tensor as a whole first (its dtype sets the rule), then
+            // each job.
+            let unit = p.dtype.size_bytes() as u64;
+            let len = numel(&shape)?.checked_mul(unit);
+            if !buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
+                return Err(in_param(Error::BufferUsage {
+                    have: crate::gpu::usage_names(buffer.usage()),
+                    missing: "STORAGE",
+                }));
+            }
+            check_target(
+                || "byte offset".into(),
+                || tensor_of(p.dtype),
+                unit,
+                offset,
+                len,
+                buffer.size(),
+            )
+            .map_err(in_param)?;
+            let jobs: Vec<FillJob> = jobs.iter().map(|j| shifted(j, offset)).collect();
+            validate_jobs(buffer, 0, &jobs, |k| format!("byte offset (part {k})"))
+                .map_err(in_param)?;
             let owners = vec![i; jobs.len()];
             match work.iter_mut().find(|(b, _, _)| *b == buffer) {
                 Some((_, all, own)) => {
@@ -1191,12 +1231,7 @@ impl ResolvedSet {
         }
         let mut total = RecordStats::default();
         for (buffer, jobs, _) in work {
-            let s = record_checked(ctx, encoder, buffer, &jobs)?;
-            total.batch_items += s.batch_items;
-            total.dispatches += s.dispatches;
-            total.structured_calls += s.structured_calls;
-            total.uploads += s.uploads;
-            total.upload_bytes += s.upload_bytes;
+            total.add(&record_checked(ctx, encoder, buffer, 0, &jobs)?);
         }
         Ok(total)
     }
@@ -1212,217 +1247,4 @@ fn check_align(align: u64) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// Two jobs bound for one buffer must not share a byte: targets that
-/// overlap are refused before anything is recorded.
-fn check_disjoint(jobs: &[FillJob], describe: impl Fn(usize) -> String) -> Result<()> {
-    let mut spans: Vec<(u64, u64, usize)> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| (j.dst(), j.dst().saturating_add(j.len_bytes()), i))
-        .filter(|(a, b, _)| a < b)
-        .collect();
-    spans.sort_unstable();
-    for w in spans.windows(2) {
-        if w[1].0 < w[0].1 {
-            return Err(Error::Overlap {
-                first: describe(w[0].2),
-                second: describe(w[1].2),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Records `jobs` into `encoder` (see [`ResolvedSet::record_gpu`]).
-pub(crate) fn record_jobs(
-    ctx: &GpuContext,
-    encoder: &mut wgpu::CommandEncoder,
-    buffer: &wgpu::Buffer,
-    jobs: &[FillJob],
-) -> Result<RecordStats> {
-    validate_jobs(buffer, jobs)?;
-    record_checked(ctx, encoder, buffer, jobs)
-}
-
-/// Checks `jobs` against `buffer` without recording anything.
-fn validate_jobs(buffer: &wgpu::Buffer, jobs: &[FillJob]) -> Result<()> {
-    let usage = buffer.usage();
-    if !usage.contains(wgpu::BufferUsages::STORAGE) {
-        return Err(Error::BufferUsage {
-            have: crate::gpu::usage_names(usage),
-            missing: "STORAGE",
-        });
-    }
-    let uploads = jobs.iter().any(|j| matches!(j, FillJob::Upload { .. }));
-    if uploads && !usage.contains(wgpu::BufferUsages::COPY_DST) {
-        return Err(Error::BufferUsage {
-            have: crate::gpu::usage_names(usage),
-            missing: "COPY_DST",
-        });
-    }
-    // Validate everything first so that bad input records nothing.
-    for j in jobs {
-        let len = match j {
-            FillJob::Upload { bytes, dst } => {
-                if dst % 4 != 0 {
-                    return Err(Error::Misaligned {
-                        offset: *dst,
-                        align: 4,
-                    });
-                }
-                (bytes.len() as u64).next_multiple_of(4)
-            }
-            FillJob::Sample { dist, dtype, .. } => {
-                Sampler::new(dist, *dtype)?;
-                j.len_bytes()
-            }
-            FillJob::Structured { plan, key, .. } => {
-                let n = structured_numel(plan)?;
-                if n != key.numel {
-                    return Err(Error::OutputLength {
-                        expected: n,
-                        got: key.numel,
-                        unit: "elements",
-                    });
-                }
-                j.len_bytes()
-            }
-        };
-        let end = j.dst().saturating_add(len);
-        if end > buffer.size() {
-            return Err(Error::BufferTooSmall {
-                start: j.dst(),
-                end,
-                size: buffer.size(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Records jobs that [`validate_jobs`] accepted: every elementwise job in
-/// one [`GpuContext::record_batch`] (a bounded number of dispatches
-/// whatever the job count), then structured tensors, then uploads.
-fn record_checked(
-    ctx: &GpuContext,
-    encoder: &mut wgpu::CommandEncoder,
-    buffer: &wgpu::Buffer,
-    jobs: &[FillJob],
-) -> Result<RecordStats> {
-    let mut stats = RecordStats::default();
-    let items = batch_items(jobs);
-    if !items.is_empty() {
-        let report = ctx.record_batch(encoder, buffer, &items)?;
-        stats.batch_items += items.len() as u64;
-        stats.dispatches += report.dispatches as u64;
-    }
-    for j in jobs {
-        match j {
-            FillJob::Sample { .. } => {}
-            FillJob::Structured {
-                plan,
-                dtype,
-                key,
-                dst,
-            } => {
-                ctx.record_structured(encoder, buffer, *dst, plan, *dtype, key)?;
-                stats.structured_calls += 1;
-            }
-            FillJob::Upload { bytes, dst } => {
-                if bytes.is_empty() {
-                    continue;
-                }
-                let mut padded = bytes.clone();
-                padded.resize(bytes.len().next_multiple_of(4), 0);
-                let staging = ctx.scoped("creating an upload buffer", || {
-                    Ok(ctx
-                        .device()
-                        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                            label: Some("weight-init model upload"),
-                            contents: &padded,
-                            usage: wgpu::BufferUsages::COPY_SRC,
-                        }))
-                })?;
-                encoder.copy_buffer_to_buffer(&staging, 0, buffer, *dst, padded.len() as u64);
-                stats.uploads += 1;
-                stats.upload_bytes += padded.len() as u64;
-            }
-        }
-    }
-    Ok(stats)
-}
-
-/// The elementwise jobs as batch items. A column shard's per-row runs of
-/// one tensor (equal lengths, one row apart in the tensor, back to back in
-/// the output, starting in row 0 and covering every row) become a single
-/// strided `Columns` item, so that a `[32000, 4096]` embedding's shard is
-/// one descriptor rather than 32000; anything else stays a `Range` item.
-fn batch_items(jobs: &[FillJob]) -> Vec<BatchItem> {
-    let samples: Vec<_> = jobs
-        .iter()
-        .filter_map(|j| match j {
-            FillJob::Sample {
-                dist,
-                dtype,
-                key,
-                range,
-                dst,
-            } if range.start < range.end => Some((dist, *dtype, key, range.clone(), *dst)),
-            _ => None,
-        })
-        .collect();
-    let mut items = Vec::new();
-    let mut i = 0;
-    while i < samples.len() {
-        let (dist, dtype, key, ref first, dst) = samples[i];
-        let width = first.end - first.start;
-        let size = dtype.size_bytes() as u64;
-        // How many following runs continue the column block.
-        let mut count = 1;
-        if i + 1 < samples.len() {
-            let stride = samples[i + 1].3.start.wrapping_sub(first.start);
-            while let Some((d, t, k, r, o)) = samples.get(i + count) {
-                let continues = *d == dist
-                    && *t == dtype
-                    && *k == key
-                    && r.start == first.start + count as u64 * stride
-                    && r.end - r.start == width
-                    && *o == dst + count as u64 * width * size;
-                if !continues {
-                    break;
-                }
-                count += 1;
-            }
-            let whole_rows = stride > 0
-                && first.start + width <= stride
-                && width <= 1 << 31
-                && key.numel % stride == 0
-                && key.numel / stride == count as u64;
-            if count > 1 && whole_rows {
-                items.push(BatchItem {
-                    dist: *dist,
-                    dtype,
-                    key: *key,
-                    view: ItemView::Columns {
-                        row_len: stride,
-                        cols: first.start..first.start + width,
-                    },
-                    byte_offset: dst,
-                });
-                i += count;
-                continue;
-            }
-        }
-        items.push(BatchItem {
-            dist: *dist,
-            dtype,
-            key: *key,
-            view: ItemView::Range(first.clone()),
-            byte_offset: dst,
-        });
-        i += 1;
-    }
-    items
 }

@@ -217,11 +217,9 @@ impl Adapter {
 /// at most 2 workgroups per grid dimension, so fills split into many
 /// windows and 2-D grids.
 pub fn small_window(window: u64) -> GpuOptions {
-    GpuOptions {
-        max_window_bytes: Some(window),
-        max_workgroups_per_dimension: Some(2),
-        force_emulated_mulhilo: false,
-    }
+    GpuOptions::default()
+        .with_max_window_bytes(window)
+        .with_max_workgroups_per_dimension(2)
 }
 
 /// Every adapter of [`all_adapters`], opened with default options and,
