@@ -36,6 +36,8 @@
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
 //! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
 //!   delta-orthogonal;
+//! - [`tensor`]: one call per tensor ([`TensorInit`]: a name, a shape and a
+//!   scheme, filled on the CPU or prepared as fill jobs for a backend);
 //! - [`files`]: checked inputs, atomic outputs, escaped names (every
 //!   file the crate reads or writes goes through it);
 //! - [`model`]: whole-model init: named parameter sets, rules and presets,
@@ -61,6 +63,7 @@ pub mod sampler;
 pub mod scheme;
 pub mod stats;
 pub mod structured;
+pub mod tensor;
 
 pub use dist::{Distribution, Normal, TruncatedNormal, Uniform};
 pub use dtype::DType;
@@ -69,6 +72,7 @@ pub use philox::TensorKey;
 pub use sampler::Sampler;
 pub use scheme::{FanMode, Fans, Init, Layout, Nonlinearity, Plan, ResolveOptions, Structured};
 pub use structured::{fill_structured_cpu, orthogonal_f32};
+pub use tensor::{FillJob, IntoInit, PreparedTensor, TensorInit};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

@@ -49,7 +49,8 @@ use crate::error::{Error, Result};
 use crate::philox::name_stream;
 use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 
-pub use exec::{ArenaLayout, FillJob, RecordStats, SplitArenaLayout, ARENA_ALIGN};
+pub use crate::tensor::FillJob;
+pub use exec::{ArenaLayout, RecordStats, SplitArenaLayout, ARENA_ALIGN};
 pub use io::{
     read_safetensors, read_safetensors_header, safetensors_entries, write_safetensors,
     write_safetensors_with, HeaderTensor, ModelSpec, ParamSpec, SafetensorsHeader, TensorEntry,
