@@ -53,8 +53,11 @@ fn is_structured(p: &Plan) -> bool {
     matches!(p, Plan::Structured(_))
 }
 
+/// A tensor name, shape, scheme and layout, and the plan kind it resolves to.
+type Case<'a> = (&'a str, &'a [u64], &'a str, Layout, fn(&Plan) -> bool);
+
 /// Every case equals the model API's bytes in every dtype.
-fn check_cases(cases: &[(&str, &[u64], &str, Layout, fn(&Plan) -> bool)]) {
+fn check_cases(cases: &[Case]) {
     for &(name, shape, scheme, layout, kind) in cases {
         for dtype in DTYPES {
             let ours = one_call(name, shape, dtype, scheme, layout, kind);
@@ -262,7 +265,8 @@ fn model_jobs_are_the_tensor_jobs() {
 #[test]
 fn torch_default_bias_takes_the_weight_shape() {
     // Torch layout, a linear and a conv; Jax layout, a dense kernel.
-    let layers: [(&str, &str, &[u64], &[u64], Layout); 3] = [
+    type Layer<'a> = (&'a str, &'a str, &'a [u64], &'a [u64], Layout);
+    let layers: [Layer; 3] = [
         ("fc.weight", "fc.bias", &[32, 20], &[32], Layout::Torch),
         (
             "conv.weight",
