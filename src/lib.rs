@@ -34,6 +34,8 @@
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
 //! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
 //!   delta-orthogonal;
+//! - [`tensor`]: one call per tensor ([`TensorInit`]: a name, a shape and a
+//!   scheme, filled on the CPU or prepared as fill jobs for a backend);
 //! - [`files`]: checked inputs, atomic outputs, escaped names (every
 //!   file the crate reads or writes goes through it);
 //! - [`model`]: whole-model init: named parameter sets, rules and presets,
@@ -75,7 +77,9 @@ pub mod unstable;
 /// `CommandEncoder` are the ones [`gpu`] takes). Engines should use
 /// `weight_init::wgpu` rather than their own `wgpu` dependency, to stay in
 /// step with this crate's version.
+#[cfg(feature = "gpu")]
 pub use wgpu;
+pub mod tensor;
 
 pub use dist::{Distribution, Normal, TruncatedNormal, Uniform};
 pub use dtype::DType;
@@ -86,6 +90,7 @@ pub use scheme::{FanMode, Fans, Init, Layout, Nonlinearity, Plan, ResolveOptions
 pub use structured::fill_structured_cpu;
 #[cfg(feature = "orthogonal")]
 pub use structured::orthogonal_f32;
+pub use tensor::{FillJob, IntoInit, PreparedTensor, TensorInit};
 
 /// The README's examples, compiled and run as doctests.
 #[doc = include_str!("../README.md")]

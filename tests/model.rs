@@ -269,13 +269,14 @@ fn thousand_params_gpu_equal_each_alone() {
     // Every elementwise run (997 plain tensors + 4 LSTM gates + the odd
     // last bf16 element of the 3 class priors) in one batch: a handful of
     // dispatches (4 distribution kernels x 2 phases at most: the arena's
-    // tensors never share a 32-bit word, so 1 phase), one structured call,
-    // one upload.
+    // tensors never share a 32-bit word, so 1 phase), and two uploads: the
+    // class prior and the orthogonal tensor (its QR runs when the jobs are
+    // built, so no structured call is recorded).
     assert_eq!(stats.batch_items, 997 + 4 + 1);
     println!("1000 parameters: {stats:?}");
     assert!(stats.dispatches <= 4, "{stats:?}");
-    assert_eq!(stats.structured_calls, 1);
-    assert_eq!(stats.uploads, 1);
+    assert_eq!(stats.structured_calls, 0);
+    assert_eq!(stats.uploads, 2);
 
     let ctx = gpu();
     for (i, p) in r.params().iter().enumerate() {

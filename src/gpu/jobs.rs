@@ -12,7 +12,7 @@ use super::fill::{check_target, tensor_of};
 use super::structured::{needs_host_values, StructuredValues, ValuesPath};
 use super::{BatchItem, GpuContext, ItemView};
 use crate::error::{Error, Result};
-use crate::model::FillJob;
+use crate::tensor::{FillJob, PreparedTensor, TensorInit};
 use crate::sampler::Sampler;
 use crate::structured::structured_numel;
 
@@ -56,6 +56,7 @@ pub struct RecordStats {
 }
 
 impl RecordStats {
+    #[cfg(feature = "model")]
     /// Adds `other`'s counts to these.
     pub(crate) fn add(&mut self, other: &RecordStats) {
         self.batch_items += other.batch_items;
@@ -82,6 +83,7 @@ impl RecordStats {
     }
 }
 
+#[cfg(feature = "model")]
 /// `job` with its `dst` moved `by` bytes further (saturating).
 pub(crate) fn shifted(job: &FillJob, by: u64) -> FillJob {
     let mut j = job.clone();
@@ -332,6 +334,103 @@ impl GpuContext {
             )
         })?;
         record_checked(self, encoder, buffer, byte_offset, jobs)
+    }
+
+    /// Records the fill of one prepared tensor ([`TensorInit::prepare`])
+    /// into the caller's `encoder`, its bytes (row-major, little-endian, in
+    /// its dtype) at `byte_offset` of `buffer`: the one-call API's GPU half.
+    /// Nothing is submitted and nothing blocks; the host work (resolving
+    /// the scheme, host-computed values, the QR of orthogonal inits) was
+    /// done by `prepare`, on whatever thread the engine chose. Every kind
+    /// of plan is handled: sampled and segmented tensors by the batched
+    /// kernels, eye/identity/dirac/sparse by the structured kernels, and
+    /// host-computed bytes staged inside this encoder (see
+    /// [`Self::record_jobs`], which this calls). The bytes equal
+    /// [`PreparedTensor::fill_bytes`]'s on the CPU, bit for bit.
+    ///
+    /// Alignment is the module's one rule ("Alignment" in [`crate::gpu`]):
+    /// an f32 tensor at a multiple of 4, an f16/bf16 tensor at any even
+    /// offset. Errors, before anything is recorded, name the tensor
+    /// ([`Error::Param`]): an offset the rule refuses, bytes past the
+    /// buffer's end, a buffer without `STORAGE`.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::{wgpu, DType, TensorInit};
+    /// let ctx = GpuContext::new_default()?;
+    /// let w = TensorInit::new("fc.weight", &[64, 32], "orthogonal")?
+    ///     .dtype(DType::BF16)
+    ///     .prepare(/* seed */ 7)?; // the QR runs here, on the host
+    /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ///     label: None,
+    ///     size: 8 + w.byte_len(),
+    ///     usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    ///     mapped_at_creation: false,
+    /// });
+    /// let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    /// ctx.record_tensor(&mut encoder, &buf, 6, &w)?; // any even offset for bf16
+    /// ctx.queue().submit([encoder.finish()]);
+    /// let mut cpu = vec![0u8; w.byte_len() as usize];
+    /// w.fill_bytes(&mut cpu)?;
+    /// assert_eq!(ctx.read_buffer(&buf, 6, w.byte_len())?, cpu);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    pub fn record_tensor(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        byte_offset: u64,
+        tensor: &PreparedTensor,
+    ) -> Result<RecordStats> {
+        let named = |e| Error::Param {
+            name: tensor.name().to_string(),
+            source: Box::new(e),
+        };
+        let dtype = tensor.dtype();
+        check_target(
+            || "byte_offset".into(),
+            || tensor_of(dtype),
+            dtype.size_bytes() as u64,
+            byte_offset,
+            Some(tensor.byte_len()),
+            buffer.size(),
+        )
+        .map_err(named)?;
+        self.record_jobs(encoder, buffer, byte_offset, tensor.jobs())
+            .map_err(named)
+    }
+
+    /// [`TensorInit::prepare`] then [`Self::record_tensor`], in one call:
+    /// for small tensors, or an engine that does not mind the host work
+    /// (for an orthogonal init, its QR) on its recording thread. Nothing is
+    /// submitted and nothing waits for the device.
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::{wgpu, DType, TensorInit};
+    /// let ctx = GpuContext::new_default()?;
+    /// let bias = TensorInit::new("fc.bias", &[64], "torch_default_bias")?.weight_shape(&[64, 32]);
+    /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+    ///     label: None,
+    ///     size: 256,
+    ///     usage: wgpu::BufferUsages::STORAGE,
+    ///     mapped_at_creation: false,
+    /// });
+    /// let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    /// ctx.record_init(&mut encoder, &buf, 0, &bias, /* seed */ 7)?;
+    /// ctx.queue().submit([encoder.finish()]);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    pub fn record_init(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        buffer: &wgpu::Buffer,
+        byte_offset: u64,
+        tensor: &TensorInit,
+        seed: u64,
+    ) -> Result<RecordStats> {
+        let prepared = tensor.prepare(seed)?;
+        self.record_tensor(encoder, buffer, byte_offset, &prepared)
     }
 }
 

@@ -130,6 +130,7 @@ mod structured;
 pub use batch::{BatchItem, BatchReport, ItemView};
 pub(crate) use engine::{record, slice, split_grid, Dispatch, Pipeline};
 pub(crate) use fill::FillParams;
+#[cfg(feature = "model")]
 pub(crate) use fill::{check_target, tensor_of};
 pub use jobs::RecordStats;
 pub(crate) use shaders::{single_constant_shader, Bindings, ModuleOptions, MulHiLo, Part, Shader};

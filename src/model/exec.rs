@@ -4,16 +4,15 @@
 use std::ops::Range;
 
 use super::{ResolvedParam, ResolvedSet, Shard};
-use crate::cpu::{self, Threads};
-use crate::dist::Distribution;
-use crate::dtype::{bf16_bits_to_f32, f16_bits_to_f32, DType};
+use crate::cpu::Threads;
 use crate::error::{Error, Result};
+#[cfg(feature = "gpu")]
 use crate::gpu::jobs::{check_disjoint, record_checked, shifted, validate_jobs};
+#[cfg(feature = "gpu")]
 use crate::gpu::{check_target, tensor_of, GpuContext, RecordStats};
-use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
 use crate::philox::TensorKey;
-use crate::scheme::{numel, Plan, Structured};
-use crate::structured::{fill_structured_cpu, structured_numel};
+use crate::scheme::numel;
+use crate::tensor::{jobs_to_bytes, plan_jobs, FillJob};
 
 /// Default alignment of every tensor's byte offset in a GPU arena: 256,
 /// the largest `min_storage_buffer_offset_alignment` WebGPU allows, so an
@@ -21,149 +20,8 @@ use crate::structured::{fill_structured_cpu, structured_numel};
 /// device. (The fills themselves need only 4.)
 pub const ARENA_ALIGN: u64 = 256;
 
-/// One piece of work that writes a contiguous run of output bytes.
-///
-/// The jobs of a tensor cover its (shard's) bytes in order, without gaps
-/// or overlap; `dst` is a byte offset into the output (relative to the
-/// tensor's start from [`ResolvedSet::tensor_jobs`], absolute in the arena
-/// from [`ResolvedSet::jobs`]).
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum FillJob {
-    /// Elements `range` of tensor `key`, drawn from `dist`, written as
-    /// `dtype` at `dst` (element `range.start + i` at
-    /// `dst + i * dtype.size_bytes()`).
-    Sample {
-        /// The distribution.
-        dist: Distribution,
-        /// Output dtype.
-        dtype: DType,
-        /// Seed, stream and element count of the whole tensor.
-        key: TensorKey,
-        /// Elements of the whole tensor.
-        range: Range<u64>,
-        /// Output byte offset.
-        dst: u64,
-    },
-    /// Bytes computed on the host (class-prior values, sharded structured
-    /// inits), copied to `dst`: whole 4-byte words, at a multiple of 4.
-    Upload {
-        /// Little-endian elements.
-        bytes: Vec<u8>,
-        /// Output byte offset.
-        dst: u64,
-    },
-    /// A whole, unsharded structured tensor.
-    Structured {
-        /// The structured plan.
-        plan: Structured,
-        /// Output dtype.
-        dtype: DType,
-        /// Seed, stream and element count.
-        key: TensorKey,
-        /// Output byte offset.
-        dst: u64,
-    },
-}
-
-impl FillJob {
-    /// The first output byte.
-    pub fn dst(&self) -> u64 {
-        match self {
-            FillJob::Sample { dst, .. }
-            | FillJob::Upload { dst, .. }
-            | FillJob::Structured { dst, .. } => *dst,
-        }
-    }
-
-    /// How many output bytes the job writes.
-    pub fn len_bytes(&self) -> u64 {
-        match self {
-            FillJob::Sample { dtype, range, .. } => range
-                .end
-                .saturating_sub(range.start)
-                .saturating_mul(dtype.size_bytes() as u64),
-            FillJob::Upload { bytes, .. } => bytes.len() as u64,
-            FillJob::Structured { dtype, key, .. } => {
-                key.numel.saturating_mul(dtype.size_bytes() as u64)
-            }
-        }
-    }
-
-    fn shift(&mut self, by: u64) {
-        match self {
-            FillJob::Sample { dst, .. }
-            | FillJob::Upload { dst, .. }
-            | FillJob::Structured { dst, .. } => *dst = dst.saturating_add(by),
-        }
-    }
-
-    /// Runs the job on the CPU into `out`, whose byte 0 is output byte
-    /// `base` (so the job writes `out[dst - base ..][..len_bytes]`).
-    pub(crate) fn run_cpu(&self, out: &mut [u8], base: u64, threads: &Threads) -> Result<()> {
-        let lo = self
-            .dst()
-            .checked_sub(base)
-            .ok_or(Error::RangeOutOfBounds {
-                start: self.dst(),
-                end: self.dst().saturating_add(self.len_bytes()),
-                len: base,
-            })?;
-        let what = || format!("fill job at byte {}", self.dst());
-        let hi = crate::host::add(lo, self.len_bytes(), what)?;
-        let (lo, hi) = (
-            crate::host::to_usize(lo, what)?,
-            crate::host::to_usize(hi, what)?,
-        );
-        let Some(out) = out.get_mut(lo..hi) else {
-            return Err(Error::OutputLength {
-                expected: hi as u64,
-                got: out.len() as u64,
-                unit: "bytes",
-            });
-        };
-        match self {
-            FillJob::Sample {
-                dist,
-                dtype,
-                key,
-                range,
-                ..
-            } => cpu::fill_bytes_with(dist, *dtype, key, range.clone(), out, threads),
-            FillJob::Upload { bytes, .. } => {
-                out.copy_from_slice(bytes);
-                Ok(())
-            }
-            FillJob::Structured {
-                plan, dtype, key, ..
-            } => fill_structured_cpu(plan, *dtype, key, out),
-        }
-    }
-}
-
-/// `values` as little-endian `dtype` bytes (round to nearest even);
-/// a value that overflows the dtype is an error.
-fn value_bytes(values: impl Iterator<Item = f32>, dtype: DType) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    for v in values {
-        if !dtype.round(v).is_finite() {
-            return Err(Error::Unrepresentable {
-                what: format!("value {v}"),
-                dtype: dtype.name(),
-                reason: "it overflows to infinity",
-            });
-        }
-        match dtype {
-            DType::F32 => out.extend_from_slice(&v.to_le_bytes()),
-            DType::F16 => out.extend_from_slice(&f32_to_f16_bits(v).to_le_bytes()),
-            DType::BF16 => out.extend_from_slice(&f32_to_bf16_bits(v).to_le_bytes()),
-        }
-    }
-    Ok(out)
-}
-
 /// The jobs of one tensor: its shard shape and the jobs writing its
-/// compact bytes from offset 0.
+/// compact bytes from offset 0 ([`plan_jobs`] for the shard's runs).
 // A list of runs that happens to hold one run, not a range to collect.
 #[allow(clippy::single_range_in_vec_init)]
 pub(crate) fn param_jobs(
@@ -176,100 +34,8 @@ pub(crate) fn param_jobs(
         Some(s) => s.runs(&p.shape)?,
         None => (p.shape.clone(), vec![0..n]),
     };
-    let whole = runs.len() == 1 && runs[0] == (0..n);
     let key = TensorKey::new(seed, p.stream, n);
-    let size = p.dtype.size_bytes() as u64;
-    let dtype = p.dtype;
-    let mut jobs = Vec::new();
-    match &p.plan {
-        Plan::Sample(dist) => {
-            let mut dst = 0;
-            for r in runs {
-                let len = r.end - r.start;
-                jobs.push(FillJob::Sample {
-                    dist: *dist,
-                    dtype,
-                    key,
-                    range: r,
-                    dst,
-                });
-                dst += len * size;
-            }
-        }
-        Plan::Segments(segments) => {
-            let mut dst = 0;
-            for r in runs {
-                for (seg, dist) in segments {
-                    let (a, b) = (r.start.max(seg.start), r.end.min(seg.end));
-                    if a < b {
-                        jobs.push(FillJob::Sample {
-                            dist: *dist,
-                            dtype,
-                            key,
-                            range: a..b,
-                            dst: dst + (a - r.start) * size,
-                        });
-                    }
-                }
-                dst += (r.end - r.start) * size;
-            }
-        }
-        Plan::Values(values) => {
-            let picked = runs
-                .iter()
-                .flat_map(|r| values[r.start as usize..r.end as usize].iter().copied());
-            push_upload(&mut jobs, value_bytes(picked, dtype)?, dtype)?;
-        }
-        Plan::Structured(s) if whole => jobs.push(FillJob::Structured {
-            plan: s.clone(),
-            dtype,
-            key,
-            dst: 0,
-        }),
-        Plan::Structured(s) => {
-            // Not elementwise: the whole tensor on the CPU (the same on
-            // every rank), then the rank's runs.
-            let what = || format!("the host copy of shape {:?} ({dtype})", p.shape);
-            let full_len = crate::host::bytes_of(structured_numel(s)?, size as usize, what)?;
-            let mut full = crate::host::try_filled(full_len, 0u8, what)?;
-            fill_structured_cpu(s, dtype, &key, &mut full)?;
-            let mut bytes = Vec::new();
-            for r in runs {
-                bytes.extend_from_slice(&full[(r.start * size) as usize..(r.end * size) as usize]);
-            }
-            push_upload(&mut jobs, bytes, dtype)?;
-        }
-    }
-    Ok((shape, jobs))
-}
-
-/// Pushes the upload of a tensor's host-computed `bytes` (from offset 0).
-/// Copies move whole 4-byte words, so an odd count of 16-bit elements
-/// sends its last element as a one-element constant fill instead (which
-/// writes only its own half-word): nothing past the tensor is written.
-fn push_upload(jobs: &mut Vec<FillJob>, mut bytes: Vec<u8>, dtype: DType) -> Result<()> {
-    if bytes.len() % 4 == 2 {
-        let at = bytes.len() - 2;
-        let bits = u16::from_le_bytes([bytes[at], bytes[at + 1]]);
-        let value = match dtype {
-            DType::F16 => f16_bits_to_f32(bits),
-            _ => bf16_bits_to_f32(bits),
-        };
-        bytes.truncate(at);
-        jobs.push(FillJob::Upload { bytes, dst: 0 });
-        // The value is exact in `dtype`, so the constant fill writes
-        // these very bits.
-        jobs.push(FillJob::Sample {
-            dist: Distribution::constant(value)?,
-            dtype,
-            key: TensorKey::new(0, 0, 1),
-            range: 0..1,
-            dst: at as u64,
-        });
-    } else {
-        jobs.push(FillJob::Upload { bytes, dst: 0 });
-    }
-    Ok(())
+    Ok((shape, plan_jobs(&p.plan, &p.shape, p.dtype, key, runs)?))
 }
 
 /// Where each tensor of a set lives in one GPU buffer.
@@ -305,6 +71,7 @@ pub struct ArenaLayout {
 }
 
 impl ArenaLayout {
+    #[cfg(feature = "gpu")]
     /// A buffer for the arena with `STORAGE | COPY_DST | COPY_SRC` usage.
     ///
     /// Errors: the arena is larger than the device's `max_buffer_size`
@@ -326,6 +93,7 @@ impl ArenaLayout {
     }
 }
 
+#[cfg(feature = "gpu")]
 /// Why [`create_arena_buffer`] failed.
 enum CreateError {
     /// More bytes than the device's `max_buffer_size`.
@@ -334,6 +102,7 @@ enum CreateError {
     Failed(Error),
 }
 
+#[cfg(feature = "gpu")]
 /// A `STORAGE | COPY_DST | COPY_SRC` buffer of `bytes`, device errors
 /// caught with error scopes.
 fn create_arena_buffer(
@@ -434,6 +203,7 @@ impl SplitArenaLayout {
         start..end.max(start)
     }
 
+    #[cfg(feature = "gpu")]
     /// One buffer per entry of [`Self::buffer_sizes`], each with
     /// `STORAGE | COPY_DST | COPY_SRC` usage.
     ///
@@ -470,6 +240,7 @@ impl SplitArenaLayout {
             .collect()
     }
 
+    #[cfg(feature = "gpu")]
     /// One buffer as large as the layout's largest, with the same usage as
     /// [`Self::create_buffers`]': for filling the layout's buffers one at a
     /// time with [`ResolvedSet::record_gpu_buffer`], so device memory stays
@@ -499,6 +270,7 @@ impl SplitArenaLayout {
     }
 }
 
+#[cfg(feature = "gpu")]
 /// A buffer of a split layout ([`create_arena_buffer`]); `what` names it in
 /// the error when the device's largest buffer is smaller.
 fn create_split_buffer(
@@ -700,9 +472,10 @@ impl ResolvedSet {
     /// Every tensor's fill jobs at its arena offset: the one step that
     /// turns the set into work for a backend.
     ///
-    /// Host memory: the host-computed uploads (class priors, and sharded
-    /// structured tensors, each computed whole and sliced) are all held
-    /// until the jobs are dropped.
+    /// Host memory: the host-computed uploads (class priors, orthogonal
+    /// and delta-orthogonal tensors, and sharded structured tensors, each
+    /// computed whole and sliced) are all held until the jobs are dropped;
+    /// every QR runs here (see [`FillJob`]).
     ///
     /// Errors: a layout not made (by [`Self::arena_layout`]) for this set
     /// and shard; a parameter's own errors, naming it.
@@ -760,20 +533,10 @@ impl ResolvedSet {
     ) -> Result<(Vec<u64>, Vec<u8>)> {
         let (shape, jobs) = self.tensor_jobs(index, seed, shard)?;
         let p = &self.params[index];
-        let named = |e| Error::Param {
+        let out = jobs_to_bytes(&shape, p.dtype, &jobs, threads).map_err(|e| Error::Param {
             name: p.name.clone(),
             source: Box::new(e),
-        };
-        let what = || format!("tensor of shape {shape:?} ({})", p.dtype);
-        let len =
-            crate::host::bytes_of(numel(&shape)?, p.dtype.size_bytes(), what).map_err(named)?;
-        let mut out = crate::host::try_filled(len, 0u8, what).map_err(named)?;
-        for j in &jobs {
-            j.run_cpu(&mut out, 0, threads).map_err(|e| Error::Param {
-                name: p.name.clone(),
-                source: Box::new(e),
-            })?;
-        }
+        })?;
         Ok((shape, out))
     }
 
@@ -869,6 +632,7 @@ impl ResolvedSet {
             .collect()
     }
 
+    #[cfg(feature = "gpu")]
     /// Records the fill of the whole set (each rank's shard, when sharded)
     /// into the caller's `encoder`, into `buffer` at `layout`'s offsets
     /// (from [`Self::arena_layout`]); nothing is submitted and nothing waits
@@ -877,17 +641,18 @@ impl ResolvedSet {
     /// Elementwise tensors all go into one [`GpuContext::record_batch`] (a
     /// descriptor table: a handful of dispatches for any number of tensors,
     /// see [`RecordStats`]; a column shard is one strided item), unsharded
-    /// structured ones
+    /// eye, identity, dirac and sparse tensors
     /// through [`GpuContext::record_structured`], and host-computed bytes
-    /// (class priors, sharded structured tensors) inside the same encoder:
-    /// a `copy_buffer_to_buffer` from a buffer created with the bytes
-    /// where the run is whole words and `buffer` has `COPY_DST`, else the
-    /// values kernel (see [`GpuContext::record_jobs`], which this calls).
-    /// (Not `Queue::write_buffer`: that would run at the next submit
-    /// *before* every command buffer of that submit, out of order with the
-    /// caller's commands, and would not be part of the encoder the caller
-    /// controls.) Never blocks (the "Blocking" section of
-    /// [`crate::gpu`]).
+    /// (class priors, orthogonal and delta-orthogonal tensors, whose QR
+    /// runs when the jobs are built, and sharded structured tensors) inside
+    /// the same encoder: a `copy_buffer_to_buffer` from a buffer created
+    /// with the bytes where the run is whole words and `buffer` has
+    /// `COPY_DST`, else the values kernel (see [`GpuContext::record_jobs`],
+    /// which this calls). (Not `Queue::write_buffer`: that would run at the
+    /// next submit *before* every command buffer of that submit, out of
+    /// order with the caller's commands, and would not be part of the
+    /// encoder the caller controls.) Never blocks (the "Blocking" section
+    /// of [`crate::gpu`]), but builds the jobs first, which is host work.
     ///
     /// The values equal [`Self::fill_cpu`]'s bit for bit, and a rank's
     /// values are exactly the slice of the unsharded GPU fill: a sharded
@@ -963,6 +728,7 @@ impl ResolvedSet {
         self.record_targets(ctx, encoder, &targets, seed, shard)
     }
 
+    #[cfg(feature = "gpu")]
     /// Records the fill of the whole set into the caller's own buffers:
     /// tensor `i` (its shard, when sharded) goes to `targets[i] = (buffer,
     /// byte offset)`, laid out compactly (row-major, little-endian). Each
@@ -1019,6 +785,7 @@ impl ResolvedSet {
         self.record_targets(ctx, encoder, &targets, seed, shard)
     }
 
+    #[cfg(feature = "gpu")]
     /// Records the fill of the whole set (each rank's shard, when sharded)
     /// into the caller's `encoder`, tensor `i` into
     /// `buffers[layout.buffers[i]]` at `layout.offsets[i]`, for a set
@@ -1082,6 +849,7 @@ impl ResolvedSet {
         self.record_targets(ctx, encoder, &targets, seed, shard)
     }
 
+    #[cfg(feature = "gpu")]
     /// Records the fill of only the tensors that `layout` puts in its
     /// buffer `index` ([`SplitArenaLayout::tensors_in`]) into `buffer`, at
     /// their offsets: a model larger than device memory, one buffer at a
@@ -1140,6 +908,7 @@ impl ResolvedSet {
         self.record_targets(ctx, encoder, &targets, seed, shard)
     }
 
+    #[cfg(feature = "gpu")]
     /// `layout` describes this set and shard: one entry per tensor, the
     /// shard's sizes, every tensor in a listed buffer, buffers in order. (Offsets, overlaps
     /// and buffer bounds are checked against the real buffers when
@@ -1171,6 +940,7 @@ impl ResolvedSet {
         Ok(())
     }
 
+    #[cfg(feature = "gpu")]
     /// Records tensors `(index, buffer, byte offset)` (see
     /// [`Self::record_gpu_into`]): every target checked first, then one
     /// batched fill per distinct buffer.

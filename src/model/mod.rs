@@ -49,8 +49,10 @@ use crate::error::{Error, Result};
 use crate::philox::name_stream;
 use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 
+#[cfg(feature = "gpu")]
 pub use crate::gpu::RecordStats;
-pub use exec::{ArenaLayout, FillJob, SplitArenaLayout, ARENA_ALIGN};
+pub use crate::tensor::FillJob;
+pub use exec::{ArenaLayout, SplitArenaLayout, ARENA_ALIGN};
 pub use io::{
     read_checkpoint, read_safetensors, read_safetensors_header, safetensors_entries,
     write_safetensors, write_safetensors_copying, write_safetensors_opts, write_safetensors_with,
