@@ -12,9 +12,9 @@ use super::fill::{check_target, tensor_of};
 use super::structured::{needs_host_values, StructuredValues, ValuesPath};
 use super::{BatchItem, GpuContext, ItemView};
 use crate::error::{Error, Result};
-use crate::tensor::{FillJob, PreparedTensor, TensorInit};
 use crate::sampler::Sampler;
 use crate::structured::structured_numel;
+use crate::tensor::{FillJob, PreparedTensor, TensorInit};
 
 /// What [`GpuContext::record_jobs`] (and the model's `record_gpu*`
 /// calls) recorded.
