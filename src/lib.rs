@@ -5,19 +5,10 @@
 //! a counter-based Philox4x32-10 generator feeds exact, shader-friendly
 //! transforms (uniform, Box–Muller normal, one-pass inverse-CDF truncated
 //! normal) and integer round-to-nearest-even to f32, f16 or bf16. The same
-//! value comes out whatever range, shard or thread fills it.
+//! value comes out whatever range, shard, thread, device or init order
+//! fills it.
 //!
-//! ```
-//! use weight_init::{cpu, Normal, TensorKey};
-//! let dist = Normal::new(0.0, 0.02).unwrap().into();
-//! let key = TensorKey::new(/* seed */ 1234, /* stream */ 0, /* numel */ 4096);
-//! let mut w = vec![0.0f32; 4096];
-//! cpu::fill_f32(&dist, &key, 0..4096, &mut w).unwrap();
-//! // Any sub-range gives the same values.
-//! let mut shard = vec![0.0f32; 100];
-//! cpu::fill_f32(&dist, &key, 1000..1100, &mut shard).unwrap();
-//! assert_eq!(shard, w[1000..1100]);
-//! ```
+#![cfg_attr(feature = "cli", doc = include_str!("../docs/LIBRARY.md"))]
 //!
 //! The contract (unit values, transforms, dtypes, why GPU and CPU give the
 //! same bits) is `docs/CONTRACT.md` in the repository; the modules:

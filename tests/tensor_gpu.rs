@@ -17,7 +17,7 @@ const SEED: u64 = 0x00ca_11ed;
 
 /// (name, shape, scheme): one of each plan kind.
 const CASES: &[(&str, &[u64], &str)] = &[
-    ("fc1.weight", &[64, 48], "kaiming_uniform(a=sqrt(5))"),
+    ("fc1.weight", &[64, 48], "torch_default_weight"),
     ("fc2.weight", &[33, 17], "trunc_normal(std=0.02)"),
     (
         "head.bias",

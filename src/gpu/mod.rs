@@ -20,7 +20,7 @@
 //!   files of `shaders/` make up each module and how it is specialised
 //!   (`override` constants, a generated `const` prelude). Every module is
 //!   `mulhilo_*.wgsl` + `philox.wgsl` (generator and transforms, the
-//!   line-for-line twin of [`crate::kernel`]) +
+//!   line-for-line twin of `src/kernel.rs`) +
 //!   `kernel_io.wgsl` (the kernel interface) + the kernel's own files.
 //! - `engine.rs`: the one pipeline builder (once per device, under one
 //!   error scope, cached in the context), the one dispatch type and its
