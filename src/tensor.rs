@@ -66,8 +66,12 @@ use crate::structured::{fill_structured_cpu, structured_numel};
 ///
 /// ```
 /// use weight_init::{FillJob, TensorInit};
+/// let prior = TensorInit::new("head.bias", &[2], "class_prior_bias(priors=[0.3, 0.7])")?;
+/// assert!(matches!(prior.prepare(1)?.jobs(), [FillJob::Upload { dst: 0, .. }]));
+/// # #[cfg(feature = "orthogonal")] {
 /// let q = TensorInit::new("rnn.weight", &[4, 6], "orthogonal")?.prepare(1)?;
 /// assert!(matches!(q.jobs(), [FillJob::Upload { dst: 0, .. }]));
+/// # }
 /// let eye = TensorInit::new("proj.weight", &[4, 6], "eye")?.prepare(1)?;
 /// assert!(matches!(eye.jobs(), [FillJob::Structured { dst: 0, .. }]));
 /// # Ok::<(), weight_init::Error>(())
@@ -1182,8 +1186,8 @@ impl PreparedTensor {
     ///
     /// ```
     /// use weight_init::TensorInit;
-    /// let t = TensorInit::new("w", &[6, 4], "orthogonal")?;
-    /// let p = t.prepare(8)?; // the QR runs here
+    /// let t = TensorInit::new("w", &[6, 4], "sparse(sparsity=0.5)")?;
+    /// let p = t.prepare(8)?;
     /// let mut out = vec![0u8; p.byte_len() as usize];
     /// p.fill_bytes(&mut out)?;
     /// assert_eq!(out, t.to_bytes(8)?);

@@ -291,16 +291,11 @@ impl GpuContext {
     ///
     /// ```no_run
     /// use weight_init::gpu::GpuContext;
-    /// use weight_init::model::{FillJob, Param, ParamSet, Rules};
-    /// use weight_init::{wgpu, DType};
+    /// use weight_init::{wgpu, DType, FillJob, TensorInit};
     /// let ctx = GpuContext::new_default()?;
-    /// let set = ParamSet::from_params([
-    ///     Param::new("head.bias", vec![5], DType::BF16)
-    ///         .with_init("normal(0, 0.02)".parse().unwrap()),
-    /// ])?;
-    /// let model = set.resolve(&Rules::default())?;
-    /// // Tensor 0's jobs, writing its bytes from offset 0.
-    /// let (_shape, mut jobs) = model.tensor_jobs(0, /* seed */ 1, None)?;
+    /// let bias = TensorInit::new("head.bias", &[5], "normal(0, 0.02)")?.dtype(DType::BF16);
+    /// // The tensor's jobs, writing its bytes from offset 0.
+    /// let mut jobs = bias.prepare(/* seed */ 1)?.jobs().to_vec();
     /// // Host bytes: two bf16 values (1.0, -2.0) right after it.
     /// jobs.push(FillJob::Upload { bytes: vec![0x80, 0x3f, 0x00, 0xc0], dst: 10 });
     /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {

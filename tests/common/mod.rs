@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
 use weight_init::gpu::{GpuContext, GpuOptions};
+#[cfg(feature = "model")]
 use weight_init::model::{ResolvedSet, Shard, ShardMode};
 use weight_init::stats::ordered_ulp_distance;
 use weight_init::DType;
@@ -415,6 +416,7 @@ pub fn assert_no_mismatch(bad: &[String], what: &str) {
     assert!(bad.is_empty(), "{} {what}:\n{}", bad.len(), bad.join("\n"));
 }
 
+#[cfg(feature = "model")]
 /// Puts rank shards of one tensor back together: row shards concatenate;
 /// column shards interleave per row of the 2-D view `[shape[0], rest]`.
 pub fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>]) -> Vec<u8> {
@@ -432,6 +434,7 @@ pub fn assemble(shape: &[u64], dtype: DType, mode: ShardMode, parts: &[Vec<u8>])
     out
 }
 
+#[cfg(feature = "model")]
 /// The CPU fill of `r` on each of `world` ranks sharded by `mode`,
 /// regrouped per parameter: `[param][rank]`, each rank's bytes of that
 /// parameter (for [`assemble`]).
