@@ -65,6 +65,18 @@ const MIN_ELEMENTS_PER_THREAD: usize = 1 << 15;
 /// ```
 pub trait Pool: Sync {
     /// Calls `task(i)` once for each `i` in `0..tasks`, then returns.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    /// use weight_init::cpu::Pool;
+    /// struct Inline; // every task on the calling thread, in order
+    /// impl Pool for Inline {
+    ///     fn run(&self, n: usize, task: &(dyn Fn(usize) + Sync)) { (0..n).for_each(task) }
+    /// }
+    /// let sum = AtomicUsize::new(0);
+    /// Inline.run(4, &|i| { sum.fetch_add(i, Relaxed); });
+    /// assert_eq!(sum.into_inner(), 0 + 1 + 2 + 3);
+    /// ```
     fn run(&self, tasks: usize, task: &(dyn Fn(usize) + Sync));
 }
 
@@ -126,6 +138,17 @@ impl std::fmt::Debug for Mode {
 impl Threads {
     /// Every core this process may use (`available_parallelism`): the
     /// default, and what [`fill_f32`], [`fill_u16`] and [`fill_bytes`] use.
+    ///
+    /// ```
+    /// use weight_init::cpu::{self, Threads};
+    /// use weight_init::{Normal, TensorKey};
+    /// let dist = Normal::new(0.0, 1.0).unwrap().into();
+    /// let key = TensorKey::new(3, 0, 8);
+    /// let (mut a, mut b) = (vec![0.0f32; 8], vec![0.0f32; 8]);
+    /// cpu::fill_f32_with(&dist, &key, 0..8, &mut a, &Threads::all()).unwrap();
+    /// cpu::fill_f32(&dist, &key, 0..8, &mut b).unwrap();
+    /// assert_eq!(a, b);
+    /// ```
     pub fn all() -> Self {
         Threads(Mode::All)
     }
@@ -134,6 +157,14 @@ impl Threads {
     /// calling thread only, nothing spawned). `n` may exceed the cores.
     ///
     /// Errors: `n == 0` ([`Error::InvalidParameter`]).
+    ///
+    /// ```
+    /// use weight_init::cpu::Threads;
+    /// use weight_init::Error;
+    /// assert!(Threads::count(1).is_ok());
+    /// assert!(Threads::count(1024).is_ok()); // more than the cores: fine
+    /// assert!(matches!(Threads::count(0), Err(Error::InvalidParameter { .. })));
+    /// ```
     pub fn count(n: usize) -> Result<Self> {
         NonZeroUsize::new(n)
             .map(|n| Threads(Mode::Count(n)))
@@ -145,6 +176,19 @@ impl Threads {
     }
 
     /// The caller's pool runs the chunks (see [`Pool`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use weight_init::{cpu::{self, Pool, Threads}, Distribution, TensorKey};
+    /// struct Inline;
+    /// impl Pool for Inline {
+    ///     fn run(&self, n: usize, task: &(dyn Fn(usize) + Sync)) { (0..n).for_each(task) }
+    /// }
+    /// let (two, mut out) = (Distribution::constant(2.0).unwrap(), vec![0.0f32; 5]);
+    /// let threads = Threads::pool(Arc::new(Inline));
+    /// cpu::fill_f32_with(&two, &TensorKey::new(0, 0, 5), 0..5, &mut out, &threads).unwrap();
+    /// assert_eq!(out, [2.0; 5]);
+    /// ```
     pub fn pool(pool: Arc<dyn Pool>) -> Self {
         Threads(Mode::Pool(pool))
     }
@@ -208,6 +252,18 @@ pub fn fill_f32(
 
 /// [`fill_f32`] on the threads `threads` allows: the same bits for every
 /// [`Threads`].
+///
+/// ```
+/// use weight_init::cpu::{self, Threads};
+/// use weight_init::{TensorKey, Uniform};
+/// let dist = Uniform::new(0.0, 1.0).unwrap().into();
+/// let key = TensorKey::new(5, 1, 6);
+/// let mut one = vec![0.0f32; 6];
+/// cpu::fill_f32_with(&dist, &key, 0..6, &mut one, &Threads::count(1).unwrap()).unwrap();
+/// assert!(one.iter().all(|x| (0.0..1.0).contains(x)));
+/// let mut short = vec![0.0f32; 5]; // the range needs 6
+/// assert!(cpu::fill_f32_with(&dist, &key, 0..6, &mut short, &Threads::all()).is_err());
+/// ```
 pub fn fill_f32_with(
     dist: &Distribution,
     key: &TensorKey,
@@ -229,6 +285,8 @@ pub fn fill_f32_with(
 /// let mut out = vec![0u16; 4];
 /// let dist = Uniform::new(-1.0, 1.0).unwrap().into();
 /// cpu::fill_u16(&dist, DType::BF16, &TensorKey::new(1, 2, 4), 0..4, &mut out).unwrap();
+/// assert!(out.iter().all(|&b| half_abs(b) <= 1.0));
+/// # fn half_abs(b: u16) -> f32 { f32::from_bits((b as u32) << 16).abs() }
 /// ```
 pub fn fill_u16(
     dist: &Distribution,
@@ -242,6 +300,17 @@ pub fn fill_u16(
 
 /// [`fill_u16`] on the threads `threads` allows: the same bits for every
 /// [`Threads`].
+///
+/// ```
+/// use weight_init::cpu::{self, Threads};
+/// use weight_init::{DType, Distribution, TensorKey};
+/// let one = Distribution::constant(1.0).unwrap();
+/// let (key, t) = (TensorKey::new(0, 0, 3), Threads::count(2).unwrap());
+/// let mut out = vec![0u16; 3];
+/// cpu::fill_u16_with(&one, DType::F16, &key, 0..3, &mut out, &t).unwrap();
+/// assert_eq!(out, [0x3c00; 3]); // 1.0 in f16
+/// assert!(cpu::fill_u16_with(&one, DType::F32, &key, 0..3, &mut out, &t).is_err());
+/// ```
 pub fn fill_u16_with(
     dist: &Distribution,
     dtype: DType,
@@ -289,6 +358,16 @@ pub fn fill_bytes(
 
 /// [`fill_bytes`] on the threads `threads` allows: the same bytes for
 /// every [`Threads`].
+///
+/// ```
+/// use weight_init::cpu::{self, Threads};
+/// use weight_init::{DType, Distribution, TensorKey};
+/// let half = Distribution::constant(0.5).unwrap();
+/// let mut out = vec![0u8; 8]; // 2 f32 elements
+/// let t = Threads::count(1).unwrap();
+/// cpu::fill_bytes_with(&half, DType::F32, &TensorKey::new(0, 0, 2), 0..2, &mut out, &t).unwrap();
+/// assert_eq!(out, [0.5f32.to_le_bytes(), 0.5f32.to_le_bytes()].concat());
+/// ```
 pub fn fill_bytes_with(
     dist: &Distribution,
     dtype: DType,

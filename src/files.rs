@@ -57,10 +57,18 @@ use std::sync::{Mutex, MutexGuard};
 use crate::error::{Error, Result};
 
 /// Largest JSON parameter-set description (`init --spec`) read: 64 MiB.
+///
+/// ```
+/// assert_eq!(weight_init::files::MAX_SPEC_BYTES, 64 * 1024 * 1024);
+/// ```
 pub const MAX_SPEC_BYTES: u64 = 64 << 20;
 
 /// Largest safetensors header read (the format's own limit, as the
 /// `safetensors` crate enforces it): 100 MB.
+///
+/// ```
+/// assert_eq!(weight_init::files::MAX_SAFETENSORS_HEADER, 100_000_000);
+/// ```
 pub const MAX_SAFETENSORS_HEADER: u64 = 100_000_000;
 
 /// How many names an output tries for its temporary file before giving up.
@@ -69,6 +77,13 @@ const TEMP_TRIES: u32 = 1000;
 pub use crate::error::escape;
 
 /// A path as the user should see it: lossy UTF-8, [`escape`]d.
+///
+/// ```
+/// use std::path::Path;
+/// use weight_init::files::show;
+/// assert_eq!(show(Path::new("out/model.safetensors")), "out/model.safetensors");
+/// assert_eq!(show(Path::new("bad\rname")), "bad\\rname");
+/// ```
 pub fn show(path: &Path) -> String {
     escape(&path.to_string_lossy()).into_owned()
 }
@@ -119,6 +134,19 @@ fn kind_of(ft: &fs::FileType) -> &'static str {
 ///
 /// Errors: [`Error::Io`] (missing, unreadable), [`Error::NotRegularFile`]
 /// (a device, FIFO, socket, directory), [`Error::InputTooLarge`].
+///
+/// ```
+/// use weight_init::{files, Error};
+/// let path = std::env::temp_dir().join(format!("wi-doc-open-{}", std::process::id()));
+/// std::fs::write(&path, b"12345").unwrap();
+/// let (_file, size) = files::open_input(&path, 5, "a test input").unwrap();
+/// assert_eq!(size, 5);
+/// let err = files::open_input(&path, 4, "a test input").unwrap_err();
+/// assert!(matches!(err, Error::InputTooLarge { size: 5, limit: 4, .. }));
+/// let err = files::open_input(&std::env::temp_dir(), 5, "a test input").unwrap_err();
+/// assert!(matches!(err, Error::NotRegularFile { .. }), "{err}");
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn open_input(path: &Path, limit: u64, what: &'static str) -> Result<(File, u64)> {
     let mut opts = OpenOptions::new();
     opts.read(true);
@@ -170,6 +198,17 @@ pub fn open_input(path: &Path, limit: u64, what: &'static str) -> Result<(File, 
 /// Reads a UTF-8 text input of at most `limit` bytes: a regular file
 /// ([`open_input`]), or standard input when `path` is `-`. A file that
 /// grows past the limit while it is read is refused too.
+///
+/// ```
+/// use weight_init::files;
+/// let path = std::env::temp_dir().join(format!("wi-doc-text-{}", std::process::id()));
+/// std::fs::write(&path, "{\"seed\": 1}").unwrap();
+/// assert_eq!(files::read_text(&path, 64, "a JSON spec").unwrap(), "{\"seed\": 1}");
+/// std::fs::write(&path, [0xff, 0xfe]).unwrap();
+/// let err = files::read_text(&path, 64, "a JSON spec").unwrap_err();
+/// assert!(err.to_string().contains("UTF-8"), "{err}");
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn read_text(path: &Path, limit: u64, what: &'static str) -> Result<String> {
     let mut bytes = Vec::new();
     if path.as_os_str() == "-" {
@@ -280,6 +319,17 @@ fn temps() -> MutexGuard<'static, Vec<PathBuf>> {
 /// SIGTERM from a thread of its own, and exits with 130 or 143. It takes a
 /// lock, so it must not be called from inside a raw signal handler.
 /// Returns what `then` returns.
+///
+/// ```
+/// use weight_init::files::{self, TempPath};
+/// let target = std::env::temp_dir().join(format!("wi-doc-rm-{}.png", std::process::id()));
+/// let temp = TempPath::create(&target, ".png").unwrap();
+/// assert!(temp.path().exists());
+/// let removed = files::remove_temp_files_then(|n| n); // a real handler would exit here
+/// assert!(removed >= 1 && !temp.path().exists());
+/// assert!(temp.persist().is_err()); // its file is gone: nothing is renamed
+/// assert!(!target.exists());
+/// ```
 pub fn remove_temp_files_then<R>(then: impl FnOnce(usize) -> R) -> R {
     let mut list = temps();
     let mut removed = 0;
@@ -297,6 +347,15 @@ pub fn remove_temp_files_then<R>(then: impl FnOnce(usize) -> R) -> R {
 ///
 /// The file exists (empty) when [`TempPath::create`] returns, created
 /// exclusively, so nothing else owns its name.
+///
+/// ```
+/// use weight_init::files::TempPath;
+/// let target = std::env::temp_dir().join(format!("wi-doc-temp-{}.png", std::process::id()));
+/// let temp = TempPath::create(&target, ".png").unwrap();
+/// let path = temp.path().to_path_buf();
+/// drop(temp); // never persisted: removed, the target never created
+/// assert!(!path.exists() && !target.exists());
+/// ```
 #[derive(Debug)]
 pub struct TempPath {
     path: PathBuf,
@@ -310,6 +369,15 @@ impl TempPath {
     /// Checks `target` ([`check_output`]) and creates an empty temporary
     /// file `.NAME.PID.N.tmp` (then `suffix`, e.g. `.png`) in its
     /// directory.
+    ///
+    /// ```
+    /// use weight_init::files::TempPath;
+    /// let target = std::env::temp_dir().join(format!("wi-doc-create-{}.png", std::process::id()));
+    /// let temp = TempPath::create(&target, ".png").unwrap();
+    /// assert!(temp.path().to_string_lossy().ends_with(".tmp.png"));
+    /// assert_eq!(std::fs::metadata(temp.path()).unwrap().len(), 0);
+    /// assert!(TempPath::create(std::path::Path::new("/no/such/dir/x.png"), ".png").is_err());
+    /// ```
     pub fn create(target: &Path, suffix: &str) -> Result<Self> {
         Self::create_with(target, suffix).map(|(t, _)| t)
     }
@@ -351,6 +419,14 @@ impl TempPath {
     }
 
     /// The temporary file's path.
+    ///
+    /// ```
+    /// use weight_init::files::TempPath;
+    /// let target = std::env::temp_dir().join(format!("wi-doc-path-{}.png", std::process::id()));
+    /// let temp = TempPath::create(&target, ".png").unwrap();
+    /// assert_eq!(temp.path().parent(), target.parent()); // beside the target
+    /// assert!(temp.path().file_name().unwrap().to_string_lossy().starts_with(".wi-doc-path-"));
+    /// ```
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -358,6 +434,16 @@ impl TempPath {
     /// Renames the temporary file over the target (checking once more that
     /// the target is not something other than a regular file), then syncs
     /// the directory. The file is synced first, whoever wrote it.
+    ///
+    /// ```
+    /// use weight_init::files::TempPath;
+    /// let target = std::env::temp_dir().join(format!("wi-doc-persist-{}.png", std::process::id()));
+    /// let temp = TempPath::create(&target, ".png").unwrap();
+    /// std::fs::write(temp.path(), b"image").unwrap(); // e.g. an image encoder
+    /// temp.persist().unwrap();
+    /// assert_eq!(std::fs::read(&target).unwrap(), b"image");
+    /// std::fs::remove_file(&target).unwrap();
+    /// ```
     pub fn persist(mut self) -> Result<()> {
         // Synced before the lock is taken: a signal handler waiting on it
         // is not held up by a long sync.
@@ -420,6 +506,17 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 /// Dropped without `commit` (an error, a panic), the temporary file is
 /// removed and the target is untouched. Errors name the target, never the
 /// temporary file.
+///
+/// ```
+/// use weight_init::files::AtomicFile;
+/// let target = std::env::temp_dir().join(format!("wi-doc-atomic-{}", std::process::id()));
+/// std::fs::write(&target, b"old").unwrap();
+/// let mut out = AtomicFile::create(&target).unwrap();
+/// out.write(b"new").unwrap();
+/// drop(out); // not committed: the target keeps its old bytes
+/// assert_eq!(std::fs::read(&target).unwrap(), b"old");
+/// std::fs::remove_file(&target).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct AtomicFile {
     temp: TempPath,
@@ -430,6 +527,15 @@ impl AtomicFile {
     /// Checks `target` ([`check_output`]: a regular file, a link to one,
     /// or a new name in an existing directory) and creates the temporary
     /// file.
+    ///
+    /// ```
+    /// use weight_init::files::AtomicFile;
+    /// let target = std::env::temp_dir().join(format!("wi-doc-acreate-{}", std::process::id()));
+    /// let out = AtomicFile::create(&target).unwrap();
+    /// assert!(!target.exists()); // nothing at the target until commit
+    /// drop(out);
+    /// assert!(AtomicFile::create(&std::env::temp_dir()).is_err()); // a directory
+    /// ```
     pub fn create(target: &Path) -> Result<Self> {
         let (temp, file) = TempPath::create_with(target, "")?;
         Ok(Self {
@@ -439,6 +545,17 @@ impl AtomicFile {
     }
 
     /// Appends `bytes`.
+    ///
+    /// ```
+    /// use weight_init::files::AtomicFile;
+    /// let target = std::env::temp_dir().join(format!("wi-doc-write-{}", std::process::id()));
+    /// let mut out = AtomicFile::create(&target).unwrap();
+    /// out.write(b"ab").unwrap();
+    /// out.write(b"cd").unwrap();
+    /// out.commit().unwrap();
+    /// assert_eq!(std::fs::read(&target).unwrap(), b"abcd");
+    /// std::fs::remove_file(&target).unwrap();
+    /// ```
     pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
         let target = &self.temp.target;
         self.file
@@ -450,6 +567,17 @@ impl AtomicFile {
 
     /// Flushes and syncs the file, renames it over the target, syncs the
     /// directory.
+    ///
+    /// ```
+    /// use weight_init::files::AtomicFile;
+    /// let target = std::env::temp_dir().join(format!("wi-doc-commit-{}", std::process::id()));
+    /// std::fs::write(&target, b"old").unwrap();
+    /// let mut out = AtomicFile::create(&target).unwrap();
+    /// out.write(b"replaced").unwrap();
+    /// out.commit().unwrap();
+    /// assert_eq!(std::fs::read(&target).unwrap(), b"replaced");
+    /// std::fs::remove_file(&target).unwrap();
+    /// ```
     pub fn commit(mut self) -> Result<()> {
         let target = self.temp.target.clone();
         let w = self.file.take().expect("open until committed");

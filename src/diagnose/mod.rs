@@ -64,10 +64,26 @@ use crate::scheme::{Init, Plan, ResolveOptions};
 use crate::structured::fill_structured_cpu;
 
 /// Stream of the input batch `X` (layer 0).
+///
+/// ```
+/// use weight_init::diagnose::{Activation, DiagnoseConfig, INPUT_STREAM};
+/// let cfg = DiagnoseConfig::new(2, 4, 3, Activation::Relu, 9)?;
+/// assert_eq!(cfg.input_key().stream, INPUT_STREAM);
+/// assert_eq!(INPUT_STREAM, 0);
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub const INPUT_STREAM: u64 = 0;
 
 /// Stream of the output gradient `g_depth`: no layer's stream (layer `l`
 /// uses stream `l`, and `depth` is far below `u64::MAX`).
+///
+/// ```
+/// use weight_init::diagnose::{Activation, DiagnoseConfig, OUTPUT_GRAD_STREAM};
+/// let cfg = DiagnoseConfig::new(2, 4, 3, Activation::Relu, 9)?;
+/// assert_eq!(cfg.output_grad_key().stream, OUTPUT_GRAD_STREAM);
+/// assert_ne!(DiagnoseConfig::weight_stream(cfg.depth()), OUTPUT_GRAD_STREAM);
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub const OUTPUT_GRAD_STREAM: u64 = u64::MAX;
 
 /// Negative slope of `leaky_relu`: PyTorch's default
@@ -76,9 +92,22 @@ pub const OUTPUT_GRAD_STREAM: u64 = u64::MAX;
 pub use crate::scheme::LEAKY_RELU_DEFAULT_SLOPE as LEAKY_RELU_SLOPE;
 
 /// SELU's `alpha` (Klambauer et al. 2017, eq. 2; `torch.nn.SELU`).
+///
+/// ```
+/// use weight_init::diagnose::{Activation, SELU_ALPHA, SELU_LAMBDA};
+/// // SELU saturates at -lambda * alpha for very negative inputs.
+/// let low = Activation::Selu.apply(-50.0);
+/// assert!((low + SELU_LAMBDA * SELU_ALPHA).abs() < 1e-12);
+/// ```
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
 
 /// SELU's `lambda` (scale) (Klambauer et al. 2017, eq. 2; `torch.nn.SELU`).
+///
+/// ```
+/// use weight_init::diagnose::{Activation, SELU_LAMBDA};
+/// assert_eq!(Activation::Selu.apply(2.0), SELU_LAMBDA * 2.0);
+/// assert_eq!(Activation::Selu.derivative(1.0), SELU_LAMBDA);
+/// ```
 pub const SELU_LAMBDA: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
 
 /// The activations the diagnostic runs.
@@ -115,10 +144,25 @@ pub enum Activation {
 }
 
 /// The names [`Activation`] parses, in order.
+///
+/// ```
+/// use weight_init::diagnose::{Activation, ACTIVATION_NAMES};
+/// let names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
+/// assert_eq!(names.join(", "), ACTIVATION_NAMES);
+/// ```
 pub const ACTIVATION_NAMES: &str = "linear, relu, leaky_relu, tanh, sigmoid, selu, gelu";
 
 impl Activation {
     /// Every activation.
+    ///
+    /// ```
+    /// use weight_init::diagnose::Activation;
+    /// assert_eq!(Activation::ALL.len(), 7);
+    /// for a in Activation::ALL {
+    ///     assert_eq!(a.name().parse::<Activation>()?, a);
+    /// }
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub const ALL: [Activation; 7] = [
         Activation::Linear,
         Activation::Relu,
@@ -130,6 +174,12 @@ impl Activation {
     ];
 
     /// The text name (`leaky_relu`, ...), as parsed.
+    ///
+    /// ```
+    /// use weight_init::diagnose::Activation;
+    /// assert_eq!(Activation::LeakyRelu.name(), "leaky_relu");
+    /// assert_eq!(Activation::Gelu.to_string(), Activation::Gelu.name());
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Activation::Linear => "linear",
@@ -299,10 +349,25 @@ pub struct DiagnoseConfig {
 
 impl DiagnoseConfig {
     /// The most layers a run may have.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let too_deep = DiagnoseConfig::MAX_DEPTH + 1;
+    /// assert!(DiagnoseConfig::new(too_deep, 1, 1, Activation::Linear, 0).is_err());
+    /// assert!(DiagnoseConfig::new(DiagnoseConfig::MAX_DEPTH, 1, 1, Activation::Linear, 0).is_ok());
+    /// ```
     pub const MAX_DEPTH: usize = 100_000;
 
     /// The most f32 values a run may hold (16 GiB): the weights of every
     /// layer and, for the CPU reference, every layer's matrices.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// assert_eq!(DiagnoseConfig::MAX_ELEMENTS, 1 << 32);
+    /// // 4 layers of 2^15 x 2^15 weights pass 2^32 values: refused, nothing allocated.
+    /// assert!(DiagnoseConfig::new(4, 1 << 15, 1, Activation::Relu, 0).is_err());
+    /// assert!(DiagnoseConfig::new(3, 1 << 15, 1, Activation::Relu, 0).is_ok());
+    /// ```
     pub const MAX_ELEMENTS: u64 = 1 << 32;
 
     /// `depth` layers of `width` units, a batch of `batch` rows, `seed` for
@@ -315,6 +380,15 @@ impl DiagnoseConfig {
     /// width) + 2 * batch * width`: the weights and, for the CPU
     /// reference, every layer's matrices). Both are checked before any
     /// memory is taken.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(3, 16, 8, Activation::Gelu, 42)?;
+    /// assert_eq!((cfg.depth(), cfg.width(), cfg.batch()), (3, 16, 8));
+    /// assert!(cfg.backward()); // backward pass on by default
+    /// assert!(DiagnoseConfig::new(3, 16, 0, Activation::Gelu, 42).is_err());
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn new(
         depth: usize,
         width: usize,
@@ -403,67 +477,165 @@ impl DiagnoseConfig {
     }
 
     /// Whether the run backpropagates the output gradient.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(2, 4, 2, Activation::Relu, 0)?;
+    /// assert!(cfg.backward());
+    /// assert!(!cfg.forward_only().backward());
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn backward(&self) -> bool {
         self.backward
     }
 
     /// Number of layers.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// assert_eq!(cfg.depth(), 5);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn depth(&self) -> usize {
         self.depth
     }
 
     /// Units per layer (and input features).
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// assert_eq!(cfg.width(), 32);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn width(&self) -> usize {
         self.width
     }
 
     /// Rows in the batch.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// assert_eq!(cfg.batch(), 4);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn batch(&self) -> usize {
         self.batch
     }
 
     /// The activation after every layer.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// assert_eq!(cfg.activation(), Activation::Tanh);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn activation(&self) -> Activation {
         self.activation
     }
 
     /// The generator seed.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// assert_eq!(cfg.seed(), 7);
+    /// assert_eq!(cfg.weight_key(1).seed, 7);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn seed(&self) -> u64 {
         self.seed
     }
 
     /// The stream of layer `l`'s weights (1-based): `l`.
+    ///
+    /// ```
+    /// use weight_init::diagnose::DiagnoseConfig;
+    /// assert_eq!(DiagnoseConfig::weight_stream(1), 1);
+    /// assert_eq!(DiagnoseConfig::weight_stream(12), 12);
+    /// ```
     pub fn weight_stream(layer: usize) -> u64 {
         layer as u64
     }
 
     /// Elements of one activation or gradient matrix, `batch * width`.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// assert_eq!(cfg.activation_numel(), 4 * 32);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn activation_numel(&self) -> u64 {
         (self.batch * self.width) as u64
     }
 
     /// Elements of one weight matrix, `width * width`.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// assert_eq!(cfg.weight_numel(), 32 * 32);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn weight_numel(&self) -> u64 {
         (self.width * self.width) as u64
     }
 
     /// The key of layer `layer`'s weights (1-based).
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// let key = cfg.weight_key(3);
+    /// assert_eq!((key.seed, key.stream, key.numel), (7, 3, 32 * 32));
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn weight_key(&self, layer: usize) -> TensorKey {
         TensorKey::new(self.seed, Self::weight_stream(layer), self.weight_numel())
     }
 
     /// The key of the input batch.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// let key = cfg.input_key();
+    /// assert_eq!((key.seed, key.stream, key.numel), (7, 0, 4 * 32));
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn input_key(&self) -> TensorKey {
         TensorKey::new(self.seed, INPUT_STREAM, self.activation_numel())
     }
 
     /// The key of the output gradient.
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(5, 32, 4, Activation::Tanh, 7)?;
+    /// let key = cfg.output_grad_key();
+    /// assert_eq!((key.stream, key.numel), (u64::MAX, 4 * 32));
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn output_grad_key(&self) -> TensorKey {
         TensorKey::new(self.seed, OUTPUT_GRAD_STREAM, self.activation_numel())
     }
 
     /// The weight plan of every layer: `init` resolved for
     /// `[width, width]` (PyTorch layout).
+    ///
+    /// ```
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// use weight_init::{Distribution, Init, Plan};
+    /// let cfg = DiagnoseConfig::new(2, 64, 4, Activation::Relu, 0)?;
+    /// let init: Init = "kaiming_normal(nonlinearity=relu)".parse()?;
+    /// let Plan::Sample(Distribution::Normal(n)) = cfg.weight_plan(&init)? else { panic!() };
+    /// assert!((n.std() - (2.0f32 / 64.0).sqrt()).abs() < 1e-6); // gain sqrt 2, fan_in 64
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn weight_plan(&self, init: &Init) -> Result<Plan> {
         let w = self.width as u64;
         init.resolve(&[w, w], &ResolveOptions::default())
@@ -471,6 +643,13 @@ impl DiagnoseConfig {
 }
 
 /// The distribution of the input batch and of the output gradient.
+///
+/// ```
+/// use weight_init::diagnose::standard_normal;
+/// use weight_init::{Distribution, Normal};
+/// assert_eq!(standard_normal(), Distribution::from(Normal::new(0.0, 1.0)?));
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub fn standard_normal() -> Distribution {
     Normal::new(0.0, 1.0)
         .expect("N(0, 1) is a valid normal")
@@ -479,6 +658,16 @@ pub fn standard_normal() -> Distribution {
 
 /// One layer's statistics. Means and standard deviations are over all
 /// `batch * width` entries (population std, divided by the count).
+///
+/// ```
+/// use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig};
+/// let cfg = DiagnoseConfig::new(3, 8, 4, Activation::Relu, 1)?.forward_only();
+/// let (layers, _) = reference(&cfg, &cpu_tensors(&cfg, &"zeros".parse()?)?)?;
+/// let last = &layers[2];
+/// assert_eq!((last.layer, last.act_std, last.dead_fraction), (3, 0.0, 1.0));
+/// assert_eq!(last.grad_std, None); // forward only
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct LayerStats {
@@ -507,12 +696,32 @@ pub struct LayerStats {
 
 impl LayerStats {
     /// Whether every unit of the layer is identical ([`Self::max_unit_spread`] is 0).
+    ///
+    /// ```
+    /// use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig};
+    /// let cfg = DiagnoseConfig::new(2, 8, 4, Activation::Tanh, 1)?;
+    /// let stats = |s: &str| -> weight_init::Result<_> { Ok(reference(&cfg, &cpu_tensors(&cfg, &s.parse()?)?)?.0) };
+    /// assert!(stats("constant(0.5)")?[1].identical_units()); // the symmetry problem
+    /// assert!(!stats("kaiming_normal")?[1].identical_units());
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn identical_units(&self) -> bool {
         self.max_unit_spread == 0.0
     }
 }
 
 /// A scheme's run: its text form, the configuration and one entry per layer.
+///
+/// ```
+/// use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig, Report};
+/// use weight_init::Init;
+/// let (cfg, init) = (DiagnoseConfig::new(2, 4, 3, Activation::Tanh, 1)?, "xavier_uniform".parse::<Init>()?);
+/// let (layers, _) = reference(&cfg, &cpu_tensors(&cfg, &init)?)?;
+/// let report = Report { scheme: init.to_string(), config: cfg, layers };
+/// assert_eq!(report.layers.len(), report.config.depth());
+/// assert!(report.scheme.starts_with("xavier_uniform"), "{}", report.scheme);
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(Serialize))]
 pub struct Report {
@@ -525,6 +734,16 @@ pub struct Report {
 }
 
 /// The random tensors of a run, row-major f32.
+///
+/// ```
+/// use weight_init::diagnose::{cpu_tensors, Activation, DiagnoseConfig};
+/// let cfg = DiagnoseConfig::new(3, 4, 2, Activation::Relu, 5)?;
+/// let t = cpu_tensors(&cfg, &"kaiming_uniform".parse()?)?;
+/// assert_eq!((t.input.len(), t.output_grad.len()), (2 * 4, 2 * 4));
+/// assert_eq!(t.weights.len(), 3);
+/// assert!(t.weights.iter().all(|w| w.len() == 4 * 4));
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tensors {
     /// `X`, `[batch, width]`.
@@ -536,6 +755,17 @@ pub struct Tensors {
 }
 
 /// Everything a run computes, row-major f32, for tests on small sizes.
+///
+/// ```
+/// use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig};
+/// let cfg = DiagnoseConfig::new(3, 4, 2, Activation::Relu, 5)?;
+/// let (_, trace) = reference(&cfg, &cpu_tensors(&cfg, &"kaiming_normal".parse()?)?)?;
+/// assert_eq!((trace.activations.len(), trace.gradients.len()), (3, 3));
+/// assert!(trace.activations[0].iter().all(|&h| h >= 0.0)); // relu
+/// let fwd = cfg.forward_only();
+/// assert!(reference(&fwd, &cpu_tensors(&fwd, &"kaiming_normal".parse()?)?)?.1.gradients.is_empty());
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trace {
     /// `h_1..h_depth`, each `[batch, width]`.
@@ -547,6 +777,17 @@ pub struct Trace {
 
 /// The tensors of a run filled by the crate's CPU backend: the same values
 /// the GPU run fills, bit for bit (see `docs/CONTRACT.md`).
+///
+/// ```
+/// use weight_init::diagnose::{cpu_tensors, standard_normal, Activation, DiagnoseConfig};
+/// use weight_init::cpu;
+/// let cfg = DiagnoseConfig::new(2, 4, 2, Activation::Relu, 5)?;
+/// let t = cpu_tensors(&cfg, &"kaiming_normal".parse()?)?;
+/// let mut x = vec![0.0f32; 8];
+/// cpu::fill_f32(&standard_normal(), &cfg.input_key(), 0..8, &mut x)?;
+/// assert_eq!(t.input, x); // X: standard normal on the input stream
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub fn cpu_tensors(cfg: &DiagnoseConfig, init: &Init) -> Result<Tensors> {
     let plan = cfg.weight_plan(init)?;
     let n = cfg.activation_numel();
@@ -615,6 +856,17 @@ fn fill_plan_cpu(plan: &Plan, key: &TensorKey) -> Result<Vec<f32>> {
 ///
 /// Errors with [`Error::OutputLength`] when a tensor does not have the
 /// configuration's size.
+///
+/// ```
+/// use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig};
+/// let cfg = DiagnoseConfig::new(2, 4, 2, Activation::Linear, 5)?;
+/// let mut t = cpu_tensors(&cfg, &"xavier_normal".parse()?)?;
+/// let (layers, _) = reference(&cfg, &t)?;
+/// assert_eq!(layers.len(), 2);
+/// t.input.pop(); // one value short
+/// assert!(reference(&cfg, &t).is_err());
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub fn reference(cfg: &DiagnoseConfig, tensors: &Tensors) -> Result<(Vec<LayerStats>, Trace)> {
     let (b, w) = (cfg.batch, cfg.width);
     let check = |len: usize, expected: usize| {
