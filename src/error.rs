@@ -153,6 +153,18 @@ pub enum Error {
         /// The repeated name.
         name: String,
     },
+    /// Two parameters of a set have the same Philox stream, so they would
+    /// get the same values (streams default to the name's
+    /// [`crate::philox::name_stream`]; an explicit stream was reused).
+    #[error("parameters `{}` and `{}` share Philox stream {stream:#018x}, so they would get the same values; give each its own stream (or leave the stream out: the default comes from the name)", escape(.first), escape(.second))]
+    SharedStream {
+        /// The parameter that had the stream first.
+        first: String,
+        /// The parameter given the same stream.
+        second: String,
+        /// The stream.
+        stream: u64,
+    },
     /// No rule (and no explicit scheme) says how to initialize a parameter.
     #[error("no rule matches parameter `{}` (shape {shape:?}, kind {kind}); add a rule or give it an `init`", escape(.name))]
     UnmatchedParam {

@@ -1320,3 +1320,32 @@ fn fill_cpu_into_matches_fill_cpu_and_checks_its_input() {
     let mut host = vec![0u8; layout.total_bytes as usize];
     assert!(r.fill_cpu_into(5, None, &sharded, &mut host).is_err());
 }
+
+/// Two parameters on one Philox stream would draw the same values: the set
+/// refuses the second, naming both, and stays as it was.
+#[test]
+fn a_shared_stream_is_refused_naming_both() {
+    let mut set =
+        ParamSet::from_params([Param::new("a", vec![4], DType::F32).with_stream(7)]).unwrap();
+    let err = set
+        .push(Param::new("b", vec![4], DType::F32).with_stream(7))
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::SharedStream { first, second, stream: 7 } if first == "a" && second == "b"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("`a` and `b` share Philox stream"),
+        "{err}"
+    );
+    assert_eq!(set.len(), 1);
+    // The name's stream, given explicitly to another parameter, is refused too.
+    let named = weight_init::philox::name_stream("c");
+    set.push(Param::new("c", vec![4], DType::F32)).unwrap();
+    assert!(set
+        .push(Param::new("d", vec![4], DType::F32).with_stream(named))
+        .is_err());
+    // Distinct names, default streams: accepted.
+    set.push(Param::new("e", vec![4], DType::F32)).unwrap();
+    assert_eq!(set.len(), 3);
+}

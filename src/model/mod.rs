@@ -208,6 +208,8 @@ impl Param {
 pub struct ParamSet {
     params: Vec<Param>,
     index: HashMap<String, usize>,
+    /// Each parameter's Philox stream: no two may share one.
+    streams: HashMap<u64, usize>,
 }
 
 impl ParamSet {
@@ -241,6 +243,18 @@ impl ParamSet {
         if self.index.contains_key(&param.name) {
             return Err(Error::DuplicateParam { name: param.name });
         }
+        // Two tensors on one (seed, stream) would draw the same values: an
+        // explicit stream reused, or (astronomically unlikely) two names
+        // whose name streams collide.
+        let stream = param.stream();
+        if let Some(&other) = self.streams.get(&stream) {
+            return Err(Error::SharedStream {
+                first: self.params[other].name.clone(),
+                second: param.name,
+                stream,
+            });
+        }
+        self.streams.insert(stream, self.params.len());
         self.index.insert(param.name.clone(), self.params.len());
         self.params.push(param);
         Ok(())
