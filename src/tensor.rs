@@ -401,6 +401,15 @@ fn push_upload(jobs: &mut Vec<FillJob>, mut bytes: Vec<u8>, dtype: DType) -> Res
 /// ```
 pub trait IntoInit {
     /// The scheme, or the parse error of its text.
+    ///
+    /// ```
+    /// use weight_init::{Init, IntoInit};
+    /// assert_eq!("zeros".into_init()?, Init::Zeros);
+    /// assert_eq!(String::from("ones").into_init()?, Init::Ones);
+    /// assert_eq!((&Init::Zeros).into_init()?, Init::Zeros);
+    /// assert!("no_such_scheme".into_init().is_err());
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     fn into_init(self) -> Result<Init>;
 }
 

@@ -18,6 +18,17 @@ use crate::tensor::{jobs_to_bytes, plan_jobs, FillJob};
 /// the largest `min_storage_buffer_offset_alignment` WebGPU allows, so an
 /// engine can bind any parameter on its own as a storage buffer on any
 /// device. (The fills themselves need only 4.)
+///
+/// ```
+/// use weight_init::model::{Param, ParamSet, Rules, ARENA_ALIGN};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([
+///     Param::new("a", vec![1], DType::F16).with_init("zeros".parse().unwrap()),
+///     Param::new("b", vec![1], DType::F16).with_init("zeros".parse().unwrap()),
+/// ]).unwrap();
+/// let layout = set.resolve(&Rules::default()).unwrap().arena_layout(None, ARENA_ALIGN).unwrap();
+/// assert_eq!(layout.offsets, vec![0, ARENA_ALIGN]);
+/// ```
 pub const ARENA_ALIGN: u64 = 256;
 
 /// The jobs of one tensor: its shard shape and the jobs writing its
@@ -79,6 +90,19 @@ impl ArenaLayout {
     /// [`ResolvedSet::split_arena_layout`] instead), or the device reports a
     /// validation or out-of-memory error (caught with error scopes, never a
     /// panic).
+    ///
+    /// ```no_run
+    /// use weight_init::gpu::GpuContext;
+    /// use weight_init::model::{Param, ParamSet, Rules, ARENA_ALIGN};
+    /// use weight_init::DType;
+    /// let ctx = GpuContext::new_default()?;
+    /// let set = ParamSet::from_params([Param::new("w", vec![64, 32], DType::F32)
+    ///     .with_init("normal(0, 0.02)".parse()?)])?;
+    /// let layout = set.resolve(&Rules::default())?.arena_layout(None, ARENA_ALIGN)?;
+    /// let buffer = layout.create_buffer(&ctx)?;
+    /// assert_eq!(buffer.size(), layout.total_bytes);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn create_buffer(&self, ctx: &GpuContext) -> Result<wgpu::Buffer> {
         create_arena_buffer(ctx, self.total_bytes, "weight-init model arena").map_err(|e| match e {
             CreateError::TooLarge { bytes, max } => Error::Gpu {
@@ -349,6 +373,17 @@ impl ResolvedSet {
     /// Each tensor's (shard's) place in one buffer, offsets aligned to
     /// `align` ([`ARENA_ALIGN`] is a good default). Errors: `align` not a
     /// power of two of at least 4; a shard that does not fit a tensor.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules, Shard, ShardMode};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("w", vec![4, 3], DType::F32)
+    ///     .with_init("ones".parse().unwrap())]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let half = Shard::new(2, 0, ShardMode::Rows).unwrap();
+    /// assert_eq!(r.arena_layout(Some(&half), 4).unwrap().shapes, vec![vec![2, 3]]);
+    /// assert!(r.arena_layout(None, 3).is_err()); // not a power of two
+    /// ```
     pub fn arena_layout(&self, shard: Option<&Shard>, align: u64) -> Result<ArenaLayout> {
         check_align(align)?;
         let (mut offsets, mut sizes, mut shapes) = (Vec::new(), Vec::new(), Vec::new());
@@ -479,6 +514,19 @@ impl ResolvedSet {
     ///
     /// Errors: a layout not made (by [`Self::arena_layout`]) for this set
     /// and shard; a parameter's own errors, naming it.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([
+    ///     Param::new("a", vec![3], DType::F32).with_init("ones".parse().unwrap()),
+    ///     Param::new("b", vec![5], DType::F32).with_init("normal(0, 1)".parse().unwrap()),
+    /// ]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let jobs = r.jobs(1, None, &r.arena_layout(None, 256).unwrap()).unwrap();
+    /// assert_eq!(jobs.iter().map(|j| j.len_bytes()).sum::<u64>(), 3 * 4 + 5 * 4);
+    /// assert!(jobs.iter().any(|j| j.dst() == 256));
+    /// ```
     pub fn jobs(
         &self,
         seed: u64,
@@ -512,6 +560,18 @@ impl ResolvedSet {
 
     /// Tensor `index` (its shard, when sharded) filled on the CPU: its
     /// shape and little-endian bytes.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules, Shard, ShardMode};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("w", vec![4, 6], DType::F32)
+    ///     .with_init("normal(0, 0.02)".parse().unwrap())]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let (shape, bytes) = r.fill_param_cpu(0, 3, None).unwrap();
+    /// assert_eq!((shape, &bytes), (vec![4, 6], &r.fill_cpu(3, None).unwrap()[0].1));
+    /// let rows = Shard::new(2, 1, ShardMode::Rows).unwrap();
+    /// assert_eq!(r.fill_param_cpu(0, 3, Some(&rows)).unwrap().1, &bytes[48..]);
+    /// ```
     pub fn fill_param_cpu(
         &self,
         index: usize,
@@ -524,6 +584,17 @@ impl ResolvedSet {
     /// [`Self::fill_param_cpu`] on the threads `threads` allows: the same
     /// bytes for every [`Threads`] (structured schemes keep their own
     /// parallelism, see [`Threads`]).
+    ///
+    /// ```
+    /// use weight_init::cpu::Threads;
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("w", vec![300, 40], DType::BF16)
+    ///     .with_init("uniform(-1, 1)".parse().unwrap())]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let one = r.fill_param_cpu_with(0, 9, None, &Threads::count(1).unwrap()).unwrap();
+    /// assert_eq!(one, r.fill_param_cpu(0, 9, None).unwrap());
+    /// ```
     pub fn fill_param_cpu_with(
         &self,
         index: usize,
@@ -574,6 +645,21 @@ impl ResolvedSet {
 
     /// [`Self::fill_cpu_into`] on the threads `threads` allows: the same
     /// bytes for every [`Threads`].
+    ///
+    /// ```
+    /// use weight_init::cpu::Threads;
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("w", vec![100, 30], DType::F32)
+    ///     .with_init("normal(0, 1)".parse().unwrap())]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// let layout = r.arena_layout(None, 4).unwrap();
+    /// let (mut a, mut b) = (vec![0u8; layout.total_bytes as usize], vec![0u8; layout.total_bytes as usize]);
+    /// r.fill_cpu_into_with(2, None, &layout, &mut a, &Threads::count(1).unwrap()).unwrap();
+    /// r.fill_cpu_into(2, None, &layout, &mut b).unwrap();
+    /// assert_eq!(a, b);
+    /// assert!(r.fill_cpu_into_with(2, None, &layout, &mut [0u8; 8], &Threads::all()).is_err()); // too short
+    /// ```
     pub fn fill_cpu_into_with(
         &self,
         seed: u64,
@@ -599,6 +685,18 @@ impl ResolvedSet {
     /// (little-endian, the parameter's dtype, the shard's part when
     /// sharded). Holds the whole model in memory: for large models stream
     /// with [`super::write_safetensors`] or use [`Self::fill_param_cpu`].
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([
+    ///     Param::new("w", vec![2, 3], DType::F16).with_init("normal(0, 0.02)".parse().unwrap()),
+    ///     Param::new("b", vec![2], DType::F32).with_init("zeros".parse().unwrap()),
+    /// ]).unwrap();
+    /// let out = set.resolve(&Rules::default()).unwrap().fill_cpu(1, None).unwrap();
+    /// assert_eq!((out[0].0.as_str(), out[0].1.len()), ("w", 2 * 3 * 2));
+    /// assert_eq!(out[1], ("b".to_string(), vec![0u8; 8]));
+    /// ```
     pub fn fill_cpu(&self, seed: u64, shard: Option<&Shard>) -> Result<Vec<(String, Vec<u8>)>> {
         self.fill_cpu_with(seed, shard, &Threads::all())
     }

@@ -19,6 +19,12 @@ use crate::scheme::{numel, Init, Layout};
 
 /// Bytes generated per step while streaming an elementwise tensor to a
 /// file: host memory holds one such chunk, not the tensor.
+///
+/// ```
+/// use weight_init::model::WRITE_CHUNK_BYTES;
+/// assert_eq!(WRITE_CHUNK_BYTES, 16 * 1024 * 1024);
+/// assert_eq!(WRITE_CHUNK_BYTES % 4, 0); // whole f32, f16 and bf16 elements
+/// ```
 pub const WRITE_CHUNK_BYTES: usize = 16 << 20;
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -56,6 +62,16 @@ fn default_dtype() -> DType {
 /// "layout": "torch", "init": "kaiming_uniform(nonlinearity=relu)",
 /// "kind": "linear", "stream": 7}`: only `name` and `shape` are required;
 /// `dtype` defaults to `f32`, `layout` to `torch`.
+///
+/// ```
+/// use weight_init::model::{ModelSpec, ParamSpec};
+/// use weight_init::{DType, Init, Layout};
+/// let spec = ModelSpec::from_json(r#"{"params": [{"name": "fc.weight", "shape": [64, 32], "init": "zeros"}]}"#, "inline").unwrap();
+/// let p: &ParamSpec = &spec.params[0];
+/// assert_eq!((p.dtype, p.layout, p.init.clone(), p.stream), (DType::F32, Layout::Torch, Some(Init::Zeros), None));
+/// let unknown = r#"{"params": [{"name": "w", "shape": [1], "colour": "red"}]}"#;
+/// assert!(ModelSpec::from_json(unknown, "inline").is_err());
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamSpec {
@@ -145,6 +161,14 @@ pub struct ModelSpec {
 impl ModelSpec {
     /// Parses a description; `what` names it in errors, which carry
     /// `serde_json`'s line and column.
+    ///
+    /// ```
+    /// use weight_init::model::ModelSpec;
+    /// let spec = ModelSpec::from_json(r#"{"seed": 3, "params": [{"name": "w", "shape": [2]}]}"#, "inline").unwrap();
+    /// assert_eq!((spec.seed, spec.params.len()), (Some(3), 1));
+    /// let err = ModelSpec::from_json("{\"seed\": 3}", "spec.json").unwrap_err();
+    /// assert!(err.to_string().starts_with("spec.json: line 1"), "{err}");
+    /// ```
     pub fn from_json(text: &str, what: &str) -> Result<Self> {
         serde_json::from_str(text).map_err(|e| json_error(what, e))
     }
@@ -152,18 +176,45 @@ impl ModelSpec {
     /// Reads and parses a description file: a regular file of at most
     /// [`files::MAX_SPEC_BYTES`], or standard input for `-`
     /// ([`files::read_text`]).
+    ///
+    /// ```
+    /// use weight_init::model::ModelSpec;
+    /// let path = std::env::temp_dir().join(format!("wi-doc-spec-{}.json", std::process::id()));
+    /// std::fs::write(&path, r#"{"params": [{"name": "w", "shape": [4, 4], "dtype": "f16"}]}"#).unwrap();
+    /// let spec = ModelSpec::from_file(&path);
+    /// std::fs::remove_file(&path).unwrap();
+    /// assert_eq!(spec.unwrap().params[0].dtype, weight_init::DType::F16);
+    /// ```
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = files::read_text(path, files::MAX_SPEC_BYTES, "a JSON spec")?;
         Self::from_json(&text, &files::show(path))
     }
 
     /// The parameter set (errors on a repeated name).
+    ///
+    /// ```
+    /// use weight_init::model::ModelSpec;
+    /// let spec = ModelSpec::from_json(r#"{"params": [{"name": "w", "shape": [4, 2]}]}"#, "inline").unwrap();
+    /// assert_eq!(spec.param_set().unwrap().get("w").unwrap().shape, vec![4, 2]);
+    /// let twice = ModelSpec::from_json(r#"{"params": [{"name": "w", "shape": [1]}, {"name": "w", "shape": [2]}]}"#, "inline").unwrap();
+    /// assert!(twice.param_set().is_err());
+    /// ```
     pub fn param_set(&self) -> Result<ParamSet> {
         ParamSet::from_params(self.params.iter().cloned().map(Param::from))
     }
 
     /// The description's rules, then its preset's (for the parameters of
     /// `set`).
+    ///
+    /// ```
+    /// use weight_init::model::ModelSpec;
+    /// let spec = ModelSpec::from_json(r#"{"preset": "torch-defaults",
+    ///   "rules": [{"pattern": "fc.bias", "init": "ones"}],
+    ///   "params": [{"name": "fc.weight", "shape": [4, 2]}, {"name": "fc.bias", "shape": [4]}]}"#, "inline").unwrap();
+    /// let set = spec.param_set().unwrap();
+    /// let rules = spec.rules(&set).unwrap();
+    /// assert_eq!(rules.find("fc.bias", None, 1).unwrap().name(), "ones"); // own rule before the preset's
+    /// ```
     pub fn rules(&self, set: &ParamSet) -> Result<Rules> {
         let own = Rules::new(self.rules.clone());
         match &self.preset {
@@ -181,6 +232,18 @@ fn not_safetensors(path: &Path, why: impl std::fmt::Display) -> Error {
 }
 
 /// One tensor of a validated safetensors header.
+///
+/// ```
+/// use weight_init::model::{read_safetensors, write_safetensors_with};
+/// use weight_init::DType;
+/// let path = std::env::temp_dir().join(format!("wi-doc-ht-{}.safetensors", std::process::id()));
+/// let tensors = vec![("a".to_string(), DType::F32, vec![1]), ("b".to_string(), DType::BF16, vec![2, 3])];
+/// write_safetensors_with(&path, &tensors, None, |i, emit| emit(&vec![0u8; [4, 12][i]][..])).unwrap();
+/// let (_, header) = read_safetensors(&path).unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// let b = &header.tensors[1];
+/// assert_eq!((b.name.as_str(), b.dtype, b.shape.clone(), b.data_offsets), ("b", safetensors::Dtype::BF16, vec![2, 3], (4, 16)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderTensor {
     /// Its name (any text; print it with [`files::escape`]).
@@ -195,6 +258,18 @@ pub struct HeaderTensor {
 
 /// A safetensors header that [`read_safetensors`] has checked whole
 /// against the format's rules.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use weight_init::model::{read_safetensors, write_safetensors_with};
+/// let path = std::env::temp_dir().join(format!("wi-doc-sh-{}.safetensors", std::process::id()));
+/// let meta = BTreeMap::from([("format".to_string(), "pt".to_string())]);
+/// write_safetensors_with(&path, &[("w".into(), weight_init::DType::F32, vec![2])], Some(meta), |_, emit| emit(&[0u8; 8][..])).unwrap();
+/// let (_, h) = read_safetensors(&path).unwrap();
+/// assert_eq!(h.file_len, std::fs::metadata(&path).unwrap().len());
+/// std::fs::remove_file(&path).unwrap();
+/// assert_eq!((h.metadata, h.data_start + 8), (vec![("format".to_string(), "pt".to_string())], h.file_len));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafetensorsHeader {
     /// The tensors, in the order of their data in the file.
@@ -566,6 +641,14 @@ pub fn read_safetensors_header(path: &Path) -> Result<ParamSet> {
 /// `path`'s header is read and checked again when the copy starts: a file
 /// whose data start, length or copied tensors' entries changed since is
 /// refused ([`Error::InvalidFile`]) before the output is created.
+///
+/// ```
+/// use std::path::PathBuf;
+/// use weight_init::model::{HeaderTensor, Passthrough};
+/// let ids = HeaderTensor { name: "position_ids".into(), dtype: safetensors::Dtype::I64, shape: vec![1, 2], data_offsets: (8, 24) };
+/// let p = Passthrough { path: PathBuf::from("model.safetensors"), data_start: 64, file_len: 88, tensors: vec![ids] };
+/// assert_eq!(p.bytes(), 16);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Passthrough {
     /// The source file.
@@ -581,6 +664,13 @@ pub struct Passthrough {
 
 impl Passthrough {
     /// The bytes the copied tensors hold.
+    ///
+    /// ```
+    /// use weight_init::model::{HeaderTensor, Passthrough};
+    /// let t = |name: &str, at: usize, end: usize| HeaderTensor { name: name.into(), dtype: safetensors::Dtype::U8, shape: vec![end - at], data_offsets: (at, end) };
+    /// let p = Passthrough { path: "m.safetensors".into(), data_start: 16, file_len: 46, tensors: vec![t("a", 0, 10), t("b", 10, 30)] };
+    /// assert_eq!(p.bytes(), 30);
+    /// ```
     pub fn bytes(&self) -> u64 {
         self.tensors
             .iter()
@@ -591,6 +681,17 @@ impl Passthrough {
 
 /// A checkpoint's header split for re-initialization ([`read_checkpoint`]):
 /// the float tensors to initialize and the others to keep.
+///
+/// ```
+/// use weight_init::model::{read_checkpoint, write_safetensors_with};
+/// use weight_init::DType;
+/// let path = std::env::temp_dir().join(format!("wi-doc-cp-{}.safetensors", std::process::id()));
+/// write_safetensors_with(&path, &[("w".into(), DType::F16, vec![2])], None, |_, emit| emit(&[0u8; 4][..])).unwrap();
+/// let ckpt = read_checkpoint(&path).unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// assert_eq!((ckpt.params.len(), ckpt.params.params()[0].dtype), (1, DType::F16));
+/// assert!(ckpt.passthrough.tensors.is_empty());
+/// ```
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
     /// The F32, F16 and BF16 tensors, in the file's data order, every
@@ -807,6 +908,19 @@ fn safetensors_header(
 /// ([`Error::NotRegularFile`]) before anything is written. A process
 /// killed outright can leave the temporary file behind (never a partial
 /// `path`); see [`files`].
+///
+/// ```
+/// use weight_init::model::write_safetensors_with;
+/// use weight_init::DType;
+/// let path = std::env::temp_dir().join(format!("wi-doc-with-{}.safetensors", std::process::id()));
+/// write_safetensors_with(&path, &[("w".into(), DType::F32, vec![2])], None, |_, emit| {
+///     emit(&1f32.to_le_bytes()[..])?; // pieces of any size
+///     emit(&2f32.to_le_bytes()[..])
+/// }).unwrap();
+/// let bytes = std::fs::read(&path).unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// assert_eq!(bytes[bytes.len() - 8..], [1f32.to_le_bytes(), 2f32.to_le_bytes()].concat());
+/// ```
 pub fn write_safetensors_with<F>(
     path: &Path,
     tensors: &[TensorEntry],
@@ -827,6 +941,19 @@ where
 /// name in both `tensors` and `copy` is refused. The output may be the
 /// source itself: it is written to a temporary file and renamed at the
 /// end.
+///
+/// ```
+/// use weight_init::model::{read_safetensors, write_safetensors_copying, write_safetensors_with, Passthrough};
+/// use weight_init::DType;
+/// let (src, out) = (std::env::temp_dir().join(format!("wi-doc-cs-{}.st", std::process::id())), std::env::temp_dir().join(format!("wi-doc-co-{}.st", std::process::id())));
+/// write_safetensors_with(&src, &[("a".into(), DType::F32, vec![1]), ("b".into(), DType::F32, vec![1])], None, |i, emit| emit(&[i as u8; 4][..])).unwrap();
+/// let (_, h) = read_safetensors(&src).unwrap();
+/// let copy = Passthrough { path: src.clone(), data_start: h.data_start, file_len: h.file_len, tensors: h.tensors[1..].to_vec() };
+/// write_safetensors_copying(&out, &[("c".into(), DType::F32, vec![1])], None, Some(&copy), |_, emit| emit(&[9u8; 4][..])).unwrap();
+/// let bytes = std::fs::read(&out).unwrap();
+/// (std::fs::remove_file(&src).unwrap(), std::fs::remove_file(&out).unwrap());
+/// assert_eq!(safetensors::SafeTensors::deserialize(&bytes).unwrap().tensor("b").unwrap().data(), &[1u8; 4]);
+/// ```
 pub fn write_safetensors_copying<F>(
     path: &Path,
     tensors: &[TensorEntry],
@@ -889,6 +1016,15 @@ where
 }
 
 /// A tensor of a safetensors file: name, dtype, shape.
+///
+/// ```
+/// use weight_init::model::{safetensors_entries, Param, ParamSet, Rules, TensorEntry};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([Param::new("w", vec![4, 2], DType::BF16).with_init("zeros".parse().unwrap())]).unwrap();
+/// let r = set.resolve(&Rules::default()).unwrap();
+/// let (entries, _): (Vec<TensorEntry>, _) = safetensors_entries(&r, &[vec![4, 2]], 0, None);
+/// assert_eq!(entries, vec![("w".to_string(), DType::BF16, vec![4, 2])]);
+/// ```
 pub type TensorEntry = (String, DType, Vec<u64>);
 
 /// What [`write_safetensors`] writes for `set` besides the data: each
@@ -901,6 +1037,17 @@ pub type TensorEntry = (String, DType, Vec<u64>);
 /// `shapes` are the arena layout's (`ArenaLayout::shapes`, or the split
 /// layout's). Nothing run-dependent: the same set, shapes, seed and shard give
 /// the same entries on every run and backend.
+///
+/// ```
+/// use weight_init::model::{safetensors_entries, Param, ParamSet, Rules, Shard, ShardMode};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([Param::new("w", vec![4, 2], DType::F32).with_init("zeros".parse().unwrap())]).unwrap();
+/// let r = set.resolve(&Rules::default()).unwrap();
+/// let shard = Shard::new(2, 0, ShardMode::Rows).unwrap();
+/// let (entries, meta) = safetensors_entries(&r, &r.arena_layout(Some(&shard), 4).unwrap().shapes, 7, Some(&shard));
+/// assert_eq!(entries[0].2, vec![2, 2]);
+/// assert_eq!((meta["format"].as_str(), meta["weight_init.seed"].as_str(), meta["weight_init.init.w"].as_str()), ("pt", "7", "zeros"));
+/// ```
 pub fn safetensors_entries(
     set: &ResolvedSet,
     shapes: &[Vec<u64>],
@@ -966,7 +1113,7 @@ pub fn write_safetensors(
 /// use weight_init::cpu::Threads;
 /// use weight_init::model::WriteOptions;
 /// let opts = WriteOptions { threads: Threads::count(2).unwrap(), ..Default::default() };
-/// # let _ = opts;
+/// assert!(opts.copy.is_none());
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct WriteOptions {
@@ -982,6 +1129,20 @@ pub struct WriteOptions {
 /// [`write_safetensors`] with options: the CPU threads, and tensors copied
 /// unchanged from a checkpoint ([`write_safetensors_copying`]). The file's
 /// bytes are the same for every [`Threads`].
+///
+/// ```
+/// use weight_init::cpu::Threads;
+/// use weight_init::model::{write_safetensors, write_safetensors_opts, Param, ParamSet, Rules, WriteOptions};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([Param::new("w", vec![64, 16], DType::F32).with_init("normal(0, 1)".parse().unwrap())]).unwrap();
+/// let r = set.resolve(&Rules::default()).unwrap();
+/// let (a, b) = (std::env::temp_dir().join(format!("wi-doc-oa-{}.st", std::process::id())), std::env::temp_dir().join(format!("wi-doc-ob-{}.st", std::process::id())));
+/// write_safetensors_opts(&a, &r, 5, None, &WriteOptions { threads: Threads::count(1).unwrap(), copy: None }).unwrap();
+/// write_safetensors(&b, &r, 5, None).unwrap();
+/// let same = std::fs::read(&a).unwrap() == std::fs::read(&b).unwrap();
+/// (std::fs::remove_file(&a).unwrap(), std::fs::remove_file(&b).unwrap());
+/// assert!(same);
+/// ```
 pub fn write_safetensors_opts(
     path: &Path,
     set: &ResolvedSet,

@@ -88,6 +88,12 @@ pub enum LayerKind {
 
 impl LayerKind {
     /// `"linear"`, `"conv"`, `"embedding"` or `"norm"`.
+    ///
+    /// ```
+    /// use weight_init::model::LayerKind;
+    /// assert_eq!(LayerKind::Embedding.name(), "embedding");
+    /// assert_eq!(LayerKind::Linear.name().parse::<LayerKind>().unwrap(), LayerKind::Linear);
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             LayerKind::Linear => "linear",
@@ -155,6 +161,15 @@ pub struct Param {
 impl Param {
     /// A parameter with PyTorch layout and everything else left to the
     /// rules and defaults.
+    ///
+    /// ```
+    /// use weight_init::model::Param;
+    /// use weight_init::{DType, Layout};
+    /// let p = Param::new("fc.weight", vec![64, 32], DType::F32);
+    /// assert_eq!((p.name.as_str(), p.shape.as_slice()), ("fc.weight", &[64u64, 32][..]));
+    /// assert_eq!(p.layout, Layout::Torch);
+    /// assert!(p.init.is_none() && p.kind.is_none() && p.stream.is_none());
+    /// ```
     pub fn new(name: impl Into<String>, shape: Vec<u64>, dtype: DType) -> Self {
         Self {
             name: name.into(),
@@ -167,27 +182,65 @@ impl Param {
         }
     }
     /// With `layout`.
+    ///
+    /// ```
+    /// use weight_init::model::Param;
+    /// use weight_init::{DType, Layout};
+    /// let p = Param::new("dense/kernel", vec![32, 64], DType::F32).with_layout(Layout::Jax);
+    /// assert_eq!(p.layout, Layout::Jax);
+    /// ```
     pub fn with_layout(mut self, layout: Layout) -> Self {
         self.layout = layout;
         self
     }
     /// With an explicit scheme (rules are not consulted).
+    ///
+    /// ```
+    /// use weight_init::model::Param;
+    /// use weight_init::{DType, Init};
+    /// let p = Param::new("fc.bias", vec![64], DType::F32).with_init("zeros".parse().unwrap());
+    /// assert_eq!(p.init, Some(Init::Zeros));
+    /// ```
     pub fn with_init(mut self, init: Init) -> Self {
         self.init = Some(init);
         self
     }
     /// With an explicit layer kind.
+    ///
+    /// ```
+    /// use weight_init::model::{LayerKind, Param};
+    /// use weight_init::DType;
+    /// let p = Param::new("proj", vec![8, 8], DType::F32).with_kind(LayerKind::Conv);
+    /// assert_eq!(p.kind, Some(LayerKind::Conv));
+    /// ```
     pub fn with_kind(mut self, kind: LayerKind) -> Self {
         self.kind = Some(kind);
         self
     }
     /// With an explicit stream id.
+    ///
+    /// ```
+    /// use weight_init::model::Param;
+    /// use weight_init::DType;
+    /// let p = Param::new("w", vec![4], DType::F32).with_stream(7);
+    /// assert_eq!(p.stream, Some(7));
+    /// assert_eq!(p.stream(), 7);
+    /// ```
     pub fn with_stream(mut self, stream: u64) -> Self {
         self.stream = Some(stream);
         self
     }
     /// The stream the parameter draws from: the explicit one, else
     /// [`name_stream`] of the name.
+    ///
+    /// ```
+    /// use weight_init::model::Param;
+    /// use weight_init::philox::name_stream;
+    /// use weight_init::DType;
+    /// let p = Param::new("fc.weight", vec![4, 4], DType::F32);
+    /// assert_eq!(p.stream(), name_stream("fc.weight"));
+    /// assert_eq!(p.with_stream(3).stream(), 3);
+    /// ```
     pub fn stream(&self) -> u64 {
         self.stream.unwrap_or_else(|| name_stream(&self.name))
     }
@@ -214,11 +267,29 @@ pub struct ParamSet {
 
 impl ParamSet {
     /// An empty set.
+    ///
+    /// ```
+    /// use weight_init::model::ParamSet;
+    /// let set = ParamSet::new();
+    /// assert!(set.is_empty());
+    /// assert_eq!(set.len(), 0);
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// A set of `params`, in order. Errors on the first repeated name.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([
+    ///     Param::new("a", vec![2], DType::F32),
+    ///     Param::new("b", vec![3], DType::F32),
+    /// ]).unwrap();
+    /// assert_eq!(set.params()[1].name, "b");
+    /// assert!(ParamSet::from_params([Param::new("a", vec![2], DType::F32), Param::new("a", vec![2], DType::F32)]).is_err());
+    /// ```
     pub fn from_params(params: impl IntoIterator<Item = Param>) -> Result<Self> {
         let mut set = Self::new();
         for p in params {
@@ -233,6 +304,15 @@ impl ParamSet {
     /// `__metadata__` is refused ([`Error::ReservedName`]): the safetensors
     /// format reserves it for the file's metadata, so no file could hold
     /// such a parameter.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet};
+    /// use weight_init::DType;
+    /// let mut set = ParamSet::new();
+    /// set.push(Param::new("fc.weight", vec![4, 2], DType::F32)).unwrap();
+    /// assert!(set.push(Param::new("__metadata__", vec![1], DType::F32)).is_err());
+    /// assert_eq!(set.len(), 1);
+    /// ```
     pub fn push(&mut self, param: Param) -> Result<()> {
         if param.name == "__metadata__" {
             return Err(Error::ReservedName {
@@ -261,26 +341,67 @@ impl ParamSet {
     }
 
     /// The parameters, in order.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("b", vec![1], DType::F32), Param::new("a", vec![1], DType::F32)]).unwrap();
+    /// let names: Vec<&str> = set.params().iter().map(|p| p.name.as_str()).collect();
+    /// assert_eq!(names, ["b", "a"]);
+    /// ```
     pub fn params(&self) -> &[Param] {
         &self.params
     }
 
     /// The parameter named `name`.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("fc.weight", vec![4, 2], DType::F32)]).unwrap();
+    /// assert_eq!(set.get("fc.weight").unwrap().shape, vec![4, 2]);
+    /// assert!(set.get("fc.bias").is_none());
+    /// ```
     pub fn get(&self, name: &str) -> Option<&Param> {
         self.index.get(name).map(|&i| &self.params[i])
     }
 
     /// How many parameters.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("a", vec![1], DType::F32), Param::new("b", vec![1], DType::F32)]).unwrap();
+    /// assert_eq!(set.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.params.len()
     }
 
     /// Whether the set is empty.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet};
+    /// use weight_init::DType;
+    /// let mut set = ParamSet::new();
+    /// assert!(set.is_empty());
+    /// set.push(Param::new("a", vec![1], DType::F32)).unwrap();
+    /// assert!(!set.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.params.is_empty()
     }
 
     /// The kind of `param`: its own, else [`infer_kind`] in this set.
+    ///
+    /// ```
+    /// use weight_init::model::{LayerKind, Param, ParamSet};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("fc.weight", vec![4, 2], DType::F32)]).unwrap();
+    /// assert_eq!(set.kind_of(&set.params()[0]), Some(LayerKind::Linear));
+    /// let own = Param::new("fc.weight", vec![4, 2], DType::F32).with_kind(LayerKind::Embedding);
+    /// assert_eq!(set.kind_of(&own), Some(LayerKind::Embedding));
+    /// ```
     pub fn kind_of(&self, param: &Param) -> Option<LayerKind> {
         param
             .kind
@@ -298,6 +419,16 @@ impl ParamSet {
     /// that no rule matches; [`Error::Param`] (naming the parameter) when its
     /// scheme does not suit its shape, or a `torch_default_bias` has no
     /// sibling weight.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rule, Rules};
+    /// use weight_init::{DType, Error, Init};
+    /// let set = ParamSet::from_params([Param::new("fc.weight", vec![4, 2], DType::F32)]).unwrap();
+    /// let rules = Rules::new(vec!["*.weight=normal(0, 0.02)".parse::<Rule>().unwrap()]);
+    /// assert_eq!(set.resolve(&rules).unwrap().params()[0].init, "normal(0, 0.02)".parse::<Init>().unwrap());
+    /// let err = set.resolve(&Rules::default()).unwrap_err();
+    /// assert!(matches!(err, Error::UnmatchedParam { .. }));
+    /// ```
     pub fn resolve(&self, rules: &Rules) -> Result<ResolvedSet> {
         let mut out = Vec::with_capacity(self.params.len());
         for p in &self.params {
@@ -346,6 +477,16 @@ impl ParamSet {
 }
 
 /// A parameter with its scheme chosen and resolved.
+///
+/// ```
+/// use weight_init::model::{LayerKind, Param, ParamSet, Rules};
+/// use weight_init::{philox::name_stream, DType, Init};
+/// let set = ParamSet::from_params([Param::new("fc.weight", vec![4, 2], DType::F32)
+///     .with_init("ones".parse().unwrap())]).unwrap();
+/// let r = set.resolve(&Rules::default()).unwrap();
+/// let p = &r.params()[0];
+/// assert_eq!((p.init.clone(), p.kind, p.stream), (Init::Ones, Some(LayerKind::Linear), name_stream("fc.weight")));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedParam {
     /// Name.
@@ -367,6 +508,15 @@ pub struct ResolvedParam {
 }
 
 /// A parameter set with every scheme resolved: what the backends fill.
+///
+/// ```
+/// use weight_init::model::{Param, ParamSet, Rules};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([Param::new("w", vec![2], DType::F32)
+///     .with_init("ones".parse().unwrap())]).unwrap();
+/// let tensors = set.resolve(&Rules::default()).unwrap().fill_cpu(0, None).unwrap();
+/// assert_eq!(tensors, vec![("w".to_string(), [1.0f32.to_le_bytes(), 1.0f32.to_le_bytes()].concat())]);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedSet {
     params: Vec<ResolvedParam>,
@@ -374,6 +524,15 @@ pub struct ResolvedSet {
 
 impl ResolvedSet {
     /// The resolved parameters, in the set's order.
+    ///
+    /// ```
+    /// use weight_init::model::{Param, ParamSet, Rules};
+    /// use weight_init::DType;
+    /// let set = ParamSet::from_params([Param::new("w", vec![3, 2], DType::BF16)
+    ///     .with_init("zeros".parse().unwrap())]).unwrap();
+    /// let r = set.resolve(&Rules::default()).unwrap();
+    /// assert_eq!((r.params()[0].name.as_str(), r.params()[0].dtype), ("w", DType::BF16));
+    /// ```
     pub fn params(&self) -> &[ResolvedParam] {
         &self.params
     }

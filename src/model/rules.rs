@@ -104,6 +104,13 @@ pub struct RankCond {
 
 impl RankCond {
     /// Exactly `rank` dimensions.
+    ///
+    /// ```
+    /// use weight_init::model::RankCond;
+    /// let c = RankCond::exactly(2);
+    /// assert_eq!((c.min, c.max), (2, 2));
+    /// assert!(c.matches(2) && !c.matches(1) && !c.matches(3));
+    /// ```
     pub fn exactly(rank: usize) -> Self {
         Self {
             min: rank,
@@ -111,6 +118,13 @@ impl RankCond {
         }
     }
     /// At least `rank` dimensions.
+    ///
+    /// ```
+    /// use weight_init::model::RankCond;
+    /// let c = RankCond::at_least(3);
+    /// assert!(c.matches(3) && c.matches(5) && !c.matches(2));
+    /// assert_eq!(c, ">=3".parse().unwrap());
+    /// ```
     pub fn at_least(rank: usize) -> Self {
         Self {
             min: rank,
@@ -118,10 +132,23 @@ impl RankCond {
         }
     }
     /// At most `rank` dimensions.
+    ///
+    /// ```
+    /// use weight_init::model::RankCond;
+    /// let c = RankCond::at_most(1);
+    /// assert!(c.matches(0) && c.matches(1) && !c.matches(2));
+    /// ```
     pub fn at_most(rank: usize) -> Self {
         Self { min: 0, max: rank }
     }
     /// Whether `rank` satisfies the condition.
+    ///
+    /// ```
+    /// use weight_init::model::RankCond;
+    /// let c = RankCond { min: 2, max: 4 };
+    /// assert!(c.matches(2) && c.matches(4));
+    /// assert!(!c.matches(1) && !c.matches(5));
+    /// ```
     pub fn matches(&self, rank: usize) -> bool {
         (self.min..=self.max).contains(&rank)
     }
@@ -269,6 +296,14 @@ pub(crate) mod init_text {
 
 impl Rule {
     /// Parameters matching `pattern` get `init`.
+    ///
+    /// ```
+    /// use weight_init::model::Rule;
+    /// use weight_init::Init;
+    /// let r = Rule::new("*.bias", Init::Zeros);
+    /// assert_eq!((r.pattern.as_str(), r.kind, r.rank), ("*.bias", None, None));
+    /// assert_eq!(r, "*.bias=zeros".parse::<Rule>().unwrap());
+    /// ```
     pub fn new(pattern: impl Into<String>, init: Init) -> Self {
         Self {
             pattern: pattern.into(),
@@ -278,16 +313,41 @@ impl Rule {
         }
     }
     /// Only for parameters of `kind`.
+    ///
+    /// ```
+    /// use weight_init::model::{LayerKind, Rule};
+    /// use weight_init::Init;
+    /// let r = Rule::new("*", Init::Ones).with_kind(LayerKind::Norm);
+    /// assert!(r.matches("ln_f.weight", Some(LayerKind::Norm), 1));
+    /// assert!(!r.matches("fc.weight", Some(LayerKind::Linear), 2));
+    /// ```
     pub fn with_kind(mut self, kind: LayerKind) -> Self {
         self.kind = Some(kind);
         self
     }
     /// Only for parameters whose rank satisfies `rank`.
+    ///
+    /// ```
+    /// use weight_init::model::{RankCond, Rule};
+    /// use weight_init::Init;
+    /// let r = Rule::new("*.weight", Init::Zeros).with_rank(RankCond::at_least(3));
+    /// assert!(r.matches("conv1.weight", None, 4));
+    /// assert!(!r.matches("fc.weight", None, 2));
+    /// ```
     pub fn with_rank(mut self, rank: RankCond) -> Self {
         self.rank = Some(rank);
         self
     }
     /// Whether the rule applies to a parameter.
+    ///
+    /// ```
+    /// use weight_init::model::{LayerKind, Rule};
+    /// use weight_init::Init;
+    /// let r = Rule::new("h.*.c_proj.weight", Init::Zeros).with_kind(LayerKind::Linear);
+    /// assert!(r.matches("h.0.c_proj.weight", Some(LayerKind::Linear), 2));
+    /// assert!(!r.matches("h.0.c_proj.weight", None, 2));
+    /// assert!(!r.matches("h.0.c_fc.weight", Some(LayerKind::Linear), 2));
+    /// ```
     pub fn matches(&self, name: &str, kind: Option<LayerKind>, rank: usize) -> bool {
         self.kind.is_none_or(|k| Some(k) == kind)
             && self.rank.is_none_or(|r| r.matches(rank))
@@ -327,19 +387,50 @@ pub struct Rules {
 
 impl Rules {
     /// The rules in priority order.
+    ///
+    /// ```
+    /// use weight_init::model::{Rule, Rules};
+    /// let rules = Rules::new(vec!["*=zeros".parse::<Rule>().unwrap()]);
+    /// assert_eq!(rules.rules().len(), 1);
+    /// assert_eq!(rules.find("anything", None, 0).unwrap().name(), "zeros");
+    /// ```
     pub fn new(rules: Vec<Rule>) -> Self {
         Self { rules }
     }
     /// The rules, in priority order.
+    ///
+    /// ```
+    /// use weight_init::model::{Rule, Rules};
+    /// let rules = Rules::new(vec!["*.bias=zeros".parse::<Rule>().unwrap(), "*=ones".parse().unwrap()]);
+    /// let patterns: Vec<&str> = rules.rules().iter().map(|r| r.pattern.as_str()).collect();
+    /// assert_eq!(patterns, ["*.bias", "*"]);
+    /// ```
     pub fn rules(&self) -> &[Rule] {
         &self.rules
     }
     /// These rules first, then `lower`'s.
+    ///
+    /// ```
+    /// use weight_init::model::{Rule, Rules};
+    /// let high = Rules::new(vec!["*.bias=zeros".parse::<Rule>().unwrap()]);
+    /// let low = Rules::new(vec!["*=ones".parse::<Rule>().unwrap()]);
+    /// let both = high.then(low);
+    /// assert_eq!(both.find("fc.bias", None, 1).unwrap().name(), "zeros");
+    /// assert_eq!(both.find("fc.weight", None, 2).unwrap().name(), "ones");
+    /// ```
     pub fn then(mut self, lower: Rules) -> Self {
         self.rules.extend(lower.rules);
         self
     }
     /// The scheme of the first rule that matches.
+    ///
+    /// ```
+    /// use weight_init::model::{Rule, Rules};
+    /// use weight_init::Init;
+    /// let rules = Rules::new(vec!["*.bias=zeros".parse::<Rule>().unwrap()]);
+    /// assert_eq!(rules.find("fc.bias", None, 1), Some(&Init::Zeros));
+    /// assert_eq!(rules.find("fc.weight", None, 2), None);
+    /// ```
     pub fn find(&self, name: &str, kind: Option<LayerKind>, rank: usize) -> Option<&Init> {
         self.rules
             .iter()

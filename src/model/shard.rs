@@ -8,6 +8,14 @@ use crate::error::{Error, Result};
 use crate::scheme::numel;
 
 /// How a tensor is split among ranks.
+///
+/// ```
+/// use weight_init::model::ShardMode;
+/// assert_eq!("rows".parse::<ShardMode>().unwrap(), ShardMode::Rows);
+/// assert_eq!("cols".parse::<ShardMode>().unwrap(), ShardMode::Columns);
+/// assert_eq!(ShardMode::Columns.to_string(), "cols");
+/// assert!("diagonal".parse::<ShardMode>().is_err());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ShardMode {
     /// Row (FSDP / ZeRO-3 style) sharding: rank `r` of `w` holds rows
@@ -84,6 +92,13 @@ pub struct Shard {
 
 impl Shard {
     /// Rank `rank` of `world` ranks. Errors: `world == 0`, `rank >= world`.
+    ///
+    /// ```
+    /// use weight_init::model::{Shard, ShardMode};
+    /// assert!(Shard::new(8, 7, ShardMode::Rows).is_ok());
+    /// assert!(Shard::new(0, 0, ShardMode::Rows).is_err());
+    /// assert!(Shard::new(2, 2, ShardMode::Columns).is_err());
+    /// ```
     pub fn new(world: u64, rank: u64, mode: ShardMode) -> Result<Self> {
         if world == 0 {
             return Err(Error::InvalidShard {
@@ -99,14 +114,29 @@ impl Shard {
     }
 
     /// Number of ranks.
+    ///
+    /// ```
+    /// use weight_init::model::{Shard, ShardMode};
+    /// assert_eq!(Shard::new(8, 3, ShardMode::Rows).unwrap().world(), 8);
+    /// ```
     pub fn world(&self) -> u64 {
         self.world
     }
     /// This rank.
+    ///
+    /// ```
+    /// use weight_init::model::{Shard, ShardMode};
+    /// assert_eq!(Shard::new(8, 3, ShardMode::Rows).unwrap().rank(), 3);
+    /// ```
     pub fn rank(&self) -> u64 {
         self.rank
     }
     /// Rows or columns.
+    ///
+    /// ```
+    /// use weight_init::model::{Shard, ShardMode};
+    /// assert_eq!(Shard::new(2, 0, ShardMode::Columns).unwrap().mode(), ShardMode::Columns);
+    /// ```
     pub fn mode(&self) -> ShardMode {
         self.mode
     }
@@ -116,6 +146,13 @@ impl Shard {
     ///
     /// Errors: [`Error::InvalidShard`] when `world` does not divide the
     /// sharded dimension; the shape errors of [`numel`].
+    ///
+    /// ```
+    /// use weight_init::model::{Shard, ShardMode};
+    /// let s = Shard::new(2, 1, ShardMode::Rows).unwrap();
+    /// assert_eq!(s.runs(&[4, 3]).unwrap(), (vec![2, 3], vec![6..12]));
+    /// assert!(s.runs(&[5, 3]).is_err()); // 5 rows do not split in 2
+    /// ```
     // A list of runs that may hold one run, not a range to collect.
     #[allow(clippy::single_range_in_vec_init)]
     pub fn runs(&self, shape: &[u64]) -> Result<(Vec<u64>, Vec<Range<u64>>)> {
