@@ -299,7 +299,8 @@ impl ParamSet {
     }
 
     /// Appends `param`; a name already in the set is an error (and the set
-    /// is unchanged).
+    /// is unchanged), and so is a Philox stream already in the set
+    /// ([`Error::SharedStream`]: the two would get the same values).
     ///
     /// `__metadata__` is refused ([`Error::ReservedName`]): the safetensors
     /// format reserves it for the file's metadata, so no file could hold
@@ -311,7 +312,9 @@ impl ParamSet {
     /// let mut set = ParamSet::new();
     /// set.push(Param::new("fc.weight", vec![4, 2], DType::F32)).unwrap();
     /// assert!(set.push(Param::new("__metadata__", vec![1], DType::F32)).is_err());
-    /// assert_eq!(set.len(), 1);
+    /// set.push(Param::new("a", vec![2], DType::F32).with_stream(9)).unwrap();
+    /// assert!(set.push(Param::new("b", vec![2], DType::F32).with_stream(9)).is_err());
+    /// assert_eq!(set.len(), 2);
     /// ```
     pub fn push(&mut self, param: Param) -> Result<()> {
         if param.name == "__metadata__" {
