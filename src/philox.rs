@@ -114,6 +114,12 @@ pub fn name_stream(name: &str) -> u64 {
 /// [`crate::structured::sparse_key`] uses blocks
 /// `SPARSE_KEY_BLOCK_BASE + j / 4` of the tensor's stream, which no element
 /// value uses (values use blocks below `2^62`).
+///
+/// ```
+/// use weight_init::philox::SPARSE_KEY_BLOCK_BASE;
+/// // Far above the blocks any tensor's values use (below 2^62).
+/// assert!(SPARSE_KEY_BLOCK_BASE >= 1 << 62);
+/// ```
 pub const SPARSE_KEY_BLOCK_BASE: u64 = 1 << 63;
 
 /// Philox4x32-10 as a sequential `rand_core` generator, so that `rand` and

@@ -474,6 +474,11 @@ impl Sampler {
 }
 
 /// Elements per batch of [`Sampler::sample_batch`]: 16 Philox blocks.
+///
+/// ```
+/// use weight_init::sampler::BATCH;
+/// assert_eq!(BATCH, 16 * 4); // 16 blocks of 4 words, one element per word
+/// ```
 pub const BATCH: usize = crate::philox::BATCH_WORDS;
 
 impl Sampler {

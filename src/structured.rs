@@ -400,6 +400,14 @@ pub fn orthogonal_f32(gain: f64, rows: u64, cols: u64, seed: u64, stream: u64) -
 /// returns it, before its columns are multiplied by `sign(diag(R))`), which
 /// is **not** Haar-distributed. Only for the test that shows the sign fix is
 /// needed.
+///
+/// ```
+/// use weight_init::structured::{orthogonal_f32, orthogonal_f32_without_sign_fix};
+/// let (a, b) = (orthogonal_f32(1.0, 4, 4, 3, 0)?, orthogonal_f32_without_sign_fix(1.0, 4, 4, 3, 0)?);
+/// // The same columns up to sign.
+/// assert!(a.iter().zip(&b).all(|(x, y)| (x.abs() - y.abs()).abs() < 1e-6));
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 #[doc(hidden)]
 #[cfg(feature = "orthogonal")]
 pub fn orthogonal_f32_without_sign_fix(
@@ -862,6 +870,16 @@ fn par_transpose<T: Send>(
 /// 2^30 elements (4 GiB per f32 working copy, and the QR's time grows with
 /// the cube of the side). A larger one is refused before any allocation
 /// with [`Error::TooLarge`].
+///
+/// ```
+/// use weight_init::structured::MAX_ORTHOGONAL_ELEMENTS;
+/// use weight_init::{Error, TensorInit};
+/// assert_eq!(MAX_ORTHOGONAL_ELEMENTS, 1 << 30);
+/// // 2^16 x 2^16 is past it: refused before any allocation, naming the tensor.
+/// let t = TensorInit::new("huge", &[1 << 16, 1 << 16], "orthogonal")?;
+/// assert!(matches!(t.prepare(0), Err(Error::Param { .. })));
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub const MAX_ORTHOGONAL_ELEMENTS: u64 = 1 << 30;
 
 /// How many parts the QR's parallel kernels split their work into. Fixed,
@@ -873,6 +891,11 @@ pub const MAX_ORTHOGONAL_ELEMENTS: u64 = 1 << 30;
 /// 2 and 3 give bits different from each other and from 4, 8, 16 and 64,
 /// which agree at 1024 and 4096. On 2 cores 4 and 8 are about 8% faster
 /// than 16.)
+///
+/// ```
+/// use weight_init::structured::QR_PARALLEL_DEGREE;
+/// assert_eq!(QR_PARALLEL_DEGREE, 8); // fixed: the same bits on any core count
+/// ```
 pub const QR_PARALLEL_DEGREE: usize = 8;
 
 /// The parallelism of the QR: split in [`QR_PARALLEL_DEGREE`] parts, run

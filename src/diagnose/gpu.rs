@@ -140,6 +140,16 @@ impl GpuContext {
     /// [`Self::diagnose`], also reading back the filled tensors and every
     /// activation and gradient matrix (for tests on small sizes; keeps
     /// every matrix on the device).
+    ///
+    /// ```no_run
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig};
+    /// use weight_init::gpu::GpuContext;
+    /// let ctx = GpuContext::new_default()?;
+    /// let cfg = DiagnoseConfig::new(3, 16, 8, Activation::Tanh, 0)?;
+    /// let (report, _tensors, _trace) = ctx.diagnose_traced(&cfg, &"orthogonal".parse()?)?;
+    /// assert_eq!(report.layers.len(), 3);
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
     pub fn diagnose_traced(
         &self,
         cfg: &DiagnoseConfig,

@@ -8,6 +8,13 @@ use crate::error::{Error, Result};
 use crate::dist::check_finite;
 
 /// PyTorch's default negative slope for `leaky_relu` in `calculate_gain`.
+///
+/// ```
+/// use weight_init::scheme::{calculate_gain, Nonlinearity, LEAKY_RELU_DEFAULT_SLOPE};
+/// let gain = calculate_gain(Nonlinearity::LeakyRelu, None)?;
+/// assert_eq!(gain, (2.0 / (1.0 + LEAKY_RELU_DEFAULT_SLOPE.powi(2))).sqrt());
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub const LEAKY_RELU_DEFAULT_SLOPE: f64 = 0.01;
 
 /// A nonlinearity, for its recommended gain (PyTorch's
@@ -64,6 +71,12 @@ pub enum Nonlinearity {
 
 impl Nonlinearity {
     /// Every nonlinearity, in PyTorch's table order.
+    ///
+    /// ```
+    /// use weight_init::scheme::Nonlinearity;
+    /// assert_eq!(Nonlinearity::ALL[0], Nonlinearity::Linear);
+    /// assert!(Nonlinearity::ALL.contains(&Nonlinearity::Selu));
+    /// ```
     pub const ALL: [Nonlinearity; 12] = [
         Nonlinearity::Linear,
         Nonlinearity::Conv1d,

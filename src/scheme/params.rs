@@ -26,6 +26,13 @@ use super::Nonlinearity;
 pub const TRUNCATED_NORMAL_STD_CORRECTION: f64 = 0.879_625_661_034_239_8;
 
 /// Softmax class priors must sum to 1 within this absolute tolerance.
+///
+/// ```
+/// use weight_init::Init;
+/// // Softmax priors that sum to 1 within the tolerance are accepted; 0.9 is not.
+/// assert!("class_prior_bias(priors=[0.25, 0.75])".parse::<Init>().is_ok());
+/// assert!("class_prior_bias(priors=[0.25, 0.65])".parse::<Init>().is_err());
+/// ```
 pub const PRIOR_SUM_TOLERANCE: f64 = 1e-6;
 
 /// The value of `constant(value)`.

@@ -816,6 +816,14 @@ pub(super) const AMBIGUOUS_DISTRIBUTION: Ambiguous = Ambiguous {
 
 /// Every scheme's canonical text name ([`Init::name`]), in the order of the
 /// [`Init`] variants.
+///
+/// ```
+/// use weight_init::scheme::SCHEME_NAMES;
+/// assert!(SCHEME_NAMES.contains(&"kaiming_uniform") && SCHEME_NAMES.contains(&"orthogonal"));
+/// let init: weight_init::Init = "kaiming_uniform".parse()?;
+/// assert_eq!(SCHEME_NAMES.iter().position(|n| *n == init.name()).is_some(), true);
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub const SCHEME_NAMES: &[&str] = &{
     let mut names = [""; SCHEMES.len()];
     let mut i = 0;
@@ -829,6 +837,13 @@ pub const SCHEME_NAMES: &[&str] = &{
 /// Every alias the text form accepts, with what it parses to. Aliases
 /// print back in the canonical form (`glorot_uniform` displays as
 /// `xavier_uniform(gain=1)`).
+///
+/// ```
+/// use weight_init::scheme::SCHEME_ALIASES;
+/// let (alias, _) = SCHEME_ALIASES.iter().find(|(a, _)| *a == "glorot_uniform").unwrap();
+/// assert_eq!(alias.parse::<weight_init::Init>()?.name(), "xavier_uniform");
+/// # Ok::<(), weight_init::Error>(())
+/// ```
 pub const SCHEME_ALIASES: &[(&str, &str)] = &{
     let mut aliases = [("", ""); ALIASES.len()];
     let mut i = 0;
@@ -841,6 +856,13 @@ pub const SCHEME_ALIASES: &[(&str, &str)] = &{
 
 /// Names the text form refuses because libraries disagree on them, with
 /// what to write instead.
+///
+/// ```
+/// use weight_init::scheme::AMBIGUOUS_NAMES;
+/// for (name, instead) in AMBIGUOUS_NAMES {
+///     assert!(name.parse::<weight_init::Init>().is_err(), "{name}: write {instead}");
+/// }
+/// ```
 pub const AMBIGUOUS_NAMES: &[(&str, &str)] = &{
     let mut names = [("", ""); AMBIGUOUS.len()];
     let mut i = 0;

@@ -99,6 +99,11 @@ pub enum Exactness {
 impl Exactness {
     /// What the contract requires of every backend against the CPU
     /// backend, for every distribution, dtype and adapter: the same bits.
+    ///
+    /// ```
+    /// use weight_init::stats::Exactness;
+    /// assert_eq!(Exactness::REQUIRED, Exactness::BitExact);
+    /// ```
     pub const REQUIRED: Exactness = Exactness::BitExact;
 }
 
