@@ -905,7 +905,9 @@ fn parallelism(_m: usize, _n: usize) -> Par {
     Par::rayon(QR_PARALLEL_DEGREE)
 }
 
-fn check_key(s: &Structured, key: &TensorKey) -> Result<u64> {
+/// The plan's element count, which `key` must say too: every structured
+/// fill (CPU, GPU kernels, host values for the GPU) checks it first.
+pub(crate) fn key_numel(s: &Structured, key: &TensorKey) -> Result<u64> {
     let numel = structured_numel(s)?;
     if key.numel != numel {
         return Err(Error::InvalidShape {
@@ -916,6 +918,12 @@ fn check_key(s: &Structured, key: &TensorKey) -> Result<u64> {
             ),
         });
     }
+    Ok(numel)
+}
+
+/// [`key_numel`], and the count fits host memory's `usize`.
+fn check_key(s: &Structured, key: &TensorKey) -> Result<u64> {
+    let numel = key_numel(s, key)?;
     if usize::try_from(numel).is_err() {
         return Err(too_large(&[numel]));
     }

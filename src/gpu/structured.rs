@@ -23,7 +23,9 @@ use crate::error::{Error, Result};
 use crate::philox::TensorKey;
 use crate::sampler::Sampler;
 use crate::scheme::{Layout, Structured};
-use crate::structured::{constant_value, fill_structured_cpu, structured_numel, DiracLattice};
+use crate::structured::{
+    constant_value, fill_structured_cpu, key_numel, structured_numel, DiracLattice,
+};
 
 /// The structured kernels' uniform: `Structure` in
 /// `shaders/structured.wgsl` (64 bytes). u64 values are `(lo, hi)`.
@@ -167,16 +169,7 @@ impl StructuredValues {
     /// # Ok::<(), weight_init::Error>(())
     /// ```
     pub fn compute(s: &Structured, dtype: DType, key: &TensorKey) -> Result<Self> {
-        let numel = structured_numel(s)?;
-        if key.numel != numel {
-            return Err(Error::InvalidShape {
-                shape: vec![key.numel],
-                reason: format!(
-                    "the tensor key says {} elements, but the structured init has {numel}",
-                    key.numel
-                ),
-            });
-        }
+        let numel = key_numel(s, key)?;
         let what = || format!("structured tensor of {numel} {dtype} elements");
         let len = crate::host::bytes_of(numel, dtype.size_bytes(), what)?;
         let mut bytes = crate::host::try_filled(len, 0u8, what)?;
@@ -513,16 +506,7 @@ impl GpuContext {
         dtype: DType,
         key: &TensorKey,
     ) -> Result<()> {
-        let numel = structured_numel(s)?;
-        if key.numel != numel {
-            return Err(Error::InvalidShape {
-                shape: vec![key.numel],
-                reason: format!(
-                    "the tensor key says {} elements, but the structured init has {numel}",
-                    key.numel
-                ),
-            });
-        }
+        let numel = key_numel(s, key)?;
         let windows = fill::plan(
             buffer.size(),
             buffer.usage(),
