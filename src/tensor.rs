@@ -95,8 +95,11 @@ pub enum FillJob {
         dst: u64,
     },
     /// Bytes computed on the host (class-prior values, orthogonal and
-    /// delta-orthogonal tensors, sharded structured inits), copied to
-    /// `dst`: whole 4-byte words, at a multiple of 4.
+    /// delta-orthogonal tensors, sharded structured inits), written at
+    /// `dst`: an even byte count at an even offset (the GPU backend copies
+    /// whole 4-byte words where it can and writes the rest with its values
+    /// kernel, keeping the other half of a shared word; see
+    /// `GpuContext::record_jobs`).
     Upload {
         /// Little-endian elements.
         bytes: Vec<u8>,
