@@ -12,9 +12,12 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use super::fill::{self, Window};
 use super::shaders::{Bindings, ModuleOptions, Shader};
 use super::{one_line, panic_message, GpuContext};
+use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::philox::TensorKey;
 
 /// The error of a popped error scope, without waiting for it: native wgpu
 /// resolves the future at once (the errors of the scope are known when it
@@ -176,6 +179,30 @@ impl Bindings {
 }
 
 impl GpuContext {
+    /// The binding windows of elements `range` of `key`, as `dtype`, at
+    /// `byte_offset` of `buffer` ([`fill::plan`] under this context's
+    /// window, workgroup and offset-alignment limits).
+    pub(crate) fn windows(
+        &self,
+        buffer: &wgpu::Buffer,
+        byte_offset: u64,
+        dtype: DType,
+        key: &TensorKey,
+        range: std::ops::Range<u64>,
+    ) -> Result<Vec<Window>> {
+        fill::plan(
+            buffer.size(),
+            buffer.usage(),
+            byte_offset,
+            dtype,
+            key,
+            range,
+            self.max_window_bytes,
+            self.max_workgroups,
+            self.offset_alignment,
+        )
+    }
+
     /// The pipeline of `shader` on this device: built on the first call
     /// (module, layout and pipeline under one validation scope), then
     /// taken from the context. A failed build is reported and not kept.

@@ -619,17 +619,7 @@ impl GpuContext {
         key: &crate::TensorKey,
         range: std::ops::Range<u64>,
     ) -> Result<()> {
-        let windows = fill::plan(
-            buffer.size(),
-            buffer.usage(),
-            byte_offset,
-            sampler.dtype,
-            key,
-            range,
-            self.max_window_bytes,
-            self.max_workgroups,
-            self.offset_alignment,
-        )?;
+        let windows = self.windows(buffer, byte_offset, sampler.dtype, key, range)?;
         if windows.is_empty() {
             return Ok(());
         }

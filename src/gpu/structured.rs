@@ -441,17 +441,7 @@ impl GpuContext {
         let dtype = if words { DType::F32 } else { DType::F16 };
         let n = len / dtype.size_bytes() as u64;
         let key = TensorKey::new(0, 0, n);
-        let windows = fill::plan(
-            buffer.size(),
-            buffer.usage(),
-            byte_offset,
-            dtype,
-            &key,
-            0..n,
-            self.max_window_bytes,
-            self.max_workgroups,
-            self.offset_alignment,
-        )?;
+        let windows = self.windows(buffer, byte_offset, dtype, &key, 0..n)?;
         let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
             return Ok(ValuesPath::Nothing);
         };
@@ -507,17 +497,7 @@ impl GpuContext {
         key: &TensorKey,
     ) -> Result<()> {
         let numel = key_numel(s, key)?;
-        let windows = fill::plan(
-            buffer.size(),
-            buffer.usage(),
-            byte_offset,
-            dtype,
-            key,
-            0..numel,
-            self.max_window_bytes,
-            self.max_workgroups,
-            self.offset_alignment,
-        )?;
+        let windows = self.windows(buffer, byte_offset, dtype, key, 0..numel)?;
         if windows.is_empty() {
             return Ok(());
         }
