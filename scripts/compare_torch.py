@@ -22,7 +22,10 @@ environment; it is not a dependency of the crate):
     cargo build --release
     python3 scripts/compare_torch.py [--size 256MiB] [--dtype f32,bf16] \\
         [--repeats 5] [--device auto|cuda|cpu] [--threads N] \\
-        [--weight-init target/release/weight-init] [--no-weight-init]
+        [--weight-init target/release/weight-init] [--no-weight-init] [--json]
+
+``--threads N`` sets torch's CPU threads and is passed on to
+``weight-init bench --threads N``, so both CPU figures use the same threads.
 
 Sizes take the units ``weight-init`` takes (B, KB, MB, GB, KiB, MiB, GiB);
 like ``weight-init bench``, the byte count is rounded down to a multiple of
@@ -108,13 +111,16 @@ def time_torch(fn, tensor, repeats, cuda):
     return statistics.median(times)
 
 
-def run_weight_init(path, size, dtypes, repeats, seed):
+def run_weight_init(path, size, dtypes, repeats, seed, threads):
     """`weight-init bench --json` rows for CASES, keyed by (case label, dtype, backend),
-    and the adapter name (None when it ran on the CPU only)."""
+    each the row itself (gbps, fraction_of_write_bandwidth, ...), and the adapter name
+    (None when it ran on the CPU only)."""
     cmd = [
         path, "bench", "--json", "--size", str(size), "--dtype", ",".join(dtypes),
         "--repeats", str(repeats), "--seed", str(seed),
     ]
+    if threads:
+        cmd += ["--threads", str(threads)]
     for _, scheme, _ in CASES:
         cmd += ["--scheme", scheme]
     print("running:", shlex.join(cmd), file=sys.stderr)
@@ -138,7 +144,7 @@ def run_weight_init(path, size, dtypes, repeats, seed):
         if r["backend"] == "gpu":
             adapter = r["adapter"]
         if r["scheme"] in label_of:
-            table[(label_of[r["scheme"]], r["dtype"], r["backend"])] = r["gbps"]
+            table[(label_of[r["scheme"]], r["dtype"], r["backend"])] = r
     return table, adapter
 
 
@@ -162,6 +168,8 @@ def main():
                    help="path of the weight-init binary")
     p.add_argument("--no-weight-init", action="store_true",
                    help="time torch only")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per row on stdout instead of the table")
     args = p.parse_args()
     if args.repeats < 1:
         p.error("--repeats must be at least 1")
@@ -185,17 +193,19 @@ def main():
         if not os.path.exists(args.weight_init):
             sys.exit(f"{args.weight_init} not found: run `cargo build --release`, "
                      "pass --weight-init PATH, or --no-weight-init")
-        wi, adapter = run_weight_init(args.weight_init, size, args.dtype, args.repeats, args.seed)
+        wi, adapter = run_weight_init(args.weight_init, size, args.dtype, args.repeats, args.seed,
+                                      args.threads)
 
     where = torch.cuda.get_device_name() if cuda else f"CPU, {torch.get_num_threads()} threads"
-    print(f"torch {torch.__version__} on {where}; {size} bytes per fill, "
-          f"median of {args.repeats} after 1 warm-up")
+    say = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
+    say(f"torch {torch.__version__} on {where}; {size} bytes per fill, "
+        f"median of {args.repeats} after 1 warm-up")
     if not args.no_weight_init:
-        print(f"weight-init GPU: {adapter or 'none (CPU rows only)'}")
+        say(f"weight-init GPU: {adapter or 'none (CPU rows only)'}")
     ratio_name = "wi GPU/torch" if cuda else "wi CPU/torch"
     head = (f"{'scheme':40s} {'dtype':5s} {'wi GPU GB/s':>11s} {'wi CPU GB/s':>11s} "
-            f"{'torch GB/s':>10s} {ratio_name:>12s}")
-    print(head)
+            f"{'CPU of bw':>9s} {'torch GB/s':>10s} {ratio_name:>12s}")
+    say(head)
     for dtype in args.dtype:
         numel = size // ELEMENT_BYTES[dtype]
         t = torch.empty(shape_for(numel), dtype=DTYPES[dtype], device=device)
@@ -203,12 +213,27 @@ def main():
         for label, _, fn in CASES:
             seconds = time_torch(fn, t, args.repeats, cuda)
             torch_gbps = size / seconds / 1e9
-            wi_gpu = wi.get((label, dtype, "gpu"))
-            wi_cpu = wi.get((label, dtype, "cpu"))
+            gpu_row = wi.get((label, dtype, "gpu"))
+            cpu_row = wi.get((label, dtype, "cpu"))
+            wi_gpu = gpu_row and gpu_row["gbps"]
+            wi_cpu = cpu_row and cpu_row["gbps"]
+            cpu_frac = cpu_row and cpu_row.get("fraction_of_write_bandwidth")
             mine = wi_gpu if cuda else wi_cpu
             ratio = None if mine is None else mine / torch_gbps
+            if args.json:
+                print(json.dumps({
+                    "command": "compare_torch", "scheme": label, "dtype": dtype, "bytes": size,
+                    "torch": torch.__version__, "torch_device": where,
+                    "torch_gbps": torch_gbps, "torch_median_seconds": seconds,
+                    "weight_init_adapter": adapter,
+                    "weight_init_gpu_gbps": wi_gpu, "weight_init_cpu_gbps": wi_cpu,
+                    "weight_init_cpu_fraction_of_write_bandwidth": cpu_frac,
+                    "ratio": ratio, "ratio_of": ratio_name,
+                }), flush=True)
+                continue
+            frac = "-" if cpu_frac is None else f"{100 * cpu_frac:.3g}%"
             print(f"{label:40s} {dtype:5s} {fmt(wi_gpu):>11s} {fmt(wi_cpu):>11s} "
-                  f"{fmt(torch_gbps):>10s} {fmt(ratio) + ('x' if ratio else ''):>12s}",
+                  f"{frac:>9s} {fmt(torch_gbps):>10s} {fmt(ratio) + ('x' if ratio else ''):>12s}",
                   flush=True)
         del t
         if cuda:

@@ -10,7 +10,7 @@ allocated once (torch.empty); only the init calls are timed, on CUDA (with
 synchronize) where available, else on the CPU. Prints the median of
 --repeats runs and GB/s.
 
-    python3 scripts/torch_model_init.py [--scale 16] [--repeats 7] [--threads 2]
+    python3 scripts/torch_model_init.py [--scale 16] [--repeats 7] [--threads 2] [--json]
 """
 import argparse
 import statistics
@@ -23,6 +23,7 @@ p.add_argument("--scale", type=int, default=16)
 p.add_argument("--repeats", type=int, default=7)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+p.add_argument("--json", action="store_true", help="one JSON object on stdout instead of text")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 k = args.scale
@@ -64,6 +65,17 @@ for _ in range(args.repeats):
     init()
     times.append(time.perf_counter() - s)
 med = statistics.median(times)
+if args.json:
+    import json
+
+    where = torch.cuda.get_device_name() if dev.type == "cuda" else f"cpu, {args.threads} threads"
+    print(json.dumps({
+        "part": "model", "model": "llama-2-7b", "case": "torch normal_/ones_", "scale": k,
+        "tensors": len(params), "dtype": "bf16", "bytes": nbytes, "backend": f"torch {dev.type}",
+        "torch": torch.__version__, "device": where, "repeats": args.repeats,
+        "median_seconds": med, "gbps": nbytes / med / 1e9,
+    }))
+    raise SystemExit(0)
 print(
     f"torch {torch.__version__} on {dev} ({args.threads} threads): Llama-2-7B / {k}, "
     f"{len(params)} tensors, {nbytes / 1e6:.1f} MB bf16"

@@ -7,14 +7,22 @@
 //!   benchmark size, created once and reused by every row. `fill` submits
 //!   and waits, so each sample is the wall time of one whole fill as a
 //!   caller who blocks on it sees it (recording, submission, execution).
-//! - CPU: [`cpu::fill_bytes`] into one preallocated byte vector of the same
-//!   size, on all cores (the backend's own threading).
-//! - Write bandwidth: `clear_buffer` on that buffer, and the constant kernel
-//!   (`Distribution::constant`, f32: a plain store of every word through the
-//!   same fill path, no generator). Drivers implement `clear_buffer` very
-//!   differently (a DMA engine, a memset, a compute shader), so neither
-//!   alone is a fair ceiling; the larger of the two is the denominator of
-//!   every fraction, and the output names it.
+//! - CPU: [`cpu::fill_bytes_with`] into one preallocated byte vector of the
+//!   same size, on every core or on `--threads N` (the backend's own
+//!   threading).
+//! - GPU write bandwidth: `clear_buffer` on that buffer, and the constant
+//!   kernel (`Distribution::constant`, f32: a plain store of every word
+//!   through the same fill path, no generator). Drivers implement
+//!   `clear_buffer` very differently (a DMA engine, a memset, a compute
+//!   shader), so neither alone is a fair ceiling; the larger of the two is
+//!   the denominator of every GPU fraction, and the output names it.
+//! - Host write bandwidth, for the CPU rows: `memset` (the standard
+//!   library's `slice::fill` of the same bytes, split into the same number
+//!   of chunks on the same number of threads as a CPU fill) and the CPU
+//!   backend's constant fill (f32, the fill path without the generator).
+//!   The larger is the denominator of every CPU row's fraction. A fill
+//!   cannot beat a plain store of its bytes, so the fraction says how much
+//!   of the machine's store bandwidth the generator and transforms leave.
 //!
 //! Every figure is the median of `--repeats` samples after one untimed
 //! warm-up (which also pays for lazy buffer initialization and pipeline
@@ -29,7 +37,7 @@
 //! fan-based scheme refuses a size whose element count 1024 does not
 //! divide (`shape_for` in `src/cli/mod.rs`).
 //!
-//! Bad input (zero repeats, a structured scheme such as `orthogonal`, a
+//! Bad input (zero repeats, zero threads, a structured scheme such as `orthogonal`, a
 //! scheme whose parameters a dtype cannot represent) is refused before any
 //! adapter is opened or any memory is allocated.
 
@@ -38,6 +46,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::{json, Value};
+use weight_init::cpu::Threads;
 use weight_init::gpu::unstable::MulHiLo;
 use weight_init::gpu::GpuContext;
 use weight_init::{cpu, DType, Distribution, Sampler, TensorKey};
@@ -75,19 +84,18 @@ impl Timing {
     }
 }
 
-/// The write-bandwidth baselines and which one is the denominator.
-struct Baselines {
-    clear_buffer: Timing,
-    constant: Timing,
-}
+/// Two write-bandwidth baselines of one backend, by name; the larger is
+/// the denominator of that backend's fractions.
+struct Baselines([(&'static str, Timing); 2]);
 
 impl Baselines {
     /// The larger baseline: its name and GB/s.
     fn best(&self) -> (&'static str, f64) {
-        if self.clear_buffer.gbps >= self.constant.gbps {
-            ("clear_buffer", self.clear_buffer.gbps)
+        let [(a, ta), (b, tb)] = self.0;
+        if ta.gbps >= tb.gbps {
+            (a, ta.gbps)
         } else {
-            ("constant", self.constant.gbps)
+            (b, tb.gbps)
         }
     }
 }
@@ -149,6 +157,16 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
         return Err(CliError("--dtype names no dtype".into()).into());
     }
     let cases = resolve_cases(args, bytes, &dtypes)?;
+    let (threads, pool) = match args.threads {
+        Some(n) => (
+            n,
+            Threads::count(n).map_err(|_| CliError("--threads must be at least 1".into()))?,
+        ),
+        None => (
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            Threads::all(),
+        ),
+    };
     if bytes != requested {
         eprintln!(
             "weight-init: --size {requested} bytes is not a multiple of 4; \
@@ -174,19 +192,22 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
     })?;
     host.resize(host_len, 0u8);
 
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let bar = progress(cases.len() as u64 + u64::from(gpu.is_some()), "bench");
+    let bar = progress(cases.len() as u64 + 1 + u64::from(gpu.is_some()), "bench");
     let repeats = args.repeats;
 
     let baselines = match &gpu {
         Some(g) => {
-            bar.set_message("write bandwidth baselines");
+            bar.set_message("GPU write bandwidth baselines");
             let b = measure_baselines(g, bytes, args.fill.seed, repeats)?;
             bar.inc(1);
             Some(b)
         }
         None => None,
     };
+    bar.set_message("host write bandwidth baselines");
+    let host_baselines =
+        measure_host_baselines(&mut host, threads, &pool, args.fill.seed, repeats)?;
+    bar.inc(1);
 
     let out = std::io::stdout();
     let mut out = out.lock();
@@ -197,21 +218,26 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
         .unwrap_or(6)
         .max("scheme".len());
     if args.json {
-        if let (Some(g), Some(b)) = (&gpu, &baselines) {
+        let gpu_side = gpu.as_ref().zip(baselines.as_ref());
+        let sides = gpu_side
+            .map(|(g, b)| ("gpu", Value::from(g.adapter.clone()), Value::Null, b))
+            .into_iter()
+            .chain([("cpu", Value::Null, Value::from(threads), &host_baselines)]);
+        for (backend, adapter, threads, b) in sides {
             let (best_name, best) = b.best();
-            for (name, t, dtype) in [
-                ("clear_buffer", b.clear_buffer, None),
-                ("constant", b.constant, Some(DType::F32)),
-            ] {
+            for (name, t) in b.0 {
+                // The constant rows store f32 words; memset and
+                // clear_buffer store bytes of no dtype.
+                let dtype = (name == "constant").then_some(DType::F32);
                 let row = json!({
                     "scheme": format!("baseline:{name}"),
                     "distribution": dtype.map(|_| Distribution::Constant(CONSTANT).to_string()),
                     "dtype": dtype.map(|d| d.name()),
                     "bytes": bytes,
                     "numel": dtype.map(|d| bytes / d.size_bytes() as u64),
-                    "backend": "gpu",
-                    "adapter": g.adapter,
-                    "threads": Value::Null,
+                    "backend": backend,
+                    "adapter": adapter,
+                    "threads": threads,
                     "seed": args.fill.seed,
                     "repeats": repeats,
                     "median_seconds": t.median_seconds,
@@ -224,17 +250,32 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
             }
         }
     } else {
-        let header = header_lines(args, bytes, threads, gpu.as_ref(), baselines.as_ref());
+        let header = header_lines(
+            args,
+            bytes,
+            threads,
+            gpu.as_ref(),
+            baselines.as_ref(),
+            &host_baselines,
+        );
         emit(&bar, &mut out, &header)?;
         emit(
             &bar,
             &mut out,
             &format!(
-                "{:<scheme_width$}  {:<5}  {:>11}  {:>9}  {:>12}  {:>9}  {:>8}",
-                "scheme", "dtype", "bytes", "GPU GB/s", "of write bw", "CPU GB/s", "GPU/CPU"
+                "{:<scheme_width$}  {:<5}  {:>11}  {:>9}  {:>10}  {:>9}  {:>10}  {:>8}",
+                "scheme",
+                "dtype",
+                "bytes",
+                "GPU GB/s",
+                "GPU of bw",
+                "CPU GB/s",
+                "CPU of bw",
+                "GPU/CPU"
             ),
         )?;
     }
+    let (host_best_name, host_best) = host_baselines.best();
 
     for case in &cases {
         bar.set_message(format!("{} {}", case.scheme, case.dtype));
@@ -249,13 +290,21 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
         .map(|s| Timing::new(s, bytes));
         let cpu_timing = Timing::new(
             median_of(repeats, || {
-                cpu::fill_bytes(&case.dist, case.dtype, &key, 0..case.numel, &mut host)
+                cpu::fill_bytes_with(
+                    &case.dist,
+                    case.dtype,
+                    &key,
+                    0..case.numel,
+                    &mut host,
+                    &pool,
+                )
             })?,
             bytes,
         );
         let fraction = gpu_timing
             .zip(baselines.as_ref())
             .map(|(t, b)| t.gbps / b.best().1);
+        let cpu_fraction = cpu_timing.gbps / host_best;
         if args.json {
             let common = |backend: &str| {
                 json!({
@@ -294,9 +343,9 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
                     "threads": threads,
                     "median_seconds": cpu_timing.median_seconds,
                     "gbps": cpu_timing.gbps,
-                    "fraction_of_write_bandwidth": Value::Null,
-                    "write_bandwidth_baseline": Value::Null,
-                    "write_bandwidth_gbps": Value::Null,
+                    "fraction_of_write_bandwidth": cpu_fraction,
+                    "write_bandwidth_baseline": host_best_name,
+                    "write_bandwidth_gbps": host_best,
                 }),
             );
             emit(&bar, &mut out, &row.to_string())?;
@@ -306,13 +355,14 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
                 &bar,
                 &mut out,
                 &format!(
-                    "{:<scheme_width$}  {:<5}  {:>11}  {:>9}  {:>12}  {:>9}  {:>8}",
+                    "{:<scheme_width$}  {:<5}  {:>11}  {:>9}  {:>10}  {:>9}  {:>10}  {:>8}",
                     case.scheme,
                     case.dtype.name(),
                     bytes,
                     gpu_timing.map_or_else(dash, |t| sig3(t.gbps)),
                     fraction.map_or_else(dash, |f| format!("{}%", sig3(100.0 * f))),
                     sig3(cpu_timing.gbps),
+                    format!("{}%", sig3(100.0 * cpu_fraction)),
                     gpu_timing
                         .map_or_else(dash, |t| format!("{}x", sig3(t.gbps / cpu_timing.gbps))),
                 ),
@@ -421,10 +471,55 @@ fn measure_baselines(g: &Gpu, bytes: u64, seed: u64, repeats: u32) -> Result<Bas
         g.ctx
             .fill(&g.buffer, 0, &constant, DType::F32, &key, 0..numel)
     })?;
-    Ok(Baselines {
-        clear_buffer: Timing::new(clear, bytes),
-        constant: Timing::new(constant, bytes),
-    })
+    Ok(Baselines([
+        ("clear_buffer", Timing::new(clear, bytes)),
+        ("constant", Timing::new(constant, bytes)),
+    ]))
+}
+
+/// The host's write bandwidth on `host` with the CPU rows' threads:
+/// `memset` (`slice::fill`, split into contiguous chunks on scoped
+/// threads as a CPU fill splits its output) and the CPU backend's f32
+/// constant fill on `pool`.
+fn measure_host_baselines(
+    host: &mut [u8],
+    threads: usize,
+    pool: &Threads,
+    seed: u64,
+    repeats: u32,
+) -> Result<Baselines, CliError> {
+    let bytes = host.len() as u64;
+    // As many chunks as a CPU fill of these bytes in f32 makes: at most
+    // `threads`, none smaller than the CPU backend's 2^15 elements (a
+    // smaller one would time thread start-up, not stores). The last chunk
+    // runs on the calling thread, as in a fill.
+    let chunks = threads.min(host.len() / (4 << 15)).max(1);
+    let per = host.len().div_ceil(chunks).max(1);
+    // Not zero: no kernel or allocator trick can skip the stores of a
+    // non-zero pattern.
+    const PATTERN: u8 = 0xa5;
+    let memset = median_of(repeats, || {
+        let mut parts: Vec<&mut [u8]> = host.chunks_mut(per).collect();
+        let last = parts.pop().expect("at least one chunk");
+        std::thread::scope(|s| {
+            for chunk in parts {
+                s.spawn(move || chunk.fill(PATTERN));
+            }
+            last.fill(PATTERN);
+        });
+        std::hint::black_box(&mut *host);
+        Ok(())
+    })?;
+    let numel = bytes / 4;
+    let constant = Distribution::constant(CONSTANT)?;
+    let key = TensorKey::new(seed, STREAM, numel);
+    let constant = median_of(repeats, || {
+        cpu::fill_bytes_with(&constant, DType::F32, &key, 0..numel, host, pool)
+    })?;
+    Ok(Baselines([
+        ("memset", Timing::new(memset, bytes)),
+        ("constant", Timing::new(constant, bytes)),
+    ]))
 }
 
 /// Runs `f` once untimed, then `repeats` times timed; the median seconds.
@@ -455,6 +550,7 @@ fn header_lines(
     threads: usize,
     gpu: Option<&Gpu>,
     baselines: Option<&Baselines>,
+    host: &Baselines,
 ) -> String {
     let mut s = format!(
         "weight-init bench: {bytes} bytes ({}) per fill, median of {} after 1 warm-up, seed {}\n",
@@ -466,11 +562,12 @@ fn header_lines(
         (Some(g), Some(b)) => {
             let (best, _) = b.best();
             s += &format!("GPU: {}\n", g.description);
+            let [(_, clear), (_, constant)] = b.0;
             s += &format!(
-                "write bandwidth, same buffer: clear_buffer {} GB/s, constant kernel (f32) {} GB/s; \
-                 fractions are of {best}, the larger\n",
-                sig3(b.clear_buffer.gbps),
-                sig3(b.constant.gbps)
+                "GPU write bandwidth, same buffer: clear_buffer {} GB/s, constant kernel (f32) {} GB/s; \
+                 GPU fractions are of {best}, the larger\n",
+                sig3(clear.gbps),
+                sig3(constant.gbps)
             );
         }
         _ => {
@@ -482,7 +579,15 @@ fn header_lines(
             s += &format!("GPU: none ({why}); CPU rows only\n");
         }
     }
-    s += &format!("CPU: {threads} threads");
+    let (best, _) = host.best();
+    let [(_, memset), (_, constant)] = host.0;
+    s += &format!("CPU: {threads} threads\n");
+    s += &format!(
+        "host write bandwidth, same bytes and threads: memset {} GB/s, constant fill (f32) {} GB/s; \
+         CPU fractions are of {best}, the larger",
+        sig3(memset.gbps),
+        sig3(constant.gbps)
+    );
     s
 }
 

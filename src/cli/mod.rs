@@ -156,6 +156,10 @@ pub struct BenchArgs {
     /// Timed repeats per row (the median is reported): 1 to 1000.
     #[arg(long, default_value_t = 5)]
     pub repeats: u32,
+    /// CPU rows and the host write-bandwidth baselines on at most N
+    /// threads (N >= 1; default: every core this process may use).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// Arguments of `verify`.
