@@ -201,6 +201,71 @@ impl Threads {
         };
         most.min(len / MIN_ELEMENTS_PER_THREAD).max(1)
     }
+
+    /// How many parts work of `elements` elements is split into: as for
+    /// one fill of that many elements.
+    pub(crate) fn parts(&self, elements: u64) -> usize {
+        self.chunks(usize::try_from(elements).unwrap_or(usize::MAX))
+    }
+
+    /// Runs `task` on each of `parts` on these threads (the caller's pool,
+    /// or scoped threads with the last part on the calling thread); the
+    /// first error, if any, once every part has run.
+    pub(crate) fn run_parts<T: Send>(
+        &self,
+        parts: Vec<T>,
+        task: impl Fn(T) -> Result<()> + Sync,
+    ) -> Result<()> {
+        let first_error = Mutex::new(None);
+        let run = |part: T| {
+            if let Err(e) = task(part) {
+                first_error
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(e);
+            }
+        };
+        let mut parts = parts;
+        match (&self.0, parts.len()) {
+            (_, 0) => {}
+            (_, 1) => run(parts.pop().expect("one part")),
+            (Mode::Pool(pool), n) => {
+                // As in `fill_with`: a part run twice finds its cell empty,
+                // one never run is run here afterwards.
+                let cells: Vec<Mutex<Option<T>>> =
+                    parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
+                let take = |i: usize| {
+                    cells
+                        .get(i)
+                        .and_then(|c| c.lock().unwrap_or_else(PoisonError::into_inner).take())
+                };
+                pool.run(n, &|i| {
+                    if let Some(p) = take(i) {
+                        run(p);
+                    }
+                });
+                for i in 0..n {
+                    if let Some(p) = take(i) {
+                        run(p);
+                    }
+                }
+            }
+            (Mode::All | Mode::Count(_), _) => {
+                let last = parts.pop().expect("two or more parts");
+                let run = &run;
+                std::thread::scope(|s| {
+                    for p in parts {
+                        s.spawn(move || run(p));
+                    }
+                    run(last);
+                });
+            }
+        }
+        first_error
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map_or(Ok(()), Err)
+    }
 }
 
 fn check_range(key: &TensorKey, range: &Range<u64>, got: usize, unit_size: usize) -> Result<()> {

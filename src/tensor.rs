@@ -213,8 +213,137 @@ impl FillJob {
 }
 
 /// Runs `jobs` on the CPU into `out`, whose byte 0 is output byte 0.
+///
+/// The sampled jobs are run as one piece of work: their elements, in job
+/// order, are cut into as many equal parts as `threads` gives one fill of
+/// that many elements, and each part runs on one thread. A model of
+/// hundreds of small tensors then starts its threads once, not once per
+/// tensor, and no thread idles at the end of each tensor. The values do
+/// not depend on the cut: every element is a pure function of its index.
+/// Host bytes and structured jobs run first, one after another.
 pub(crate) fn run_jobs_cpu(jobs: &[FillJob], out: &mut [u8], threads: &Threads) -> Result<()> {
-    jobs.iter().try_for_each(|j| j.run_cpu(out, 0, threads))
+    let mut sampled = Vec::new();
+    for j in jobs {
+        match j {
+            FillJob::Sample { .. } => sampled.push(j),
+            _ => j.run_cpu(out, 0, threads)?,
+        }
+    }
+    sampled.sort_by_key(|j| j.dst());
+    let overlap = sampled
+        .windows(2)
+        .any(|w| w[0].dst().saturating_add(w[0].len_bytes()) > w[1].dst());
+    if sampled.len() < 2 || overlap {
+        // Nothing to balance, or byte ranges that cannot be handed out as
+        // disjoint slices (no job builder makes those): job by job.
+        return sampled.iter().try_for_each(|j| j.run_cpu(out, 0, threads));
+    }
+    for j in &sampled {
+        // The range checks of `run_cpu` and `cpu::fill_bytes`, before any
+        // part is written.
+        if let FillJob::Sample { key, range, .. } = j {
+            if range.start > range.end || range.end > key.numel {
+                return Err(Error::RangeOutOfBounds {
+                    start: range.start,
+                    end: range.end,
+                    len: key.numel,
+                });
+            }
+        }
+        let end = j.dst().checked_add(j.len_bytes());
+        if end.is_none_or(|end| end > out.len() as u64) {
+            return Err(Error::OutputLength {
+                expected: end.unwrap_or(u64::MAX),
+                got: out.len() as u64,
+                unit: "bytes",
+            });
+        }
+    }
+    let total: u64 = sampled
+        .iter()
+        .map(|j| match j {
+            FillJob::Sample { range, .. } => range.end - range.start,
+            _ => 0,
+        })
+        .sum();
+    let parts = threads.parts(total);
+    if parts == 1 {
+        return sampled.iter().try_for_each(|j| j.run_cpu(out, 0, threads));
+    }
+    // Each job's bytes as its own slice, in order.
+    let mut slices = Vec::with_capacity(sampled.len());
+    let (mut rest, mut at) = (out, 0u64);
+    for j in &sampled {
+        let (_, tail) = rest.split_at_mut((j.dst() - at) as usize);
+        let (mine, tail) = tail.split_at_mut(j.len_bytes() as usize);
+        slices.push(mine);
+        rest = tail;
+        at = j.dst() + j.len_bytes();
+    }
+    // Cut the elements into `parts` runs of about `per` elements, each cut
+    // on a 4-element block boundary of its tensor where the job allows.
+    let per = total.div_ceil(parts as u64);
+    let mut work: Vec<Vec<Piece>> = (0..parts).map(|_| Vec::new()).collect();
+    let (mut part, mut room) = (0usize, per);
+    for (j, mut bytes) in sampled.into_iter().zip(slices) {
+        let FillJob::Sample {
+            dist,
+            dtype,
+            key,
+            range,
+            ..
+        } = j
+        else {
+            unreachable!("only sampled jobs here")
+        };
+        let size = dtype.size_bytes() as u64;
+        let mut start = range.start;
+        while start < range.end {
+            let mut take = (range.end - start).min(room);
+            let end = start + take;
+            if end < range.end && part + 1 < parts {
+                // Round the cut down to a block boundary when that keeps
+                // the piece non-empty.
+                let cut = end & !3;
+                if cut > start {
+                    take = cut - start;
+                }
+            } else {
+                take = range.end - start;
+            }
+            let (mine, tail) = bytes.split_at_mut((take * size) as usize);
+            work[part].push(Piece {
+                dist,
+                dtype: *dtype,
+                key,
+                range: start..start + take,
+                out: mine,
+            });
+            bytes = tail;
+            start += take;
+            room = room.saturating_sub(take);
+            if room == 0 && part + 1 < parts {
+                part += 1;
+                room = per;
+            }
+        }
+    }
+    work.retain(|w| !w.is_empty());
+    threads.run_parts(work, |pieces| {
+        let one = Threads::count(1)?;
+        pieces
+            .into_iter()
+            .try_for_each(|p| cpu::fill_bytes_with(p.dist, p.dtype, p.key, p.range, p.out, &one))
+    })
+}
+
+/// Part of a sampled job that one thread fills.
+struct Piece<'a> {
+    dist: &'a Distribution,
+    dtype: DType,
+    key: &'a TensorKey,
+    range: Range<u64>,
+    out: &'a mut [u8],
 }
 
 /// A tensor of `shape` and `dtype` filled on the CPU by `jobs` (which
@@ -1235,5 +1364,104 @@ impl PreparedTensor {
             }));
         }
         run_jobs_cpu(&self.jobs, out, threads).map_err(named)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// Jobs of several tensors at shifted, padded offsets: sizes that are
+    /// not multiples of 4, every dtype, a sub-range, host bytes between.
+    fn jobs() -> (Vec<FillJob>, usize) {
+        let mut all = Vec::new();
+        let mut at = 6u64; // even, not a word
+        let specs: [(&str, &[u64], &str, DType); 4] = [
+            ("a", &[301, 257], "normal(0, 0.02)", DType::BF16),
+            ("b", &[70_001], "uniform(-1, 1)", DType::F32),
+            (
+                "c",
+                &[5],
+                "class_prior_bias(priors=[0.01], activation=sigmoid)",
+                DType::F16,
+            ),
+            (
+                "d",
+                &[129, 1001],
+                "trunc_normal(std=1, a=-2, b=2)",
+                DType::F16,
+            ),
+        ];
+        for (name, shape, scheme, dtype) in specs {
+            let t = TensorInit::new(name, shape, scheme)
+                .unwrap()
+                .dtype(dtype)
+                .prepare(9)
+                .unwrap();
+            for mut j in t.jobs().to_vec() {
+                j.shift(at);
+                all.push(j);
+            }
+            at += t.byte_len() + 10;
+        }
+        // A sub-range job of its own, placed last.
+        all.push(FillJob::Sample {
+            dist: crate::Normal::new(0.0, 1.0).unwrap().into(),
+            dtype: DType::F32,
+            key: TensorKey::new(4, 4, 1 << 20),
+            range: 12_345..100_003,
+            dst: at.next_multiple_of(4),
+        });
+        let end = at.next_multiple_of(4) + 4 * (100_003 - 12_345);
+        (all, end as usize + 7)
+    }
+
+    struct Inline;
+    impl cpu::Pool for Inline {
+        fn run(&self, n: usize, task: &(dyn Fn(usize) + Sync)) {
+            (0..n).rev().for_each(task)
+        }
+    }
+
+    /// The balanced run writes exactly the bytes the jobs write one by
+    /// one, for every way of running the parts, and nothing else.
+    #[test]
+    fn balanced_run_equals_job_by_job() {
+        let (jobs, len) = jobs();
+        let mut expected = vec![0xeeu8; len];
+        for j in &jobs {
+            j.run_cpu(&mut expected, 0, &Threads::count(1).unwrap())
+                .unwrap();
+        }
+        for threads in [
+            Threads::count(1).unwrap(),
+            Threads::count(2).unwrap(),
+            Threads::count(7).unwrap(),
+            Threads::all(),
+            Threads::pool(Arc::new(Inline)),
+        ] {
+            assert!(threads.parts(300_000) >= 1);
+            let mut got = vec![0xeeu8; len];
+            run_jobs_cpu(&jobs, &mut got, &threads).unwrap();
+            assert!(got == expected, "{threads:?}");
+        }
+        // Seven threads do cut this work into several parts.
+        assert!(Threads::count(7).unwrap().parts(300_000) > 1);
+    }
+
+    #[test]
+    fn balanced_run_checks_every_job_first() {
+        let (mut jobs, len) = jobs();
+        let mut out = vec![0u8; len - 8]; // one byte short of the last job
+        assert!(run_jobs_cpu(&jobs, &mut out, &Threads::count(4).unwrap()).is_err());
+        if let Some(FillJob::Sample { range, .. }) = jobs.last_mut() {
+            *range = 5..3;
+        }
+        let mut out = vec![0u8; len];
+        assert!(matches!(
+            run_jobs_cpu(&jobs, &mut out, &Threads::count(4).unwrap()),
+            Err(Error::RangeOutOfBounds { .. })
+        ));
     }
 }

@@ -618,6 +618,11 @@ impl ResolvedSet {
     /// they were. Errors: `out` shorter than `layout.total_bytes`, a layout
     /// not made for this set and shard.
     ///
+    /// The sampled tensors are one piece of work, cut into equal parts, one
+    /// per thread: a model of hundreds of small tensors starts its threads
+    /// once, not once per tensor. Host bytes and structured tensors are
+    /// written first.
+    ///
     /// ```
     /// use weight_init::model::{Param, ParamSet, Rules};
     /// use weight_init::DType;
@@ -675,10 +680,7 @@ impl ResolvedSet {
                 unit: "bytes",
             });
         }
-        for j in self.jobs(seed, shard, layout)? {
-            j.run_cpu(out, 0, threads)?;
-        }
-        Ok(())
+        crate::tensor::run_jobs_cpu(&self.jobs(seed, shard, layout)?, out, threads)
     }
 
     /// Every tensor filled on the CPU, in the set's order: `(name, bytes)`
