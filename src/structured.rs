@@ -1,4 +1,4 @@
-//! Structured inits on the CPU: orthogonal (a Householder QR), eye and
+//! Structured inits on the CPU: orthogonal (Householder reflectors), eye and
 //! identity, dirac, sparse and delta-orthogonal.
 //!
 //! [`fill_structured_cpu`] writes a whole tensor for a resolved
@@ -11,16 +11,31 @@
 //!
 //! The rules, which make every value a function of `(seed, stream)`:
 //!
-//! - **Orthogonal** `[rows, cols]` (PyTorch `orthogonal_`): `G[r][c]` is
-//!   element `r * cols + c` of the crate's `normal(0, 1)` stream for
-//!   `(seed, stream)` (exactly `cpu::fill_f32(Normal(0, 1), TensorKey::new(seed,
-//!   stream, rows * cols))`). `A = G`, or `Gᵀ` if `rows < cols`; `A = QR`
-//!   (Householder, [`faer`]); `Q`'s column `j` is multiplied by
-//!   `sign(R[j][j])` (+1 where `R[j][j] = 0`), which makes `Q` Haar-distributed;
-//!   the result is `gain · Q` (`gain · Qᵀ` if `rows < cols`), computed in
-//!   f32, then rounded to the dtype. The JAX convention (`column_axis = -1`)
-//!   is the same matrix for the shape `[rest, shape[-1]]`
-//!   ([`crate::Layout::Jax`]); other column axes: [`orthogonal_column_axis`].
+//! - **Orthogonal** `[rows, cols]` (PyTorch `orthogonal_`): with
+//!   `m = max(rows, cols)` and `n = min(rows, cols)`, `Q` (`m x n`) is the
+//!   product of `n` Householder reflections of independent Gaussian vectors
+//!   (Stewart 1980, "The efficient generation of random orthogonal matrices
+//!   with an application to condition estimators", SIAM J. Numer. Anal.
+//!   17(3); Mezzadri 2007, "How to generate random matrices from the
+//!   classical compact groups", Notices AMS 54(5)). For `k < n`, `x_k` (length
+//!   `m - k`) is elements `k·m + k .. (k + 1)·m` of the crate's `normal(0, 1)`
+//!   stream for `(seed, stream)` (exactly `cpu::fill_f32(Normal(0, 1),
+//!   TensorKey::new(seed, stream, m · n))` over that range): column `k` of the
+//!   column-major `m x n` Gaussian from its diagonal down; the elements above
+//!   the diagonal are not used. `H_k = diag(I_k, I - 2 u uᵀ / uᵀu)` with
+//!   `u = x_k + s_k ‖x_k‖ e₀`, `s_k = sign(x_k[0])` (`+1` for zero), maps
+//!   `x_k` to `-s_k ‖x_k‖ e₀`; `d_k = -s_k`. `Q = H₀ H₁ ⋯ H_{n-1} [I_n; 0]
+//!   diag(d)` is distributed as the `Q` of the Householder QR of an `m x n`
+//!   Gaussian matrix with its columns multiplied by `sign(diag(R))`, hence
+//!   Haar, without computing `R` (half the flops of a QR and its `Q`). The result is
+//!   `gain · Q` (`gain · Qᵀ` if `rows < cols`), computed in f32 (the
+//!   reflectors' norms in f64), then rounded to the dtype. `Q` is built as
+//!   LAPACK's `orgqr` builds it: blocks of [`ORTHOGONAL_BLOCK`] reflectors
+//!   in compact WY form, applied last block first to panels of
+//!   [`ORTHOGONAL_PANEL`] columns (faer's matrix products). The JAX
+//!   convention (`column_axis = -1`) is the same matrix for the shape
+//!   `[rest, shape[-1]]` ([`crate::Layout::Jax`]); other column axes:
+//!   [`orthogonal_column_axis`].
 //! - **Eye / identity** `[rows, cols]`: `gain` (rounded to the dtype) at
 //!   `(i, i)` for `i < min(rows, cols)`, `+0` elsewhere.
 //! - **Dirac** (PyTorch `dirac_(groups)`): with `opg = out / groups` and
@@ -50,20 +65,24 @@
 //!     .resolve(&[64, 32], &ResolveOptions::default())? else { unreachable!() };
 //! let mut bytes = vec![0u8; 64 * 32 * 4];
 //! let done = structured::fill_structured_cpu(&s, DType::F32, &TensorKey::new(7, 1, 64 * 32), &mut bytes);
-//! // The QR is the `orthogonal` feature (on by default through `cli`);
+//! // `Q` is the `orthogonal` feature (on by default through `cli`);
 //! // without it, orthogonal and delta-orthogonal are a clear error.
 //! assert_eq!(done.is_ok(), cfg!(feature = "orthogonal"));
 //! # Ok::<(), weight_init::Error>(())
 //! ```
 //!
-//! Reproducibility of orthogonal: the QR runs once, on the CPU, so every GPU
-//! adapter receives the same bits; repeated runs give the same bits, and so
-//! does any number of threads (the QR's work is split in a fixed
-//! [`QR_PARALLEL_DEGREE`] parts whatever the core count; a test runs it with
-//! 1, 2 and 3 threads). The QR's floating-point operations follow the SIMD
-//! kernels and cache-size blocking `faer` picks for the CPU (AVX2+FMA,
-//! AVX-512, NEON, ...), so machines with different CPUs may differ in the
-//! last bits of orthogonal values. Every other structured value keeps the
+//! Reproducibility of orthogonal: `Q` is computed once, on the CPU, so
+//! every GPU adapter receives the same bits; repeated runs give the same
+//! bits, and so does any number of threads: the reflectors and `T` factors
+//! of each block, and each panel of `Q`, are computed whole by one thread
+//! (faer with `Par::Seq`), in a split fixed by [`ORTHOGONAL_BLOCK`] and
+//! [`ORTHOGONAL_PANEL`], never by the core count; the threads are scoped
+//! threads that take the next task and end, with no spinning worker pool
+//! (a test compares 1, 2 and 8 threads). The reflectors (norms and
+//! divisions in IEEE f64) are the same bits everywhere; the matrix products
+//! follow the SIMD kernels and cache-size blocking `faer` picks for the CPU
+//! (AVX2+FMA, AVX-512, NEON, ...), so machines with different CPUs may
+//! differ in the last bits of orthogonal values. Every other structured value keeps the
 //! determinism contract as the elementwise fills do (eye, identity, dirac
 //! and the sparse zero positions bit-exact everywhere; sparse values are
 //! the normal fill's).
@@ -417,8 +436,8 @@ pub fn orthogonal_f32_with_threads(
     orthogonal_impl(gain, rows, cols, seed, stream, true, threads)
 }
 
-/// [`orthogonal_f32`] without the sign fix (`Q` as the Householder QR
-/// returns it, before its columns are multiplied by `sign(diag(R))`), which
+/// [`orthogonal_f32`] without the sign fix (`H₀ ⋯ H_{n-1} [I_n; 0]`, before
+/// its columns are multiplied by `d_k`, as a Householder QR returns `Q`), which
 /// is **not** Haar-distributed. Only for the test that shows the sign fix is
 /// needed.
 ///
@@ -643,7 +662,7 @@ impl ThinQ {
                 what: shape_what(&[rows, cols]),
                 reason: format!(
                     "{numel} elements, past the limit of {MAX_ORTHOGONAL_ELEMENTS} \
-                     (MAX_ORTHOGONAL_ELEMENTS) for a QR on the host"
+                     (MAX_ORTHOGONAL_ELEMENTS) for an orthogonal init on the host"
                 ),
             });
         }
@@ -760,7 +779,14 @@ fn stewart_thin_q(
             // T = the upper triangle of VᵀV with τ on its diagonal.
             let vj = MatRef::from_column_major_slice(vb, m, b).get(j0.., ..);
             let mut tj = MatMut::from_column_major_slice_mut(&mut tb[..b * b], b, b);
-            matmul(tj.rb_mut(), Accum::Replace, vj.transpose(), vj, 1.0f32, Par::Seq);
+            matmul(
+                tj.rb_mut(),
+                Accum::Replace,
+                vj.transpose(),
+                vj,
+                1.0f32,
+                Par::Seq,
+            );
             for (c, &x) in tau[..b].iter().enumerate() {
                 tj[(c, c)] = x;
             }
@@ -785,9 +811,9 @@ fn stewart_thin_q(
             qp[c * m + c0 + c] = 1.0;
         }
         let mut qp = MatMut::from_column_major_slice_mut(qp, m, w);
-        let mut stack = MemBuffer::try_new(
-            apply_block_householder_on_the_left_in_place_scratch::<f32>(m, B, w),
-        )
+        let mut stack = MemBuffer::try_new(apply_block_householder_on_the_left_in_place_scratch::<
+            f32,
+        >(m, B, w))
         .map_err(|_| too_large(&[m as u64, n as u64]))?;
         let vm = MatRef::from_column_major_slice(v, m, n);
         // Block j changes rows j0.. of the columns j0.. only: the columns
@@ -974,8 +1000,8 @@ fn par_transpose<T: Send>(
     });
 }
 
-/// The largest orthogonal (or delta-orthogonal) matrix the host QR takes:
-/// 2^30 elements (4 GiB per f32 working copy, and the QR's time grows with
+/// The largest orthogonal (or delta-orthogonal) matrix the host takes:
+/// 2^30 elements (4 GiB per f32 working copy, and the time grows with
 /// the cube of the side). A larger one is refused before any allocation
 /// with [`Error::TooLarge`].
 ///
@@ -1089,13 +1115,20 @@ mod tests {
     fn stewart_reflector_maps_x_onto_beta_e0() {
         let x0 = [3.0f32, -1.0, 2.0, 0.5, -4.0, 1.5, 0.25, 2.0, -0.75, 1.0];
         for sign in [1.0f32, -1.0] {
-            let mut v: Vec<f32> = x0.iter().map(|&e| e * if e == 3.0 { sign } else { 1.0 }).collect();
+            let mut v: Vec<f32> = x0
+                .iter()
+                .map(|&e| e * if e == 3.0 { sign } else { 1.0 })
+                .collect();
             let x = v.clone();
             let (tau, d) = stewart_reflector(&mut v);
             assert_eq!(v[0], 1.0);
             // H x = x - v (vᵀx) / τ = β e₀, β = -sign(x₀) ‖x‖, d = sign(β).
             let dot: f64 = v.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
-            let hx: Vec<f64> = x.iter().zip(&v).map(|(&a, &b)| a as f64 - b as f64 * dot / tau as f64).collect();
+            let hx: Vec<f64> = x
+                .iter()
+                .zip(&v)
+                .map(|(&a, &b)| a as f64 - b as f64 * dot / tau as f64)
+                .collect();
             let norm = x.iter().map(|&e| (e as f64).powi(2)).sum::<f64>().sqrt();
             assert!((hx[0] + sign as f64 * norm).abs() < 1e-5, "{hx:?}");
             assert!(hx[1..].iter().all(|e| e.abs() < 1e-5), "{hx:?}");

@@ -17,8 +17,7 @@ use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
 use weight_init::stats::{ks_one_sample, normal_cdf, Agreement};
 use weight_init::structured::{
     fill_structured_cpu, orthogonal_column_axis, orthogonal_f32, orthogonal_f32_with_threads,
-    orthogonal_f32_without_sign_fix,
-    sparse_key, sparse_zero_outputs, structured_numel,
+    orthogonal_f32_without_sign_fix, sparse_key, sparse_zero_outputs, structured_numel,
 };
 use weight_init::{cpu, DType, Error, Normal, TensorKey};
 
@@ -256,7 +255,9 @@ fn orthogonal_bits_do_not_depend_on_the_thread_count() {
         for threads in [1, 2, 8] {
             let q = orthogonal_f32_with_threads(1.0, r, c, 31, 4, threads).unwrap();
             assert!(
-                q.iter().map(|x| x.to_bits()).eq(all.iter().map(|x| x.to_bits())),
+                q.iter()
+                    .map(|x| x.to_bits())
+                    .eq(all.iter().map(|x| x.to_bits())),
                 "[{r}, {c}]: {threads} threads give other bits"
             );
         }
@@ -280,7 +281,10 @@ fn stewart_reference(gain: f64, rows: usize, cols: usize, seed: u64, stream: u64
         .collect();
     let mut d = vec![0.0f64; n];
     for k in (0..n).rev() {
-        let mut v: Vec<f64> = g[k * m + k..(k + 1) * m].iter().map(|&x| x as f64).collect();
+        let mut v: Vec<f64> = g[k * m + k..(k + 1) * m]
+            .iter()
+            .map(|&x| x as f64)
+            .collect();
         let s = if v[0] >= 0.0 { 1.0 } else { -1.0 };
         v[0] += s * v.iter().map(|x| x * x).sum::<f64>().sqrt();
         d[k] = -s;
@@ -308,7 +312,12 @@ fn stewart_reference(gain: f64, rows: usize, cols: usize, seed: u64, stream: u64
 /// the f64 reference, for shapes of several blocks and panels both ways.
 #[test]
 fn orthogonal_follows_the_documented_reflectors() {
-    for (rows, cols, gain) in [(200usize, 130usize, 1.0), (130, 200, 2.0), (7, 7, 1.0), (1, 5, 1.0)] {
+    for (rows, cols, gain) in [
+        (200usize, 130usize, 1.0),
+        (130, 200, 2.0),
+        (7, 7, 1.0),
+        (1, 5, 1.0),
+    ] {
         let q = orthogonal_f32(gain, rows as u64, cols as u64, 12, 34).unwrap();
         let want = stewart_reference(gain, rows, cols, 12, 34);
         let worst = q
@@ -328,13 +337,21 @@ fn orthogonal_follows_the_documented_reflectors() {
 #[test]
 fn orthogonal_trace_is_standard_normal() {
     let n = 130u64;
-    let trace = |q: &[f32]| (0..n as usize).map(|i| q[i * n as usize + i] as f64).sum::<f64>() as f32;
+    let trace = |q: &[f32]| {
+        (0..n as usize)
+            .map(|i| q[i * n as usize + i] as f64)
+            .sum::<f64>() as f32
+    };
     let fixed: Vec<f32> = (0..1000)
         .map(|stream| trace(&orthogonal_f32(1.0, n, n, 99, stream).unwrap()))
         .collect();
     let ks = ks_one_sample(&fixed, normal_cdf);
     eprintln!("trace of Q (n = {n}): KS p = {:.3}", ks.p_value);
-    assert!(ks.p_value > ALPHA, "trace is not N(0, 1): p = {}", ks.p_value);
+    assert!(
+        ks.p_value > ALPHA,
+        "trace is not N(0, 1): p = {}",
+        ks.p_value
+    );
     let raw: Vec<f32> = (0..200)
         .map(|stream| trace(&orthogonal_f32_without_sign_fix(1.0, n, n, 99, stream).unwrap()))
         .collect();
