@@ -1,4 +1,4 @@
-//! Structured inits on the CPU: orthogonal (a Householder QR), eye and
+//! Structured inits on the CPU: orthogonal (Householder reflectors), eye and
 //! identity, dirac, sparse and delta-orthogonal.
 //!
 //! [`fill_structured_cpu`] writes a whole tensor for a resolved
@@ -11,16 +11,31 @@
 //!
 //! The rules, which make every value a function of `(seed, stream)`:
 //!
-//! - **Orthogonal** `[rows, cols]` (PyTorch `orthogonal_`): `G[r][c]` is
-//!   element `r * cols + c` of the crate's `normal(0, 1)` stream for
-//!   `(seed, stream)` (exactly `cpu::fill_f32(Normal(0, 1), TensorKey::new(seed,
-//!   stream, rows * cols))`). `A = G`, or `Gᵀ` if `rows < cols`; `A = QR`
-//!   (Householder, [`faer`]); `Q`'s column `j` is multiplied by
-//!   `sign(R[j][j])` (+1 where `R[j][j] = 0`), which makes `Q` Haar-distributed;
-//!   the result is `gain · Q` (`gain · Qᵀ` if `rows < cols`), computed in
-//!   f32, then rounded to the dtype. The JAX convention (`column_axis = -1`)
-//!   is the same matrix for the shape `[rest, shape[-1]]`
-//!   ([`crate::Layout::Jax`]); other column axes: [`orthogonal_column_axis`].
+//! - **Orthogonal** `[rows, cols]` (PyTorch `orthogonal_`): with
+//!   `m = max(rows, cols)` and `n = min(rows, cols)`, `Q` (`m x n`) is the
+//!   product of `n` Householder reflections of independent Gaussian vectors
+//!   (Stewart 1980, "The efficient generation of random orthogonal matrices
+//!   with an application to condition estimators", SIAM J. Numer. Anal.
+//!   17(3); Mezzadri 2007, "How to generate random matrices from the
+//!   classical compact groups", Notices AMS 54(5)). For `k < n`, `x_k` (length
+//!   `m - k`) is elements `k·m + k .. (k + 1)·m` of the crate's `normal(0, 1)`
+//!   stream for `(seed, stream)` (exactly `cpu::fill_f32(Normal(0, 1),
+//!   TensorKey::new(seed, stream, m · n))` over that range): column `k` of the
+//!   column-major `m x n` Gaussian from its diagonal down; the elements above
+//!   the diagonal are not used. `H_k = diag(I_k, I - 2 u uᵀ / uᵀu)` with
+//!   `u = x_k + s_k ‖x_k‖ e₀`, `s_k = sign(x_k[0])` (`+1` for zero), maps
+//!   `x_k` to `-s_k ‖x_k‖ e₀`; `d_k = -s_k`. `Q = H₀ H₁ ⋯ H_{n-1} [I_n; 0]
+//!   diag(d)` is distributed as the `Q` of the Householder QR of an `m x n`
+//!   Gaussian matrix with its columns multiplied by `sign(diag(R))`, hence
+//!   Haar, without computing `R` (half the flops of a QR and its `Q`). The result is
+//!   `gain · Q` (`gain · Qᵀ` if `rows < cols`), computed in f32 (the
+//!   reflectors' norms in f64), then rounded to the dtype. `Q` is built as
+//!   LAPACK's `orgqr` builds it: blocks of [`ORTHOGONAL_BLOCK`] reflectors
+//!   in compact WY form, applied last block first to panels of
+//!   [`ORTHOGONAL_PANEL`] columns (faer's matrix products). The JAX
+//!   convention (`column_axis = -1`) is the same matrix for the shape
+//!   `[rest, shape[-1]]` ([`crate::Layout::Jax`]); other column axes:
+//!   [`orthogonal_column_axis`].
 //! - **Eye / identity** `[rows, cols]`: `gain` (rounded to the dtype) at
 //!   `(i, i)` for `i < min(rows, cols)`, `+0` elsewhere.
 //! - **Dirac** (PyTorch `dirac_(groups)`): with `opg = out / groups` and
@@ -50,39 +65,32 @@
 //!     .resolve(&[64, 32], &ResolveOptions::default())? else { unreachable!() };
 //! let mut bytes = vec![0u8; 64 * 32 * 4];
 //! let done = structured::fill_structured_cpu(&s, DType::F32, &TensorKey::new(7, 1, 64 * 32), &mut bytes);
-//! // The QR is the `orthogonal` feature (on by default through `cli`);
+//! // `Q` is the `orthogonal` feature (on by default through `cli`);
 //! // without it, orthogonal and delta-orthogonal are a clear error.
 //! assert_eq!(done.is_ok(), cfg!(feature = "orthogonal"));
 //! # Ok::<(), weight_init::Error>(())
 //! ```
 //!
-//! Reproducibility of orthogonal: the QR runs once, on the CPU, so every GPU
-//! adapter receives the same bits; repeated runs give the same bits, and so
-//! does any number of threads (the QR's work is split in a fixed
-//! [`QR_PARALLEL_DEGREE`] parts whatever the core count; a test runs it with
-//! 1, 2 and 3 threads). The QR's floating-point operations follow the SIMD
-//! kernels and cache-size blocking `faer` picks for the CPU (AVX2+FMA,
-//! AVX-512, NEON, ...), so machines with different CPUs may differ in the
-//! last bits of orthogonal values. Every other structured value keeps the
+//! Reproducibility of orthogonal: `Q` is computed once, on the CPU, so
+//! every GPU adapter receives the same bits; repeated runs give the same
+//! bits, and so does any number of threads: the reflectors and `T` factors
+//! of each block, and each panel of `Q`, are computed whole by one thread
+//! (faer with `Par::Seq`), in a split fixed by [`ORTHOGONAL_BLOCK`] and
+//! [`ORTHOGONAL_PANEL`], never by the core count; the threads are scoped
+//! threads that take the next task and end, with no spinning worker pool
+//! (a test compares 1, 2 and 8 threads). The reflectors (norms and
+//! divisions in IEEE f64) are the same bits everywhere; the matrix products
+//! follow the SIMD kernels and cache-size blocking `faer` picks for the CPU
+//! (AVX2+FMA, AVX-512, NEON, ...), so machines with different CPUs may
+//! differ in the last bits of orthogonal values. Every other structured value keeps the
 //! determinism contract as the elementwise fills do (eye, identity, dirac
 //! and the sparse zero positions bit-exact everywhere; sparse values are
 //! the normal fill's).
 
 #[cfg(feature = "orthogonal")]
-use faer::dyn_stack::{MemBuffer, MemStack};
+use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(feature = "orthogonal")]
-use faer::linalg::householder::{
-    apply_block_householder_on_the_left_in_place_scratch,
-    apply_block_householder_on_the_left_in_place_with_conj,
-};
-#[cfg(feature = "orthogonal")]
-use faer::linalg::qr::no_pivoting::factor::{
-    qr_in_place, qr_in_place_scratch, recommended_block_size,
-};
-#[cfg(feature = "orthogonal")]
-use faer::prelude::ReborrowMut;
-#[cfg(feature = "orthogonal")]
-use faer::{Conj, Mat, MatMut, MatRef, Par};
+use std::sync::{Mutex, PoisonError};
 
 use crate::cpu;
 use crate::dist::{check_positive, Distribution, Normal};
@@ -299,7 +307,7 @@ pub fn fill_structured_cpu(
     match s {
         Structured::Orthogonal { gain, rows, cols } => {
             check_gain_fits(*gain, dtype)?;
-            let q = ThinQ::new(*gain, *rows, *cols, key.seed, key.stream, true)?;
+            let q = ThinQ::new(*gain, *rows, *cols, key.seed, key.stream, true, all_cores())?;
             match dtype {
                 DType::F32 => q.write_row_major(out.as_chunks_mut::<4>().0, |x| x.to_le_bytes()),
                 DType::F16 => q.write_row_major(out.as_chunks_mut::<2>().0, |x| {
@@ -339,7 +347,7 @@ pub fn fill_structured_cpu(
         } => {
             check_gain_fits(*gain, dtype)?;
             let (o_n, i_n) = (*out_channels, *in_channels);
-            let m = orthogonal_impl(*gain, i_n, o_n, key.seed, key.stream, true)?;
+            let m = orthogonal_impl(*gain, i_n, o_n, key.seed, key.stream, true, all_cores())?;
             out.fill(0);
             let centre = centre_offset(kernel, |k| (k - 1) / 2);
             let taps: u64 = kernel.iter().product();
@@ -393,11 +401,45 @@ pub fn fill_structured_cpu(
 /// ```
 #[cfg(feature = "orthogonal")]
 pub fn orthogonal_f32(gain: f64, rows: u64, cols: u64, seed: u64, stream: u64) -> Result<Vec<f32>> {
-    orthogonal_impl(gain, rows, cols, seed, stream, true)
+    orthogonal_impl(gain, rows, cols, seed, stream, true, all_cores())
 }
 
-/// [`orthogonal_f32`] without the sign fix (`Q` as the Householder QR
-/// returns it, before its columns are multiplied by `sign(diag(R))`), which
+/// [`orthogonal_f32`] on at most `threads` threads (the calling one
+/// included; [`orthogonal_f32`] uses every core). The bits are the same for
+/// every thread count: the work is split into fixed panels
+/// ([`ORTHOGONAL_PANEL`]), each computed whole by one thread.
+///
+/// Errors: those of [`orthogonal_f32`], and `threads == 0`.
+///
+/// ```
+/// use weight_init::structured::{orthogonal_f32, orthogonal_f32_with_threads};
+/// let one = orthogonal_f32_with_threads(1.0, 300, 200, 42, 0, 1)?;
+/// assert_eq!(one, orthogonal_f32_with_threads(1.0, 300, 200, 42, 0, 3)?);
+/// assert_eq!(one, orthogonal_f32(1.0, 300, 200, 42, 0)?);
+/// assert!(orthogonal_f32_with_threads(1.0, 3, 2, 42, 0, 0).is_err());
+/// # Ok::<(), weight_init::Error>(())
+/// ```
+#[cfg(feature = "orthogonal")]
+pub fn orthogonal_f32_with_threads(
+    gain: f64,
+    rows: u64,
+    cols: u64,
+    seed: u64,
+    stream: u64,
+    threads: usize,
+) -> Result<Vec<f32>> {
+    if threads == 0 {
+        return Err(Error::InvalidParameter {
+            name: "threads",
+            value: 0.0,
+            reason: "must be at least 1",
+        });
+    }
+    orthogonal_impl(gain, rows, cols, seed, stream, true, threads)
+}
+
+/// [`orthogonal_f32`] without the sign fix (`H₀ ⋯ H_{n-1} [I_n; 0]`, before
+/// its columns are multiplied by `d_k`, as a Householder QR returns `Q`), which
 /// is **not** Haar-distributed. Only for the test that shows the sign fix is
 /// needed.
 ///
@@ -417,7 +459,7 @@ pub fn orthogonal_f32_without_sign_fix(
     seed: u64,
     stream: u64,
 ) -> Result<Vec<f32>> {
-    orthogonal_impl(gain, rows, cols, seed, stream, false)
+    orthogonal_impl(gain, rows, cols, seed, stream, false, all_cores())
 }
 
 /// The JAX convention `jax.nn.initializers.orthogonal(scale=gain,
@@ -576,15 +618,23 @@ fn orthogonal_impl(
     seed: u64,
     stream: u64,
     sign_fix: bool,
+    threads: usize,
 ) -> Result<Vec<f32>> {
-    let q = ThinQ::new(gain, rows, cols, seed, stream, sign_fix)?;
+    let q = ThinQ::new(gain, rows, cols, seed, stream, sign_fix, threads)?;
     let mut out = crate::host::try_filled(q.q.len() as u64, 0.0f32, || shape_what(&[rows, cols]))?;
     q.write_row_major(&mut out, |x| x);
     Ok(out)
 }
 
-/// The thin `Q` (`m x n`, `m >= n`, column-major) of the QR of the
-/// Gaussian `A`, and the factor of each column: `gain · sign(R[j][j])`.
+/// The threads the orthogonal init uses by default: every core this
+/// process may use. The values never depend on it.
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |t| t.get())
+}
+
+/// The thin `Q = H₀ H₁ ⋯ H_{n-1} [I_n; 0]` (`m x n`, `m >= n`,
+/// column-major) of Stewart's reflectors, and the factor of each column:
+/// `gain · d_k`.
 struct ThinQ {
     q: Vec<f32>,
     m: usize,
@@ -602,6 +652,7 @@ impl ThinQ {
         seed: u64,
         stream: u64,
         sign_fix: bool,
+        threads: usize,
     ) -> Result<Self> {
         if cfg!(not(feature = "orthogonal")) {
             return Err(qr_disabled(&[rows, cols]));
@@ -613,50 +664,19 @@ impl ThinQ {
                 what: shape_what(&[rows, cols]),
                 reason: format!(
                     "{numel} elements, past the limit of {MAX_ORTHOGONAL_ELEMENTS} \
-                     (MAX_ORTHOGONAL_ELEMENTS) for a QR on the host"
+                     (MAX_ORTHOGONAL_ELEMENTS) for an orthogonal init on the host"
                 ),
             });
         }
-        let n_total = usize::try_from(numel).map_err(|_| too_large(&[rows, cols]))?;
+        usize::try_from(numel).map_err(|_| too_large(&[rows, cols]))?;
         let (rows, cols) = (rows as usize, cols as usize);
         let wide = rows < cols;
         let (m, n) = if wide { (cols, rows) } else { (rows, cols) };
-        let mut a = gaussian_column_major(rows, cols, n_total, seed, stream)?;
-        let (q, r_diag) = match householder_thin_q(&mut a, m, n, 0.0f32, 1.0f32)? {
-            Some(q) => {
-                let r_diag: Vec<f32> = (0..n).map(|j| a[j * m + j]).collect();
-                (q, r_diag)
-            }
-            None => {
-                // faer's QR stops where a column's remaining norm falls below
-                // its rank threshold (16 (m - j) ε times the column's norm);
-                // for an m x m Gaussian in f32 that happens with probability
-                // about 7e-12 m (3e-8 at m = 4096), for a tall one far less.
-                // Redo the QR of the same Gaussian in f64, whose threshold no
-                // random matrix reaches, and round Q to f32.
-                let a32 = gaussian_column_major(rows, cols, n_total, seed, stream)?;
-                let mut a64 = crate::host::try_filled(n_total as u64, 0.0f64, || {
-                    shape_what(&[rows as u64, cols as u64])
-                })?;
-                for (d, &x) in a64.iter_mut().zip(&a32) {
-                    *d = x as f64;
-                }
-                drop(a32);
-                let q64 = householder_thin_q(&mut a64, m, n, 0.0f64, 1.0f64)?.ok_or_else(|| {
-                    Error::InvalidShape {
-                        shape: vec![rows as u64, cols as u64],
-                        reason: "orthogonal: the Gaussian matrix is numerically rank-deficient"
-                            .into(),
-                    }
-                })?;
-                let r_diag = (0..n).map(|j| a64[j * m + j] as f32).collect();
-                (q64.iter().map(|&x| x as f32).collect(), r_diag)
-            }
-        };
+        let (q, signs) = stewart_thin_q(m, n, seed, stream, threads)?;
         let gain = gain as f32;
-        let scale = r_diag
+        let scale = signs
             .iter()
-            .map(|&r| if sign_fix && r < 0.0 { -gain } else { gain })
+            .map(|&d| if sign_fix && d < 0.0 { -gain } else { gain })
             .collect();
         Ok(Self {
             q,
@@ -686,131 +706,256 @@ impl ThinQ {
     }
 }
 
-/// The `rows x cols` Gaussian of `(seed, stream)` (element `r * cols + c`
-/// of the `normal(0, 1)` stream at `(r, c)`) as the column-major `m x n`
-/// matrix `A` with `m >= n`: `G` itself, or `Gᵀ` if `rows < cols` (whose
-/// column-major form is the row-major `G`, so no copy).
-fn gaussian_column_major(
-    rows: usize,
-    cols: usize,
-    n_total: usize,
+/// Reflectors per block of the compact WY form `H_{j0} ⋯ H_{j1-1} = I - V T⁻¹ Vᵀ`
+/// (faer's convention) that builds `Q`. Fixed: `Q`'s rounding depends on it.
+/// (CPU time of a 4096 x 4096 `Q` on one thread of the development VM's
+/// AVX-512 Xeon: 32: 1.02 s, 48: 1.00 s, 64: 0.94 s, 96: 1.04 s, 128: 1.23 s.)
+///
+/// ```
+/// assert_eq!(weight_init::structured::ORTHOGONAL_BLOCK, 64);
+/// ```
+pub const ORTHOGONAL_BLOCK: usize = 64;
+
+/// Columns of `Q` per task: each panel of `Q` is built on its own, by one
+/// thread, from the same reflector blocks, so the split of the work is
+/// fixed and `Q`'s bits do not depend on how many threads run the panels.
+/// Wide enough for efficient products (4096 x 4096 on one thread: 128:
+/// 0.99 s, 256: 0.94 s, 512: 0.93 s of CPU time), narrow enough that a
+/// 1024-column `Q` still has 4 panels to share.
+///
+/// ```
+/// assert_eq!(weight_init::structured::ORTHOGONAL_PANEL, 256);
+/// ```
+pub const ORTHOGONAL_PANEL: usize = 256;
+
+/// Stewart's thin `Q` (`m x n`, `m >= n`, column-major) and the signs
+/// `d_k`: see the [module docs](self). Two passes of independent tasks on
+/// `threads` scoped threads: the reflectors and `T` of each block, then the
+/// panels of `Q`.
+#[cfg(feature = "orthogonal")]
+fn stewart_thin_q(
+    m: usize,
+    n: usize,
     seed: u64,
     stream: u64,
-) -> Result<Vec<f32>> {
-    let what = || shape_what(&[rows as u64, cols as u64]);
-    let mut g = crate::host::try_filled(n_total as u64, 0.0f32, what)?;
+    threads: usize,
+) -> Result<(Vec<f32>, Vec<f32>)> {
+    use faer::dyn_stack::{MemBuffer, MemStack};
+    use faer::linalg::householder::{
+        apply_block_householder_on_the_left_in_place_scratch,
+        apply_block_householder_on_the_left_in_place_with_conj,
+    };
+    use faer::linalg::matmul::matmul;
+    use faer::prelude::ReborrowMut;
+    use faer::{Accum, Conj, MatMut, MatRef, Par};
+
+    const B: usize = ORTHOGONAL_BLOCK;
+    let what = || shape_what(&[m as u64, n as u64]);
+    let mn = m as u64 * n as u64;
+    let blocks = n.div_ceil(B);
+    // V: column k holds v_k in rows k.. (v_k[0] = 1 on the diagonal, zeros
+    // above it); T: one B x B column-major factor per block.
+    let mut v = crate::host::try_filled(mn, 0.0f32, what)?;
+    let mut t = crate::host::try_filled((blocks * B * B) as u64, 0.0f32, what)?;
+    let mut signs = vec![0.0f32; n];
     let normal: Distribution = Normal::new(0.0, 1.0)?.into();
-    let numel = n_total as u64;
-    cpu::fill_f32(
-        &normal,
-        &TensorKey::new(seed, stream, numel),
-        0..numel,
-        &mut g,
-    )?;
-    if rows < cols {
-        return Ok(g);
-    }
-    let mut a = crate::host::try_filled(n_total as u64, 0.0f32, what)?;
-    par_transpose(&g, rows, cols, &mut a, |_, x| x);
-    Ok(a)
-}
-
-#[cfg(feature = "orthogonal")]
-/// Householder QR of the column-major `a` (`m x n`, `m >= n`) in place
-/// (R in its upper triangle) and the thin Q (`m x n`, column-major);
-/// `None` where faer finds a rank below `n`.
-///
-/// Runs under one `spindle` worker set for the whole factorization (faer's
-/// parallel kernels otherwise start their workers for every product): a
-/// fifth to a third faster on 2 cores, and the same bits.
-fn householder_thin_q<T: faer::traits::ComplexField + Copy>(
-    a: &mut [T],
-    m: usize,
-    n: usize,
-    zero: T,
-    one: T,
-) -> Result<Option<Vec<T>>> {
-    let too_big = || too_large(&[m as u64, n as u64]);
-    let par = parallelism(m, n);
-    let block = recommended_block_size::<T>(m, n);
-    let mut qr_stack = MemBuffer::try_new(qr_in_place_scratch::<T>(
-        m,
-        n,
-        block,
-        par,
-        Default::default(),
-    ))
-    .map_err(|_| too_big())?;
-    let mut apply_stack = MemBuffer::try_new(
-        apply_block_householder_on_the_left_in_place_scratch::<T>(m, block, n),
-    )
-    .map_err(|_| too_big())?;
-    // Written once before the QR touches it: a zeroed allocation maps the
-    // shared zero page, and a first store after a read would copy it and
-    // flush every core's TLB, page by page.
-    let mn = (m as u64).checked_mul(n as u64).ok_or_else(too_big)?;
-    let q = crate::host::try_filled(mn, zero, || shape_what(&[m as u64, n as u64]));
-    let mut q = q?;
-    let full_rank = spindle::with_lock(QR_PARALLEL_DEGREE, || {
-        let mut h = Mat::<T>::zeros(block, n);
-        let info = qr_in_place(
-            MatMut::from_column_major_slice_mut(a, m, n),
-            h.as_mut(),
-            par,
-            MemStack::new(&mut qr_stack),
-            Default::default(),
-        );
-        if info.rank < n {
-            return false;
-        }
-        // Thin Q: the Householder blocks applied, last first, to the first
-        // n columns of the identity. Block [j0, j1) only changes rows and
-        // columns from j0 on (the columns before it are still identity
-        // columns, which its reflectors leave alone), so it is applied to
-        // that trailing part only, as LAPACK's `orgqr` does: a third of the
-        // flops of applying it to all n columns, and the same values.
-        for j in 0..n {
-            q[j * m + j] = one;
-        }
-        let basis = MatRef::from_column_major_slice(a, m, n);
-        let mut q_mat = MatMut::from_column_major_slice_mut(&mut q, m, n);
-        // The blocks of qr_in_place: [0, block), [block, 2 block), ...
-        let mut j1 = n;
-        while j1 > 0 {
-            let j0 = (j1 - 1) / block * block;
-            apply_block_householder_on_the_left_in_place_with_conj(
-                basis.get(j0.., j0..j1),
-                h.as_ref().get(..j1 - j0, j0..j1),
-                Conj::No,
-                q_mat.rb_mut().get_mut(j0.., j0..),
-                par,
-                MemStack::new(&mut apply_stack),
+    let key = TensorKey::new(seed, stream, mn);
+    {
+        let cells: Vec<_> = v
+            .chunks_mut(B * m)
+            .zip(t.chunks_mut(B * B))
+            .zip(signs.chunks_mut(B))
+            .map(|((v, t), d)| Mutex::new(Some((v, t, d))))
+            .collect();
+        // Block 0 has the longest reflectors: first.
+        run_tasks(blocks, threads, |j| {
+            let Some((vb, tb, db)) = take(&cells[j]) else {
+                return Ok(());
+            };
+            let j0 = j * B;
+            let b = db.len();
+            let mut tau = [0.0f32; B];
+            // Short fills: on this task's thread.
+            let one_thread = cpu::Threads::count(1)?;
+            for (c, col) in vb.chunks_mut(m).enumerate() {
+                let k = j0 + c;
+                let range = (k * m + k) as u64..((k + 1) * m) as u64;
+                cpu::fill_f32_with(&normal, &key, range, &mut col[k..], &one_thread)?;
+                (tau[c], db[c]) = stewart_reflector(&mut col[k..]);
+            }
+            // T = the upper triangle of VᵀV with τ on its diagonal.
+            let vj = MatRef::from_column_major_slice(vb, m, b).get(j0.., ..);
+            let mut tj = MatMut::from_column_major_slice_mut(&mut tb[..b * b], b, b);
+            matmul(
+                tj.rb_mut(),
+                Accum::Replace,
+                vj.transpose(),
+                vj,
+                1.0f32,
+                Par::Seq,
             );
-            j1 = j0;
+            for (c, &x) in tau[..b].iter().enumerate() {
+                tj[(c, c)] = x;
+            }
+            Ok(())
+        })?;
+    }
+    let mut q = crate::host::try_filled(mn, 0.0f32, what)?;
+    let panels = n.div_ceil(ORTHOGONAL_PANEL);
+    let cells: Vec<_> = q
+        .chunks_mut(ORTHOGONAL_PANEL * m)
+        .map(|p| Mutex::new(Some(p)))
+        .collect();
+    let (v, t) = (&v, &t);
+    // The last panel meets every block: the longest task first.
+    run_tasks(panels, threads, |i| {
+        let p = panels - 1 - i;
+        let Some(qp) = take(&cells[p]) else {
+            return Ok(());
+        };
+        let (c0, w) = (p * ORTHOGONAL_PANEL, qp.len() / m);
+        for c in 0..w {
+            qp[c * m + c0 + c] = 1.0;
         }
-        true
-    });
-    Ok(full_rank.then_some(q))
+        let mut qp = MatMut::from_column_major_slice_mut(qp, m, w);
+        let mut stack = MemBuffer::try_new(apply_block_householder_on_the_left_in_place_scratch::<
+            f32,
+        >(m, B, w))
+        .map_err(|_| too_large(&[m as u64, n as u64]))?;
+        let vm = MatRef::from_column_major_slice(v, m, n);
+        // Block j changes rows j0.. of the columns j0.. only: the columns
+        // before j0 are still identity columns, which its reflectors leave
+        // alone (LAPACK's `orgqr` does the same).
+        for j in (0..blocks).rev() {
+            let (j0, j1) = (j * B, ((j + 1) * B).min(n));
+            if j0 >= c0 + w {
+                continue;
+            }
+            let b = j1 - j0;
+            let tj = MatRef::from_column_major_slice(&t[j * B * B..j * B * B + b * b], b, b);
+            apply_block_householder_on_the_left_in_place_with_conj(
+                vm.get(j0.., j0..j1),
+                tj,
+                Conj::No,
+                qp.rb_mut().get_mut(j0.., j0.saturating_sub(c0)..),
+                Par::Seq,
+                MemStack::new(&mut stack),
+            );
+        }
+        Ok(())
+    })?;
+    Ok((q, signs))
 }
 
-/// Without the `orthogonal` feature there is no QR: [`ThinQ::new`] has
-/// already refused the request, so this is never reached with a matrix.
+/// Without the `orthogonal` feature there is no `Q`: [`ThinQ::new`] has
+/// already refused the request, so this is never reached.
 #[cfg(not(feature = "orthogonal"))]
-fn householder_thin_q<T: Copy>(
-    _a: &mut [T],
+fn stewart_thin_q(
     m: usize,
     n: usize,
-    _zero: T,
-    _one: T,
-) -> Result<Option<Vec<T>>> {
+    _seed: u64,
+    _stream: u64,
+    _threads: usize,
+) -> Result<(Vec<f32>, Vec<f32>)> {
     Err(qr_disabled(&[m as u64, n as u64]))
 }
 
-/// The error for a QR asked of a build without the `orthogonal` feature.
+/// Turns the Gaussian `x` (length `L >= 1`) into Stewart's reflector in
+/// faer's form `H = I - v vᵀ / τ` with `H x = β e₀`: writes `v` over `x`
+/// (`v[0] = 1`) and returns `(τ, d)`, `d = sign(β)`. With `s = sign(x[0])`
+/// (`+1` for zero) and `ν = ‖x‖`: `β = -s ν`, `v[1..] = x[1..] / (x[0] + s ν)`,
+/// `τ = (1 + ‖v[1..]‖²) / 2` from the stored f32 `v` (so `H` is orthogonal
+/// to the rounding of `τ`). Where `x[1..]` is zero, `v = e₀`, `τ = 1/2`,
+/// `β = -x[0]` and `d = -s`. Norms and the division in f64 (IEEE, so these
+/// bits are the same on every machine).
+#[cfg(feature = "orthogonal")]
+fn stewart_reflector(x: &mut [f32]) -> (f32, f32) {
+    let x0 = x[0] as f64;
+    let s = if x0 >= 0.0 { 1.0 } else { -1.0 };
+    let tail = &mut x[1..];
+    let tail_sq = sum_sq(tail);
+    x[0] = 1.0;
+    if tail_sq == 0.0 {
+        return (0.5, -s as f32);
+    }
+    let h = x0 + s * (x0 * x0 + tail_sq).sqrt();
+    let tail = &mut x[1..];
+    for e in tail.iter_mut() {
+        *e = (*e as f64 / h) as f32;
+    }
+    let tau = (1.0 + sum_sq(tail)) / 2.0;
+    (tau as f32, -s as f32)
+}
+
+/// `Σ xᵢ²` in f64, in eight fixed interleaved partial sums (vectorizable,
+/// and the same order on every machine).
+#[cfg(feature = "orthogonal")]
+fn sum_sq(x: &[f32]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &e) in acc.iter_mut().zip(c) {
+            *a += e as f64 * e as f64;
+        }
+    }
+    for (a, &e) in acc.iter_mut().zip(rest) {
+        *a += e as f64 * e as f64;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+}
+
+/// Takes the item out of a task's cell (a task runs once; a poisoned cell
+/// still gives its item).
+#[cfg(feature = "orthogonal")]
+fn take<T>(cell: &Mutex<Option<T>>) -> Option<T> {
+    cell.lock().unwrap_or_else(PoisonError::into_inner).take()
+}
+
+/// Runs `task(0)`, `task(1)`, ... `task(tasks - 1)` on at most `threads`
+/// scoped threads (the calling one included), each thread taking the next
+/// index as it finishes one; returns the first error. Nothing spins: a
+/// thread without work ends, so an oversubscribed machine loses no time
+/// to idle workers.
+#[cfg(feature = "orthogonal")]
+fn run_tasks(
+    tasks: usize,
+    threads: usize,
+    task: impl Fn(usize) -> Result<()> + Sync,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let error = Mutex::new(None);
+    let work = || loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        if i >= tasks {
+            break;
+        }
+        if let Err(e) = task(i) {
+            error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get_or_insert(e);
+        }
+    };
+    let threads = threads.clamp(1, tasks.max(1));
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(work);
+        }
+        work();
+    });
+    match error.into_inner().unwrap_or_else(PoisonError::into_inner) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// The error for an orthogonal init asked of a build without the
+/// `orthogonal` feature.
 #[cfg_attr(feature = "orthogonal", allow(dead_code))]
 fn qr_disabled(shape: &[u64]) -> Error {
     Error::FeatureDisabled {
-        what: format!("orthogonal init of shape {shape:?} (a Householder QR on the host)"),
+        what: format!("orthogonal init of shape {shape:?} (Householder reflectors on the host)"),
         feature: "orthogonal",
     }
 }
@@ -866,8 +1011,8 @@ fn par_transpose<T: Send>(
     });
 }
 
-/// The largest orthogonal (or delta-orthogonal) matrix the host QR takes:
-/// 2^30 elements (4 GiB per f32 working copy, and the QR's time grows with
+/// The largest orthogonal (or delta-orthogonal) matrix the host takes:
+/// 2^30 elements (4 GiB per f32 working copy, and the time grows with
 /// the cube of the side). A larger one is refused before any allocation
 /// with [`Error::TooLarge`].
 ///
@@ -881,29 +1026,6 @@ fn par_transpose<T: Send>(
 /// # Ok::<(), weight_init::Error>(())
 /// ```
 pub const MAX_ORTHOGONAL_ELEMENTS: u64 = 1 << 30;
-
-/// How many parts the QR's parallel kernels split their work into. Fixed,
-/// not the machine's core count: `faer`'s results depend on the split it is
-/// told to make, not on how many threads then run the parts, so a fixed
-/// degree keeps orthogonal values the same whatever the core count of a
-/// machine of one CPU family. (Measured on the development VM: rayon pools
-/// of 1, 2 and 4 threads give identical bits for a fixed degree; degrees 1,
-/// 2 and 3 give bits different from each other and from 4, 8, 16 and 64,
-/// which agree at 1024 and 4096. On 2 cores 4 and 8 are about 8% faster
-/// than 16.)
-///
-/// ```
-/// use weight_init::structured::QR_PARALLEL_DEGREE;
-/// assert_eq!(QR_PARALLEL_DEGREE, 8); // fixed: the same bits on any core count
-/// ```
-pub const QR_PARALLEL_DEGREE: usize = 8;
-
-/// The parallelism of the QR: split in [`QR_PARALLEL_DEGREE`] parts, run
-/// by at most as many threads of rayon's global pool.
-#[cfg(feature = "orthogonal")]
-fn parallelism(_m: usize, _n: usize) -> Par {
-    Par::rayon(QR_PARALLEL_DEGREE)
-}
 
 /// The plan's element count, which `key` must say too: every structured
 /// fill (CPU, GPU kernels, host values for the GPU) checks it first.
@@ -1001,22 +1123,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn thin_q_in_f64_is_orthogonal_and_a_rank_deficient_matrix_is_reported() {
-        // The f64 path of the rank fallback, on a 6 x 4 matrix.
-        let mut a: Vec<f64> = (0..24).map(|i| ((i * 7919) % 23) as f64 - 11.0).collect();
-        let q = householder_thin_q(&mut a, 6, 4, 0.0, 1.0).unwrap().unwrap();
-        for i in 0..4 {
-            for j in 0..4 {
-                let dot: f64 = (0..6).map(|r| q[i * 6 + r] * q[j * 6 + r]).sum();
-                assert!((dot - if i == j { 1.0 } else { 0.0 }).abs() < 1e-12);
-            }
+    fn stewart_reflector_maps_x_onto_beta_e0() {
+        let x0 = [3.0f32, -1.0, 2.0, 0.5, -4.0, 1.5, 0.25, 2.0, -0.75, 1.0];
+        for sign in [1.0f32, -1.0] {
+            let mut v: Vec<f32> = x0
+                .iter()
+                .map(|&e| e * if e == 3.0 { sign } else { 1.0 })
+                .collect();
+            let x = v.clone();
+            let (tau, d) = stewart_reflector(&mut v);
+            assert_eq!(v[0], 1.0);
+            // H x = x - v (vᵀx) / τ = β e₀, β = -sign(x₀) ‖x‖, d = sign(β).
+            let dot: f64 = v.iter().zip(&x).map(|(a, b)| *a as f64 * *b as f64).sum();
+            let hx: Vec<f64> = x
+                .iter()
+                .zip(&v)
+                .map(|(&a, &b)| a as f64 - b as f64 * dot / tau as f64)
+                .collect();
+            let norm = x.iter().map(|&e| (e as f64).powi(2)).sum::<f64>().sqrt();
+            assert!((hx[0] + sign as f64 * norm).abs() < 1e-5, "{hx:?}");
+            assert!(hx[1..].iter().all(|e| e.abs() < 1e-5), "{hx:?}");
+            assert_eq!(d, -sign);
         }
-        // A zero column: faer reports rank 3, and no Q comes back.
-        let mut b: Vec<f32> = (0..24)
-            .map(|i| if (6..12).contains(&i) { 0.0 } else { i as f32 })
-            .collect();
-        assert!(householder_thin_q(&mut b, 6, 4, 0.0, 1.0)
-            .unwrap()
-            .is_none());
+        // A zero tail: v = e₀, τ = 1/2 (H = diag(-1, 1, ...)), d = -sign(x₀).
+        let mut v = [-2.0f32, 0.0, 0.0];
+        assert_eq!(stewart_reflector(&mut v), (0.5, 1.0));
+        assert_eq!(v, [1.0, 0.0, 0.0]);
+        let mut v = [0.0f32];
+        assert_eq!(stewart_reflector(&mut v), (0.5, -1.0));
+    }
+
+    #[test]
+    fn run_tasks_runs_each_task_once_and_returns_the_error() {
+        let seen: Vec<AtomicUsize> = (0..50).map(|_| AtomicUsize::new(0)).collect();
+        run_tasks(50, 4, |i| {
+            seen[i].fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        })
+        .unwrap();
+        assert!(seen.iter().all(|c| c.load(Ordering::Relaxed) == 1));
+        let r = run_tasks(5, 2, |i| if i == 3 { Err(too_large(&[1])) } else { Ok(()) });
+        assert!(r.is_err());
     }
 }

@@ -16,8 +16,8 @@ use weight_init::gpu::GpuContext;
 use weight_init::scheme::{Init, Layout, Plan, ResolveOptions, Structured};
 use weight_init::stats::{ks_one_sample, normal_cdf, Agreement};
 use weight_init::structured::{
-    fill_structured_cpu, orthogonal_column_axis, orthogonal_f32, orthogonal_f32_without_sign_fix,
-    sparse_key, sparse_zero_outputs, structured_numel,
+    fill_structured_cpu, orthogonal_column_axis, orthogonal_f32, orthogonal_f32_with_threads,
+    orthogonal_f32_without_sign_fix, sparse_key, sparse_zero_outputs, structured_numel,
 };
 use weight_init::{cpu, DType, Error, Normal, TensorKey};
 
@@ -190,9 +190,9 @@ fn orthogonal_is_haar_distributed_and_needs_the_sign_fix() {
     assert!(fixed.diag_mean_t.abs() < Z_ALPHA, "diagonal mean is not 0");
     assert!(fixed.ks_p > ALPHA, "Q[0,0] is not Haar: p = {}", fixed.ks_p);
 
-    // The same QR without multiplying Q's columns by sign(diag(R)): faer's
-    // Householder QR (like LAPACK's) makes R[0][0] the opposite sign of
-    // A[0][0], so Q[0,0] is never positive, and the test must reject it.
+    // The same reflectors without multiplying Q's columns by d_k: the first
+    // reflector maps x_0 to -sign(x_0[0]) |x_0| e_0, so Q[0,0] is never
+    // positive, and the test must reject it.
     let raw = haar_stats(|s| orthogonal_f32_without_sign_fix(1.0, 4, 4, 77, s).unwrap());
     eprintln!(
         "without the sign fix: diagonal mean t = {:.2}, KS p(Q[0,0]) = {:.3e}",
@@ -244,50 +244,121 @@ fn same_seed_and_stream_give_the_same_tensor() {
     }
 }
 
-/// A hash of the bits of an orthogonal matrix (FNV-1a over the words).
-fn bits_hash(q: &[f32]) -> u64 {
-    q.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, x| {
-        (h ^ x.to_bits() as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-const THREADS_CHILD: &str = "WEIGHT_INIT_TEST_ORTHOGONAL_HASH";
-
-/// The QR runs on rayon's pool, whose size is the machine's core count:
-/// the bits must not depend on it. This test runs itself again with
-/// `RAYON_NUM_THREADS` = 1 and 3, which print their hashes.
+/// The orthogonal values for any number of threads are the same bits as
+/// with every core: the work is split into fixed panels whatever the
+/// thread count (1, 2 and 8 here, on shapes of one and many panels and
+/// blocks, tall and wide).
 #[test]
 fn orthogonal_bits_do_not_depend_on_the_thread_count() {
-    let shapes = [(1024u64, 1024u64), (700, 300), (200, 900)];
-    let hashes: Vec<u64> = shapes
-        .iter()
-        .map(|&(r, c)| bits_hash(&orthogonal_f32(1.0, r, c, 31, 4).unwrap()))
+    for (r, c) in [(1024u64, 1024u64), (700, 300), (200, 900), (5, 3)] {
+        let all = orthogonal_f32(1.0, r, c, 31, 4).unwrap();
+        for threads in [1, 2, 8] {
+            let q = orthogonal_f32_with_threads(1.0, r, c, 31, 4, threads).unwrap();
+            assert!(
+                q.iter()
+                    .map(|x| x.to_bits())
+                    .eq(all.iter().map(|x| x.to_bits())),
+                "[{r}, {c}]: {threads} threads give other bits"
+            );
+        }
+    }
+    assert!(orthogonal_f32_with_threads(1.0, 4, 4, 31, 4, 0).is_err());
+}
+
+/// An independent f64 implementation of the module docs' rule: reflector
+/// `k` from elements `k * m + k .. (k + 1) * m` of the normal stream,
+/// `Q = H_0 ... H_{n-1} [I; 0] diag(d)`, `d_k = -sign(x_k[0])`, row-major
+/// `gain * Q` (tall) or `gain * Qᵀ` (wide).
+fn stewart_reference(gain: f64, rows: usize, cols: usize, seed: u64, stream: u64) -> Vec<f64> {
+    let (m, n) = (rows.max(cols), rows.min(cols));
+    let mut g = vec![0.0f32; m * n];
+    let normal = Normal::new(0.0, 1.0).unwrap().into();
+    let key = TensorKey::new(seed, stream, (m * n) as u64);
+    cpu::fill_f32(&normal, &key, 0..key.numel, &mut g).unwrap();
+    // q[r][c], row-major m x n, starts as [I; 0].
+    let mut q: Vec<f64> = (0..m * n)
+        .map(|i| if i / n == i % n { 1.0 } else { 0.0 })
         .collect();
-    let line = format!("{THREADS_CHILD} {hashes:?}");
-    if std::env::var_os(THREADS_CHILD).is_some() {
-        println!("{line}");
-        return;
+    let mut d = vec![0.0f64; n];
+    for k in (0..n).rev() {
+        let mut v: Vec<f64> = g[k * m + k..(k + 1) * m]
+            .iter()
+            .map(|&x| x as f64)
+            .collect();
+        let s = if v[0] >= 0.0 { 1.0 } else { -1.0 };
+        v[0] += s * v.iter().map(|x| x * x).sum::<f64>().sqrt();
+        d[k] = -s;
+        let vv: f64 = v.iter().map(|x| x * x).sum();
+        for c in 0..n {
+            let dot: f64 = (k..m).map(|r| v[r - k] * q[r * n + c]).sum();
+            for r in k..m {
+                q[r * n + c] -= 2.0 * v[r - k] * dot / vv;
+            }
+        }
     }
-    for threads in ["1", "3"] {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "orthogonal_bits_do_not_depend_on_the_thread_count",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env(THREADS_CHILD, "1")
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let child = stdout
-            .lines()
-            .find_map(|l| l.find(THREADS_CHILD).map(|at| &l[at..]))
-            .unwrap_or_else(|| panic!("no hash from the child with {threads} threads: {stdout}"));
-        assert_eq!(child, line, "{threads} rayon threads give other bits");
+    (0..rows * cols)
+        .map(|i| {
+            let (r, c) = if rows >= cols {
+                (i / cols, i % cols)
+            } else {
+                (i % cols, i / cols)
+            };
+            gain * d[c] * q[r * n + c]
+        })
+        .collect()
+}
+
+/// The documented rule, computed independently: every value within 1e-5 of
+/// the f64 reference, for shapes of several blocks and panels both ways.
+#[test]
+fn orthogonal_follows_the_documented_reflectors() {
+    for (rows, cols, gain) in [
+        (200usize, 130usize, 1.0),
+        (130, 200, 2.0),
+        (7, 7, 1.0),
+        (1, 5, 1.0),
+    ] {
+        let q = orthogonal_f32(gain, rows as u64, cols as u64, 12, 34).unwrap();
+        let want = stewart_reference(gain, rows, cols, 12, 34);
+        let worst = q
+            .iter()
+            .zip(&want)
+            .map(|(&a, b)| (a as f64 - b).abs())
+            .fold(0.0, f64::max);
+        assert!(worst < 1e-5 * gain, "[{rows}, {cols}]: off by {worst:e}");
     }
+}
+
+/// The trace of a Haar-random orthogonal `n x n` matrix has the moments
+/// of a standard normal up to order `n - 1` (Diaconis & Shahshahani 1994),
+/// so for n = 130 it is N(0, 1) to far better than a KS test resolves.
+/// The trace sums entries of every block of reflectors and every panel of
+/// `Q`, so a block applied wrongly, or a missing sign fix, moves it.
+#[test]
+fn orthogonal_trace_is_standard_normal() {
+    let n = 130u64;
+    let trace = |q: &[f32]| {
+        (0..n as usize)
+            .map(|i| q[i * n as usize + i] as f64)
+            .sum::<f64>() as f32
+    };
+    let fixed: Vec<f32> = (0..1000)
+        .map(|stream| trace(&orthogonal_f32(1.0, n, n, 99, stream).unwrap()))
+        .collect();
+    let ks = ks_one_sample(&fixed, normal_cdf);
+    eprintln!("trace of Q (n = {n}): KS p = {:.3}", ks.p_value);
+    assert!(
+        ks.p_value > ALPHA,
+        "trace is not N(0, 1): p = {}",
+        ks.p_value
+    );
+    let raw: Vec<f32> = (0..200)
+        .map(|stream| trace(&orthogonal_f32_without_sign_fix(1.0, n, n, 99, stream).unwrap()))
+        .collect();
+    assert!(
+        ks_one_sample(&raw, normal_cdf).p_value < ALPHA,
+        "the trace without the sign fix passed"
+    );
 }
 
 // ---------------------------------------------------------------------------
