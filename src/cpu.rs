@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::dist::Distribution;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
+use crate::kernel::f32_to_bf16_bits;
 use crate::philox::{batch_words_soa, counter_of, key_of, philox4x32_10, TensorKey};
 use crate::sampler::{Sampler, SamplerKind, BATCH};
 use crate::unstable::CpuPath;
@@ -535,9 +535,37 @@ unsafe impl Elem for [u8; 2] {
 fn round_bits(dtype: DType, x: f32) -> u32 {
     match dtype {
         DType::F32 => x.to_bits(),
-        DType::F16 => f32_to_f16_bits(x) as u32,
+        DType::F16 => f16_bits_branchless(x),
         DType::BF16 => f32_to_bf16_bits(x) as u32,
     }
+}
+
+/// [`crate::dtype::f32_to_f16_bits`] (round to nearest even, subnormals, overflow to
+/// infinity, quiet NaN) without branches, so that a loop of it becomes a
+/// few vector instructions per 16 lanes rather than one lane at a time.
+/// The same bits for every input: `tests/cpu_paths.rs` compares all 2^32.
+///
+/// The normal range rounds in integers as the kernel does. The subnormal
+/// range adds 0.5 in f32: the sum's ULP is 2^-24, the f16 subnormal step,
+/// so the correctly rounded add (ties to even) is the f16 rounding, and the
+/// sum's low bits are the f16 bits (after Fabian Giesen's
+/// `float_to_half_fast3_rtne`).
+#[inline(always)]
+pub(crate) fn f16_bits_branchless(x: f32) -> u32 {
+    let b = x.to_bits();
+    let sign = (b >> 16) & 0x8000;
+    let a = b & 0x7fff_ffff;
+    // Rebias the exponent (127 -> 15) and round off 13 bits; a carry out
+    // of the significand lands in the exponent, up to infinity (0x7c00)
+    // from 65520 on, as the kernel's explicit threshold does.
+    let normal = (a.wrapping_sub(0x3800_0000) + 0x0fff + ((a >> 13) & 1)) >> 13;
+    let subnormal = (f32::from_bits(a) + 0.5)
+        .to_bits()
+        .wrapping_sub(0x3f00_0000);
+    let h = if a < 0x3880_0000 { subnormal } else { normal };
+    let h = if a >= 0x4780_0000 { 0x7c00 } else { h };
+    let h = if a > 0x7f80_0000 { 0x7e00 } else { h };
+    sign | h
 }
 
 impl CpuPath {
@@ -560,6 +588,7 @@ impl CpuPath {
             CpuPath::Avx512 => {
                 std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512cd")
                     && std::arch::is_x86_feature_detected!("avx512dq")
                     && std::arch::is_x86_feature_detected!("avx512vl")
             }
@@ -620,7 +649,7 @@ unsafe fn fill_chunk_avx2<T: Elem>(sampler: &Sampler, key: &TensorKey, start: u6
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512bw,avx512dq,avx512vl")]
+#[target_feature(enable = "avx512f,avx512bw,avx512cd,avx512dq,avx512vl")]
 unsafe fn fill_chunk_avx512<T: Elem>(
     sampler: &Sampler,
     key: &TensorKey,
@@ -649,6 +678,24 @@ trait Kernels {
     ///
     /// The CPU has the path's instructions.
     unsafe fn store<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]);
+
+    /// Whether the path has [`Kernels::store_stream`].
+    const STREAMS: bool = false;
+
+    /// [`Kernels::store`] with non-temporal stores, which write whole
+    /// cache lines without reading them first (no read-for-ownership) and
+    /// do not keep them in the caches: for outputs far larger than the
+    /// caches, where every line would be read from memory only to be
+    /// overwritten. The caller issues a store fence after the last one.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has the path's instructions, `Self::STREAMS` holds, and
+    /// `dst` is 64-byte aligned.
+    unsafe fn store_stream<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: passed on from the caller.
+        unsafe { Self::store(bits, dst) }
+    }
 }
 
 /// Scalar code the compiler vectorizes as the target allows (SSE2 on any
@@ -672,6 +719,13 @@ impl Kernels for Portable {
 /// Blocks per batch: a quarter of its elements.
 const QUARTER: usize = BATCH / 4;
 
+/// From this many bytes per chunk a path with non-temporal stores uses
+/// them ([`Kernels::store_stream`]): well past a core's L2 (1-4 MiB on
+/// current x86), where the output would leave the cache before anyone
+/// reads it anyway. Smaller fills (most tensors of a model) stay cached for
+/// whoever reads them next.
+pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
+
 #[cfg(target_arch = "x86_64")]
 struct Avx2;
 
@@ -689,9 +743,24 @@ impl Kernels for Avx2 {
         // elements of `T::BYTES` bytes, exactly what each store writes.
         unsafe {
             if T::BYTES == 4 {
-                simd::avx2_store32(bits, dst.as_mut_ptr().cast());
+                simd::avx2_store32::<false>(bits, dst.as_mut_ptr().cast());
             } else {
-                simd::avx2_store16(bits, dst.as_mut_ptr().cast());
+                simd::avx2_store16::<false>(bits, dst.as_mut_ptr().cast());
+            }
+        }
+    }
+
+    const STREAMS: bool = true;
+
+    #[inline(always)]
+    unsafe fn store_stream<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: as in `store`, and `dst` is 64-byte aligned (the
+        // caller's contract), as the non-temporal stores need.
+        unsafe {
+            if T::BYTES == 4 {
+                simd::avx2_store32::<true>(bits, dst.as_mut_ptr().cast());
+            } else {
+                simd::avx2_store16::<true>(bits, dst.as_mut_ptr().cast());
             }
         }
     }
@@ -714,9 +783,24 @@ impl Kernels for Avx512 {
         // elements of `T::BYTES` bytes, exactly what each store writes.
         unsafe {
             if T::BYTES == 4 {
-                simd::avx512_store32(bits, dst.as_mut_ptr().cast());
+                simd::avx512_store32::<false>(bits, dst.as_mut_ptr().cast());
             } else {
-                simd::avx512_store16(bits, dst.as_mut_ptr().cast());
+                simd::avx512_store16::<false>(bits, dst.as_mut_ptr().cast());
+            }
+        }
+    }
+
+    const STREAMS: bool = true;
+
+    #[inline(always)]
+    unsafe fn store_stream<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: as in `store`, and `dst` is 64-byte aligned (the
+        // caller's contract), as the non-temporal stores need.
+        unsafe {
+            if T::BYTES == 4 {
+                simd::avx512_store32::<true>(bits, dst.as_mut_ptr().cast());
+            } else {
+                simd::avx512_store16::<true>(bits, dst.as_mut_ptr().cast());
             }
         }
     }
@@ -772,9 +856,30 @@ unsafe fn fill_chunk_dtype<K: Kernels, T: Elem>(
         lead
     };
     let mut block = (start + lead as u64) / 4;
+    // A chunk far larger than the caches streams its batches
+    // (`Kernels::store_stream`), from the first block whose address is
+    // 64-byte aligned: up to 15 blocks go before it one by one. An output
+    // that no block start aligns (bytes at an odd address) is stored as
+    // usual.
+    let bytes = out.len() * T::BYTES;
+    let block_bytes = 4 * T::BYTES;
+    let misaligned = out[lead..].as_ptr() as usize % 64;
+    let stream = K::STREAMS && bytes >= STREAM_MIN_BYTES && misaligned % block_bytes == 0;
+    let mut head = lead;
+    if stream {
+        let blocks = (64 - misaligned) % 64 / block_bytes;
+        for dst in out[lead..lead + 4 * blocks].as_chunks_mut::<4>().0 {
+            let v = block_of(block);
+            for (d, &x) in dst.iter_mut().zip(v.iter()) {
+                put(d, x);
+            }
+            block += 1;
+        }
+        head += 4 * blocks;
+    }
     // Batches of 16 whole blocks: words, values and bits all in
     // structure-of-arrays order, put in element order by the store.
-    let (batches, rest) = out[lead..].as_chunks_mut::<BATCH>();
+    let (batches, rest) = out[head..].as_chunks_mut::<BATCH>();
     let random = sampler.kind() != SamplerKind::Constant;
     let mut words = [0u32; BATCH];
     let mut vals = [0.0f32; BATCH];
@@ -788,9 +893,20 @@ unsafe fn fill_chunk_dtype<K: Kernels, T: Elem>(
         for (b, &x) in bits.iter_mut().zip(vals.iter()) {
             *b = round_bits(dtype, x);
         }
-        // SAFETY: the caller's contract.
-        unsafe { K::store(&bits, dst) };
+        if stream {
+            // SAFETY: the caller's contract; K streams, and `dst` starts
+            // 64-byte aligned (the first batch was aligned above, and each
+            // is 128 or 256 bytes).
+            unsafe { K::store_stream(&bits, dst) };
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { K::store(&bits, dst) };
+        }
         block += QUARTER as u64;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if stream {
+        simd::store_fence();
     }
     // Remaining blocks, the last one possibly partial.
     for dst in rest.chunks_mut(4) {
@@ -810,14 +926,62 @@ mod simd {
 
     use super::{BATCH, QUARTER};
 
+    /// One 32-byte store, non-temporal if `STREAM`.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 32 bytes of writes, and 32-byte aligned if
+    /// `STREAM`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store256<const STREAM: bool>(dst: *mut u8, v: __m256i) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if STREAM {
+                _mm256_stream_si256(dst.cast(), v);
+            } else {
+                _mm256_storeu_si256(dst.cast(), v);
+            }
+        }
+    }
+
+    /// One 64-byte store, non-temporal if `STREAM`.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 64 bytes of writes, and 64-byte aligned if
+    /// `STREAM`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store512<const STREAM: bool>(dst: *mut u8, v: __m512i) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if STREAM {
+                _mm512_stream_si512(dst.cast(), v);
+            } else {
+                _mm512_storeu_si512(dst.cast(), v);
+            }
+        }
+    }
+
+    /// Orders the non-temporal stores before every later store, so that
+    /// whoever the chunk is handed to (the thread that joins this one)
+    /// sees them.
+    #[inline]
+    pub(super) fn store_fence() {
+        // SAFETY: SSE, which every x86-64 CPU has.
+        unsafe { _mm_sfence() };
+    }
+
     /// 32-bit elements, 256 bytes at `dst`, as two runs of eight blocks.
     ///
     /// # Safety
     ///
-    /// `dst` is valid for 256 bytes of writes.
+    /// `dst` is valid for 256 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
     #[inline]
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn avx2_store32(bits: &[u32; BATCH], dst: *mut u8) {
+    pub(super) unsafe fn avx2_store32<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
         for half in 0..2 {
             let c = |i: usize| {
                 // SAFETY: words `16 i + 8 half ..+ 8` lie inside `bits`.
@@ -842,7 +1006,7 @@ mod simd {
             for (v, o) in out.into_iter().enumerate() {
                 // SAFETY: bytes `128 half + 32 v ..+ 32` lie inside the
                 // caller's 256.
-                unsafe { _mm256_storeu_si256(dst.add(128 * half + 32 * v).cast(), o) };
+                unsafe { store256::<STREAM>(dst.add(128 * half + 32 * v), o) };
             }
         }
     }
@@ -851,10 +1015,11 @@ mod simd {
     ///
     /// # Safety
     ///
-    /// `dst` is valid for 128 bytes of writes.
+    /// `dst` is valid for 128 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
     #[inline]
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn avx2_store16(bits: &[u32; BATCH], dst: *mut u8) {
+    pub(super) unsafe fn avx2_store16<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
         for half in 0..2 {
             let c = |i: usize| {
                 // SAFETY: words `16 i + 8 half ..+ 8` lie inside `bits`.
@@ -874,7 +1039,7 @@ mod simd {
             for (v, o) in out.into_iter().enumerate() {
                 // SAFETY: bytes `64 half + 32 v ..+ 32` lie inside the
                 // caller's 128.
-                unsafe { _mm256_storeu_si256(dst.add(64 * half + 32 * v).cast(), o) };
+                unsafe { store256::<STREAM>(dst.add(64 * half + 32 * v), o) };
             }
         }
     }
@@ -883,10 +1048,11 @@ mod simd {
     ///
     /// # Safety
     ///
-    /// `dst` is valid for 256 bytes of writes.
+    /// `dst` is valid for 256 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn avx512_store32(bits: &[u32; BATCH], dst: *mut u8) {
+    pub(super) unsafe fn avx512_store32<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
         let c = |i: usize| {
             // SAFETY: words `16 i ..+ 16` lie inside `bits`.
             unsafe { _mm512_loadu_si512(bits.as_ptr().add(QUARTER * i).cast()) }
@@ -915,7 +1081,7 @@ mod simd {
         ];
         for (v, o) in out.into_iter().enumerate() {
             // SAFETY: bytes `64 v ..+ 64` lie inside the caller's 256.
-            unsafe { _mm512_storeu_si512(dst.add(64 * v).cast(), o) };
+            unsafe { store512::<STREAM>(dst.add(64 * v), o) };
         }
     }
 
@@ -923,10 +1089,11 @@ mod simd {
     ///
     /// # Safety
     ///
-    /// `dst` is valid for 128 bytes of writes.
+    /// `dst` is valid for 128 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn avx512_store16(bits: &[u32; BATCH], dst: *mut u8) {
+    pub(super) unsafe fn avx512_store16<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
         let c = |i: usize| {
             // SAFETY: words `16 i ..+ 16` lie inside `bits`.
             unsafe { _mm512_loadu_si512(bits.as_ptr().add(QUARTER * i).cast()) }
@@ -946,7 +1113,7 @@ mod simd {
         ];
         for (v, o) in out.into_iter().enumerate() {
             // SAFETY: bytes `64 v ..+ 64` lie inside the caller's 128.
-            unsafe { _mm512_storeu_si512(dst.add(64 * v).cast(), o) };
+            unsafe { store512::<STREAM>(dst.add(64 * v), o) };
         }
     }
 }

@@ -149,3 +149,28 @@ pub fn fill_bytes_on(
 /// assert!(kernel::tail_radius(DEEP_Y_SCREEN) < kernel::TAIL_POLY_MAX_R);
 /// ```
 pub const DEEP_Y_SCREEN: f32 = crate::sampler::DEEP_Y_SCREEN;
+
+/// The CPU backend's branch-free f32 to f16 rounding, which must equal
+/// [`crate::dtype::f32_to_f16_bits`] for every input.
+///
+/// ```
+/// use weight_init::dtype::f32_to_f16_bits;
+/// use weight_init::unstable::f16_bits_branchless;
+/// for x in [1.0f32, 65520.0, 2f32.powi(-24), -3e-6, f32::NAN] {
+///     assert_eq!(f16_bits_branchless(x), f32_to_f16_bits(x));
+/// }
+/// ```
+#[must_use]
+pub fn f16_bits_branchless(x: f32) -> u16 {
+    crate::cpu::f16_bits_branchless(x) as u16
+}
+
+/// From this many bytes per thread's chunk the CPU backend's vector paths
+/// write with non-temporal stores (`src/cpu.rs`); exposed so that a test
+/// can fill past it.
+///
+/// ```
+/// use weight_init::unstable::STREAM_MIN_BYTES;
+/// assert!(STREAM_MIN_BYTES >= 1 << 20);
+/// ```
+pub const STREAM_MIN_BYTES: usize = crate::cpu::STREAM_MIN_BYTES;

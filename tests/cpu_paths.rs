@@ -8,7 +8,7 @@
 
 use weight_init::dtype::{f32_to_bf16_bits, f32_to_f16_bits};
 use weight_init::philox::block_words;
-use weight_init::unstable::{fill_bytes_on, kernel, CpuPath, DEEP_Y_SCREEN};
+use weight_init::unstable::{fill_bytes_on, kernel, CpuPath, DEEP_Y_SCREEN, STREAM_MIN_BYTES};
 use weight_init::{
     DType, Distribution, Error, Normal, Sampler, TensorKey, TruncatedNormal, Uniform,
 };
@@ -234,4 +234,78 @@ fn the_pinned_case_is_pinned() {
         })
         .count();
     assert_eq!(pinned, 1);
+}
+
+/// The backend's branch-free f16 rounding equals the kernel's for every
+/// f32 bit pattern (every 4099th in a debug build, where all 2^32 take
+/// minutes; `cargo test --release` checks them all).
+#[test]
+fn branchless_f16_rounding_matches_the_kernel() {
+    let step = if cfg!(debug_assertions) { 4099 } else { 1 };
+    let bad = std::thread::scope(|s| {
+        let parts: Vec<_> = (0..4u64)
+            .map(|q| {
+                s.spawn(move || {
+                    let (lo, hi) = (q << 30, (q + 1) << 30);
+                    (lo..hi)
+                        .step_by(step)
+                        .map(|b| f32::from_bits(b as u32))
+                        .find(|&x| {
+                            weight_init::unstable::f16_bits_branchless(x) != f32_to_f16_bits(x)
+                        })
+                })
+            })
+            .collect();
+        parts.into_iter().find_map(|p| p.join().unwrap())
+    });
+    if let Some(x) = bad {
+        panic!(
+            "f16 rounding of {:#010x}: branch-free {:#06x}, kernel {:#06x}",
+            x.to_bits(),
+            weight_init::unstable::f16_bits_branchless(x),
+            f32_to_f16_bits(x)
+        );
+    }
+}
+
+/// Fills past `STREAM_MIN_BYTES` take the non-temporal stores, from the
+/// first 64-byte aligned block on: every path, at output addresses that
+/// leave 0 to 15 blocks before that point, and at an odd address (no block
+/// aligned: plain stores), gives the portable path's bytes.
+#[test]
+fn streaming_stores_match() {
+    let paths = runnable();
+    let dist: Distribution = Uniform::new(-1.0, 1.0).unwrap().into();
+    for dtype in [DType::F32, DType::F16, DType::BF16] {
+        let size = dtype.size_bytes();
+        let n = (STREAM_MIN_BYTES / size + 4 * 37 + 3) as u64;
+        let key = TensorKey::new(5, 6, n + 8);
+        // Start mid-block too, so the leading partial block comes first.
+        let range = 1..n + 1;
+        let mut portable = vec![0u8; n as usize * size];
+        fill_bytes_on(
+            CpuPath::Portable,
+            &dist,
+            dtype,
+            &key,
+            range.clone(),
+            &mut portable,
+        )
+        .unwrap();
+        let mut buf = vec![0u8; portable.len() + 128];
+        let base = buf.as_ptr() as usize;
+        for &path in &paths {
+            for offset in [0usize, 1, 2, 4, 8, 12, 16, 20, 28, 36, 52] {
+                // The output starts `offset` bytes past a 64-byte boundary.
+                let at = (64 - base % 64) % 64 + offset;
+                let out = &mut buf[at..at + portable.len()];
+                out.fill(0);
+                fill_bytes_on(path, &dist, dtype, &key, range.clone(), out).unwrap();
+                assert!(
+                    out == portable,
+                    "{path:?} {dtype:?}: output at offset {offset} mod 64"
+                );
+            }
+        }
+    }
 }
