@@ -5,6 +5,41 @@
 //! adapter exists. Work is split into contiguous chunks, one per thread
 //! (scoped threads, or tasks on the caller's [`Pool`]); every element is a
 //! pure function of its index, so the split never changes a value.
+//!
+//! # Paths: which code runs where
+//!
+//! Each chunk runs on one of three instruction-set paths, the fastest the
+//! CPU has, detected at run time (`is_x86_feature_detected!`, cached). All
+//! three give the same bits as the scalar reference (`Sampler::sample_block`
+//! per block, then `dtype::f32_to_*_bits`): every vector operation rounds
+//! as its scalar twin, nothing is contracted into a fused multiply-add
+//! (LLVM never contracts `a * b + c` without fast-math flags, even where
+//! the enabled features include FMA, as AVX-512 F does), and
+//! `tests/cpu_paths.rs` compares every path this CPU can run, bit for bit.
+//!
+//! | path | where | what is hand-written |
+//! |---|---|---|
+//! | AVX-512 | x86-64 with AVX-512 F, BW, CD, DQ and VL (Skylake-SP and later Xeons, Ice Lake and later client cores, Zen 4 and later) | Philox on 16 blocks per `__m512i`; the transposing stores |
+//! | AVX2 | other x86-64 with AVX2 (Haswell and later, Zen) | Philox on 8 blocks per `__m256i`; the transposing stores |
+//! | portable | every other CPU (aarch64, older x86-64) | nothing: scalar Rust the compiler vectorizes for the build's target (SSE2 on x86-64, NEON on aarch64) |
+//!
+//! On every path a chunk goes in batches of 16 Philox blocks (64
+//! elements), in structure-of-arrays order: the Philox rounds leave word
+//! `i` of the 16 blocks in one vector, the transforms (`Sampler`'s batch
+//! sampling, the dtype rounding) run as straight loops over those arrays,
+//! which the compiler turns into whole vectors (each path compiles that
+//! code under its own target features), and one transposing store per
+//! batch puts the elements in order. Partial blocks at either end of a
+//! chunk go one element at a time through the scalar reference.
+//!
+//! A chunk of at least 16 MiB on the AVX2 or AVX-512 path writes its
+//! batches with non-temporal stores from the first 64-byte aligned block
+//! on: such an output leaves the caches before anyone reads it, and a
+//! plain store would first read every line from memory. Smaller fills
+//! keep their output in the caches.
+//!
+//! `weight_init::unstable::fill_bytes_on` forces a path (the hook for
+//! tests and benchmarks; no semver promise).
 
 use core::ops::Range;
 use std::num::NonZeroUsize;
@@ -864,7 +899,7 @@ unsafe fn fill_chunk_dtype<K: Kernels, T: Elem>(
     let bytes = out.len() * T::BYTES;
     let block_bytes = 4 * T::BYTES;
     let misaligned = out[lead..].as_ptr() as usize % 64;
-    let stream = K::STREAMS && bytes >= STREAM_MIN_BYTES && misaligned % block_bytes == 0;
+    let stream = K::STREAMS && bytes >= STREAM_MIN_BYTES && misaligned.is_multiple_of(block_bytes);
     let mut head = lead;
     if stream {
         let blocks = (64 - misaligned) % 64 / block_bytes;
