@@ -49,7 +49,9 @@ use crate::dist::Distribution;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::kernel::f32_to_bf16_bits;
-use crate::philox::{batch_words_soa, counter_of, key_of, philox4x32_10, TensorKey};
+use crate::philox::{
+    batch_words_soa, counter_of, key_of, philox4x32_10, round_keys, RoundKeys, TensorKey,
+};
 use crate::sampler::{Sampler, SamplerKind, BATCH};
 use crate::unstable::CpuPath;
 
@@ -703,7 +705,7 @@ trait Kernels {
     /// # Safety
     ///
     /// The CPU has the path's instructions.
-    unsafe fn words(first: u64, stream: u64, key: [u32; 2], words: &mut [u32; BATCH]);
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]);
 
     /// Stores 64 elements whose bits `bits` holds in structure-of-arrays
     /// order (element `4 j + i` at `bits[16 i + j]`; 16-bit elements in
@@ -739,8 +741,8 @@ struct Portable;
 
 impl Kernels for Portable {
     #[inline(always)]
-    unsafe fn words(first: u64, stream: u64, key: [u32; 2], words: &mut [u32; BATCH]) {
-        batch_words_soa(first, stream, key, words);
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]) {
+        batch_words_soa(first, stream, keys[0], words);
     }
 
     #[inline(always)]
@@ -767,9 +769,9 @@ struct Avx2;
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx2 {
     #[inline(always)]
-    unsafe fn words(first: u64, stream: u64, key: [u32; 2], words: &mut [u32; BATCH]) {
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]) {
         // SAFETY: the caller's contract: AVX2 is present.
-        unsafe { crate::philox::avx2::batch_words_soa(first, stream, key, words) }
+        unsafe { crate::philox::avx2::batch_words_soa(first, stream, keys, words) }
     }
 
     #[inline(always)]
@@ -807,9 +809,9 @@ struct Avx512;
 #[cfg(target_arch = "x86_64")]
 impl Kernels for Avx512 {
     #[inline(always)]
-    unsafe fn words(first: u64, stream: u64, key: [u32; 2], words: &mut [u32; BATCH]) {
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]) {
         // SAFETY: the caller's contract: AVX-512 F is present.
-        unsafe { crate::philox::avx512::batch_words_soa(first, stream, key, words) }
+        unsafe { crate::philox::avx512::batch_words_soa(first, stream, keys, words) }
     }
 
     #[inline(always)]
@@ -916,13 +918,14 @@ unsafe fn fill_chunk_dtype<K: Kernels, T: Elem>(
     // structure-of-arrays order, put in element order by the store.
     let (batches, rest) = out[head..].as_chunks_mut::<BATCH>();
     let random = sampler.kind() != SamplerKind::Constant;
+    let keys = round_keys(k);
     let mut words = [0u32; BATCH];
     let mut vals = [0.0f32; BATCH];
     let mut bits = [0u32; BATCH];
     for dst in batches {
         if random {
             // SAFETY: the caller's contract.
-            unsafe { K::words(block, key.stream, k, &mut words) };
+            unsafe { K::words(block, key.stream, &keys, &mut words) };
         }
         sampler.sample_soa(&words, &mut vals);
         for (b, &x) in bits.iter_mut().zip(vals.iter()) {

@@ -259,6 +259,23 @@ pub(crate) const BATCH_WORDS: usize = 64;
 /// Blocks per batch.
 pub(crate) const BATCH_BLOCKS: usize = BATCH_WORDS / 4;
 
+/// The key of each of the ten rounds, `(k0, k1)`: the seed's key, then
+/// bumped by the Weyl increments (wrapping). Prepared once per chunk so
+/// the vector rounds load each as a broadcast rather than redo the adds
+/// per batch.
+pub(crate) type RoundKeys = [[u32; 2]; 10];
+
+/// The [`RoundKeys`] of `key`, as [`philox4x32_10`] steps them.
+pub(crate) fn round_keys(key: [u32; 2]) -> RoundKeys {
+    let mut k = key;
+    core::array::from_fn(|r| {
+        if r > 0 {
+            k = [k[0].wrapping_add(PHILOX_W0), k[1].wrapping_add(PHILOX_W1)];
+        }
+        k
+    })
+}
+
 /// The words of the 16 blocks from `first` in *structure-of-arrays* order:
 /// word `i` of block `first + j` at `words[16 * i + j]`. That is the order
 /// the vector rounds produce (one block per lane), and the one the
@@ -286,7 +303,7 @@ pub(crate) fn batch_words_soa(
 pub(crate) mod avx2 {
     use core::arch::x86_64::*;
 
-    use super::{BATCH_BLOCKS, BATCH_WORDS, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1};
+    use super::{RoundKeys, BATCH_BLOCKS, BATCH_WORDS, PHILOX_M0, PHILOX_M1};
 
     /// `(hi, lo)` halves of the eight 32x32 -> 64-bit products `a * m`.
     #[inline]
@@ -303,7 +320,7 @@ pub(crate) mod avx2 {
     /// word index.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn philox8(first: u64, stream: u64, key: [u32; 2]) -> [__m256i; 4] {
+    fn philox8(first: u64, stream: u64, keys: &RoundKeys) -> [__m256i; 4] {
         let b = |j: i32| first.wrapping_add(j as u64);
         let lo = |j| b(j) as u32 as i32;
         let hi = |j| (b(j) >> 32) as u32 as i32;
@@ -313,12 +330,7 @@ pub(crate) mod avx2 {
         let mut c3 = _mm256_set1_epi32((stream >> 32) as u32 as i32);
         let m0 = _mm256_set1_epi32(PHILOX_M0 as i32);
         let m1 = _mm256_set1_epi32(PHILOX_M1 as i32);
-        let (mut k0, mut k1) = key.into();
-        for r in 0..10 {
-            if r > 0 {
-                k0 = k0.wrapping_add(PHILOX_W0);
-                k1 = k1.wrapping_add(PHILOX_W1);
-            }
+        for &[k0, k1] in keys {
             let (hi0, lo0) = mulhilo8(c0, m0);
             let (hi1, lo1) = mulhilo8(c2, m1);
             let kk0 = _mm256_set1_epi32(k0 as i32);
@@ -337,11 +349,11 @@ pub(crate) mod avx2 {
     pub(crate) fn batch_words_soa(
         first: u64,
         stream: u64,
-        key: [u32; 2],
+        keys: &RoundKeys,
         words: &mut [u32; BATCH_WORDS],
     ) {
         for half in 0..2 {
-            let c = philox8(first + 8 * half as u64, stream, key);
+            let c = philox8(first + 8 * half as u64, stream, keys);
             for (i, v) in c.into_iter().enumerate() {
                 let at = BATCH_BLOCKS * i + 8 * half;
                 // SAFETY: `at + 8 <= 64`: eight words inside `words`;
@@ -363,7 +375,7 @@ pub(crate) mod avx2 {
 pub(crate) mod avx512 {
     use core::arch::x86_64::*;
 
-    use super::{BATCH_BLOCKS, BATCH_WORDS, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1};
+    use super::{RoundKeys, BATCH_BLOCKS, BATCH_WORDS, PHILOX_M0, PHILOX_M1, PHILOX_W0, PHILOX_W1};
 
     /// Swaps the two 32-bit halves of every 64-bit lane (`_MM_PERM_CDAB`).
     const SWAP_PAIRS: _MM_PERM_ENUM = 0b10_11_00_01;
@@ -387,7 +399,7 @@ pub(crate) mod avx512 {
     /// word index.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(crate) fn philox16(first: u64, stream: u64, key: [u32; 2]) -> [__m512i; 4] {
+    pub(crate) fn philox16(first: u64, stream: u64, keys: &RoundKeys) -> [__m512i; 4] {
         // The blocks' low words, and their high words carried past 2^32.
         let base = _mm512_set1_epi32(first as u32 as i32);
         let iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -399,7 +411,10 @@ pub(crate) mod avx512 {
         let mut c3 = _mm512_set1_epi32((stream >> 32) as u32 as i32);
         let m0 = _mm512_set1_epi32(PHILOX_M0 as i32);
         let m1 = _mm512_set1_epi32(PHILOX_M1 as i32);
-        let (mut k0, mut k1) = key.into();
+        // The keys stepped here rather than loaded from `keys`: measured
+        // faster on AVX-512 (the scalar adds overlap the vector rounds),
+        // unlike AVX2, whose rounds take them from `keys`.
+        let [mut k0, mut k1] = keys[0];
         for r in 0..10 {
             if r > 0 {
                 k0 = k0.wrapping_add(PHILOX_W0);
@@ -422,10 +437,10 @@ pub(crate) mod avx512 {
     pub(crate) fn batch_words_soa(
         first: u64,
         stream: u64,
-        key: [u32; 2],
+        keys: &RoundKeys,
         words: &mut [u32; BATCH_WORDS],
     ) {
-        let c = philox16(first, stream, key);
+        let c = philox16(first, stream, keys);
         for (i, v) in c.into_iter().enumerate() {
             // SAFETY: `16 * i + 16 <= 64`: sixteen words inside `words`;
             // unaligned stores need no alignment.
