@@ -5,6 +5,41 @@
 //! adapter exists. Work is split into contiguous chunks, one per thread
 //! (scoped threads, or tasks on the caller's [`Pool`]); every element is a
 //! pure function of its index, so the split never changes a value.
+//!
+//! # Paths: which code runs where
+//!
+//! Each chunk runs on one of three instruction-set paths, the fastest the
+//! CPU has, detected at run time (`is_x86_feature_detected!`, cached). All
+//! three give the same bits as the scalar reference (`Sampler::sample_block`
+//! per block, then `dtype::f32_to_*_bits`): every vector operation rounds
+//! as its scalar twin, nothing is contracted into a fused multiply-add
+//! (LLVM never contracts `a * b + c` without fast-math flags, even where
+//! the enabled features include FMA, as AVX-512 F does), and
+//! `tests/cpu_paths.rs` compares every path this CPU can run, bit for bit.
+//!
+//! | path | where | what is hand-written |
+//! |---|---|---|
+//! | AVX-512 | x86-64 with AVX-512 F, BW, CD, DQ and VL (Skylake-SP and later Xeons, Ice Lake and later client cores, Zen 4 and later) | Philox on 16 blocks per `__m512i`; the transposing stores |
+//! | AVX2 | other x86-64 with AVX2 (Haswell and later, Zen) | Philox on 8 blocks per `__m256i`; the transposing stores |
+//! | portable | every other CPU (aarch64, older x86-64) | nothing: scalar Rust the compiler vectorizes for the build's target (SSE2 on x86-64, NEON on aarch64) |
+//!
+//! On every path a chunk goes in batches of 16 Philox blocks (64
+//! elements), in structure-of-arrays order: the Philox rounds leave word
+//! `i` of the 16 blocks in one vector, the transforms (`Sampler`'s batch
+//! sampling, the dtype rounding) run as straight loops over those arrays,
+//! which the compiler turns into whole vectors (each path compiles that
+//! code under its own target features), and one transposing store per
+//! batch puts the elements in order. Partial blocks at either end of a
+//! chunk go one element at a time through the scalar reference.
+//!
+//! A chunk of at least 16 MiB on the AVX2 or AVX-512 path writes its
+//! batches with non-temporal stores from the first 64-byte aligned block
+//! on: such an output leaves the caches before anyone reads it, and a
+//! plain store would first read every line from memory. Smaller fills
+//! keep their output in the caches.
+//!
+//! `weight_init::unstable::fill_bytes_on` forces a path (the hook for
+//! tests and benchmarks; no semver promise).
 
 use core::ops::Range;
 use std::num::NonZeroUsize;
@@ -13,9 +48,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use crate::dist::Distribution;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::kernel::{f32_to_bf16_bits, f32_to_f16_bits};
-use crate::philox::{batch_words, counter_of, key_of, philox4x32_10, TensorKey};
-use crate::sampler::{Sampler, BATCH};
+use crate::kernel::f32_to_bf16_bits;
+use crate::philox::{
+    batch_words_soa, counter_of, key_of, philox4x32_10, round_keys, RoundKeys, TensorKey,
+};
+use crate::sampler::{Sampler, SamplerKind, BATCH};
+use crate::unstable::CpuPath;
 
 /// Below this many elements a fill stays on the calling thread: splitting
 /// smaller fills costs more in thread start-up than it saves. (On the
@@ -268,7 +306,12 @@ impl Threads {
     }
 }
 
-fn check_range(key: &TensorKey, range: &Range<u64>, got: usize, unit_size: usize) -> Result<()> {
+pub(crate) fn check_range(
+    key: &TensorKey,
+    range: &Range<u64>,
+    got: usize,
+    unit_size: usize,
+) -> Result<()> {
     if range.start > range.end || range.end > key.numel {
         return Err(Error::RangeOutOfBounds {
             start: range.start,
@@ -338,7 +381,7 @@ pub fn fill_f32_with(
 ) -> Result<()> {
     let sampler = Sampler::new(dist, DType::F32)?;
     check_range(key, &range, out.len(), 1)?;
-    fill_with(&sampler, key, range.start, out, |x| x, threads);
+    fill_with(&sampler, key, range.start, out, threads);
     Ok(())
 }
 
@@ -387,8 +430,7 @@ pub fn fill_u16_with(
     let sampler = Sampler::new(dist, dtype)?;
     check_range(key, &range, out.len(), 1)?;
     match dtype {
-        DType::F16 => fill_with(&sampler, key, range.start, out, f32_to_f16_bits, threads),
-        DType::BF16 => fill_with(&sampler, key, range.start, out, f32_to_bf16_bits, threads),
+        DType::F16 | DType::BF16 => fill_with(&sampler, key, range.start, out, threads),
         DType::F32 => {
             return Err(Error::Unrepresentable {
                 what: dist.to_string(),
@@ -445,58 +487,32 @@ pub fn fill_bytes_with(
     check_range(key, &range, out.len(), dtype.size_bytes())?;
     let start = range.start;
     match dtype {
-        DType::F32 => {
-            let (words, _) = out.as_chunks_mut::<4>();
-            fill_with(&sampler, key, start, words, |x| x.to_le_bytes(), threads);
+        DType::F32 => fill_with(&sampler, key, start, out.as_chunks_mut::<4>().0, threads),
+        DType::F16 | DType::BF16 => {
+            fill_with(&sampler, key, start, out.as_chunks_mut::<2>().0, threads);
         }
-        DType::F16 => fill_halves_le(&sampler, key, start, out, f32_to_f16_bits, threads),
-        DType::BF16 => fill_halves_le(&sampler, key, start, out, f32_to_bf16_bits, threads),
     }
     Ok(())
 }
 
-/// [`fill_with`] into little-endian 16-bit elements, rounded by `round`.
-fn fill_halves_le<R>(
-    sampler: &Sampler,
-    key: &TensorKey,
-    start: u64,
-    out: &mut [u8],
-    round: R,
-    threads: &Threads,
-) where
-    R: Fn(f32) -> u16 + Sync,
-{
-    let (halves, _) = out.as_chunks_mut::<2>();
-    fill_with(
-        sampler,
-        key,
-        start,
-        halves,
-        |x| round(x).to_le_bytes(),
-        threads,
-    );
-}
-
-/// Fills `out` with elements `start..start + out.len()` of `key`, converting
-/// each f32 value with `conv`, on the threads `threads` allows. Range
-/// checks are the caller's.
-pub(crate) fn fill_with<T, F>(
+/// Fills `out` with elements `start..start + out.len()` of `key`, each
+/// rounded to the sampler's dtype and stored as a `T`, on the threads
+/// `threads` allows. Range checks are the caller's; `T` must be as wide as
+/// the sampler's dtype (a caller's mistake here is a bug, caught at once).
+pub(crate) fn fill_with<T: Elem>(
     sampler: &Sampler,
     key: &TensorKey,
     start: u64,
     out: &mut [T],
-    conv: F,
     threads: &Threads,
-) where
-    T: Send,
-    F: Fn(f32) -> T + Sync,
-{
+) {
+    assert_eq!(T::BYTES, sampler.dtype().size_bytes(), "element width");
+    let path = CpuPath::best();
     let n = threads.chunks(out.len());
     if n == 1 {
-        fill_chunk(sampler, key, start, out, &conv);
+        fill_chunk(path, sampler, key, start, out);
         return;
     }
-    let conv = &conv;
     let mut chunks = split(start, out, n);
     match &threads.0 {
         Mode::Pool(pool) => {
@@ -511,12 +527,12 @@ pub(crate) fn fill_with<T, F>(
             };
             pool.run(cells.len(), &|i| {
                 if let Some((first, chunk)) = take(i) {
-                    fill_chunk(sampler, key, first, chunk, conv);
+                    fill_chunk(path, sampler, key, first, chunk);
                 }
             });
             for i in 0..cells.len() {
                 if let Some((first, chunk)) = take(i) {
-                    fill_chunk(sampler, key, first, chunk, conv);
+                    fill_chunk(path, sampler, key, first, chunk);
                 }
             }
         }
@@ -526,9 +542,9 @@ pub(crate) fn fill_with<T, F>(
             let (last_start, last) = chunks.pop().expect("n > 1 chunks");
             std::thread::scope(|s| {
                 for (first, chunk) in chunks {
-                    s.spawn(move || fill_chunk(sampler, key, first, chunk, conv));
+                    s.spawn(move || fill_chunk(path, sampler, key, first, chunk));
                 }
-                fill_chunk(sampler, key, last_start, last, conv);
+                fill_chunk(path, sampler, key, last_start, last);
             });
         }
     }
@@ -563,83 +579,644 @@ fn cores() -> usize {
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-/// Single-threaded fill of a contiguous run. Allocation-free.
+/// An output element as a fill stores it: f32 or u16 bits, or their
+/// little-endian bytes.
 ///
-/// On x86-64 with AVX2 the same code is compiled a second time with AVX2
-/// enabled and chosen at run time; AVX2 changes no value (no FMA is
-/// enabled, and every vector operation rounds as its scalar twin).
-fn fill_chunk<T, F>(sampler: &Sampler, key: &TensorKey, start: u64, out: &mut [T], conv: &F)
-where
-    F: Fn(f32) -> T,
-{
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { fill_chunk_avx2(sampler, key, start, out, conv) };
-            return;
+/// # Safety
+///
+/// An implementor is exactly `BYTES` bytes, with no padding, every bit
+/// pattern a valid value, and `from_bits(b)` has the bytes of the low
+/// `BYTES` bytes of `b` in little-endian order: the vector paths write
+/// those bytes straight into the output.
+pub(crate) unsafe trait Elem: Copy + Send {
+    /// The element's width in bytes (4 for f32, 2 for f16 and bf16).
+    const BYTES: usize;
+    /// The element whose bits are the low `BYTES` bytes of `bits`.
+    fn from_bits(bits: u32) -> Self;
+}
+
+// SAFETY: 4 bytes, no padding, any bits valid; from_bits keeps the bits.
+unsafe impl Elem for f32 {
+    const BYTES: usize = 4;
+    #[inline(always)]
+    fn from_bits(bits: u32) -> Self {
+        f32::from_bits(bits)
+    }
+}
+
+// SAFETY: 4 bytes, no padding, any bits valid; the little-endian bytes.
+unsafe impl Elem for [u8; 4] {
+    const BYTES: usize = 4;
+    #[inline(always)]
+    fn from_bits(bits: u32) -> Self {
+        bits.to_le_bytes()
+    }
+}
+
+// SAFETY: 2 bytes, no padding, any bits valid; the low half.
+unsafe impl Elem for u16 {
+    const BYTES: usize = 2;
+    #[inline(always)]
+    fn from_bits(bits: u32) -> Self {
+        bits as u16
+    }
+}
+
+// SAFETY: 2 bytes, no padding, any bits valid; the low half's bytes.
+unsafe impl Elem for [u8; 2] {
+    const BYTES: usize = 2;
+    #[inline(always)]
+    fn from_bits(bits: u32) -> Self {
+        (bits as u16).to_le_bytes()
+    }
+}
+
+/// `x` rounded to `dtype`, as the element's bits (16-bit values in the
+/// low half).
+#[inline(always)]
+fn round_bits(dtype: DType, x: f32) -> u32 {
+    match dtype {
+        DType::F32 => x.to_bits(),
+        DType::F16 => f16_bits_branchless(x),
+        DType::BF16 => f32_to_bf16_bits(x) as u32,
+    }
+}
+
+/// [`crate::dtype::f32_to_f16_bits`] (round to nearest even, subnormals, overflow to
+/// infinity, quiet NaN) without branches, so that a loop of it becomes a
+/// few vector instructions per 16 lanes rather than one lane at a time.
+/// The same bits for every input: `tests/cpu_paths.rs` compares all 2^32.
+///
+/// The normal range rounds in integers as the kernel does. The subnormal
+/// range adds 0.5 in f32: the sum's ULP is 2^-24, the f16 subnormal step,
+/// so the correctly rounded add (ties to even) is the f16 rounding, and the
+/// sum's low bits are the f16 bits (after Fabian Giesen's
+/// `float_to_half_fast3_rtne`).
+#[inline(always)]
+pub(crate) fn f16_bits_branchless(x: f32) -> u32 {
+    let b = x.to_bits();
+    let sign = (b >> 16) & 0x8000;
+    let a = b & 0x7fff_ffff;
+    // Rebias the exponent (127 -> 15) and round off 13 bits; a carry out
+    // of the significand lands in the exponent, up to infinity (0x7c00)
+    // from 65520 on, as the kernel's explicit threshold does.
+    let normal = (a.wrapping_sub(0x3800_0000) + 0x0fff + ((a >> 13) & 1)) >> 13;
+    let subnormal = (f32::from_bits(a) + 0.5)
+        .to_bits()
+        .wrapping_sub(0x3f00_0000);
+    let h = if a < 0x3880_0000 { subnormal } else { normal };
+    let h = if a >= 0x4780_0000 { 0x7c00 } else { h };
+    let h = if a > 0x7f80_0000 { 0x7e00 } else { h };
+    sign | h
+}
+
+impl CpuPath {
+    /// The fastest path this CPU runs (detected once; `is_x86_feature_detected`
+    /// caches its answer).
+    pub(crate) fn best() -> Self {
+        [CpuPath::Avx512, CpuPath::Avx2]
+            .into_iter()
+            .find(|p| p.available())
+            .unwrap_or(CpuPath::Portable)
+    }
+
+    /// Whether this CPU has the path's instructions.
+    pub(crate) fn available(self) -> bool {
+        match self {
+            CpuPath::Portable => true,
+            #[cfg(target_arch = "x86_64")]
+            CpuPath::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
+            #[cfg(target_arch = "x86_64")]
+            CpuPath::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512cd")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
         }
     }
-    fill_chunk_portable(sampler, key, start, out, conv);
+}
+
+/// Single-threaded fill of a contiguous run on `path`, which must be
+/// [`CpuPath::available`] (the caller checked). Allocation-free.
+fn fill_chunk<T: Elem>(
+    path: CpuPath,
+    sampler: &Sampler,
+    key: &TensorKey,
+    start: u64,
+    out: &mut [T],
+) {
+    match path {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller checked that the CPU has AVX-512 F/BW/DQ/VL.
+        CpuPath::Avx512 => unsafe { fill_chunk_avx512(sampler, key, start, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the caller checked that the CPU has AVX2.
+        CpuPath::Avx2 => unsafe { fill_chunk_avx2(sampler, key, start, out) },
+        // SAFETY: the portable kernels need no CPU feature.
+        _ => unsafe { fill_chunk_body::<Portable, T>(sampler, key, start, out) },
+    }
+}
+
+/// [`fill_chunk`] on a path the caller names: the test hook behind
+/// [`crate::unstable::fill_bytes_on`]. Fails with [`Error::InvalidChoice`]
+/// when this CPU lacks the path's instructions.
+pub(crate) fn fill_chunk_on<T: Elem>(
+    path: CpuPath,
+    sampler: &Sampler,
+    key: &TensorKey,
+    start: u64,
+    out: &mut [T],
+) -> Result<()> {
+    if !path.available() {
+        return Err(Error::InvalidChoice {
+            name: "path",
+            value: format!("{path:?}"),
+            reason: "this CPU lacks the path's instructions",
+        });
+    }
+    assert_eq!(T::BYTES, sampler.dtype().size_bytes(), "element width");
+    fill_chunk(path, sampler, key, start, out);
+    Ok(())
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn fill_chunk_avx2<T, F>(
-    sampler: &Sampler,
-    key: &TensorKey,
-    start: u64,
-    out: &mut [T],
-    conv: &F,
-) where
-    F: Fn(f32) -> T,
-{
-    fill_chunk_portable(sampler, key, start, out, conv);
+unsafe fn fill_chunk_avx2<T: Elem>(sampler: &Sampler, key: &TensorKey, start: u64, out: &mut [T]) {
+    // SAFETY: this function runs only where AVX2 is present.
+    unsafe { fill_chunk_body::<Avx2, T>(sampler, key, start, out) }
 }
 
-#[inline(always)]
-fn fill_chunk_portable<T, F>(
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512cd,avx512dq,avx512vl")]
+unsafe fn fill_chunk_avx512<T: Elem>(
     sampler: &Sampler,
     key: &TensorKey,
     start: u64,
     out: &mut [T],
-    conv: &F,
-) where
-    F: Fn(f32) -> T,
-{
+) {
+    // SAFETY: this function runs only where AVX-512 F/BW/DQ/VL are present.
+    unsafe { fill_chunk_body::<Avx512, T>(sampler, key, start, out) }
+}
+
+/// One instruction set's batch kernels.
+trait Kernels {
+    /// The words of the 16 blocks from `first`, in structure-of-arrays
+    /// order (`crate::philox::batch_words_soa`).
+    ///
+    /// # Safety
+    ///
+    /// The CPU has the path's instructions.
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]);
+
+    /// Stores 64 elements whose bits `bits` holds in structure-of-arrays
+    /// order (element `4 j + i` at `bits[16 i + j]`; 16-bit elements in
+    /// the low half) into `dst`, in element order.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has the path's instructions.
+    unsafe fn store<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]);
+
+    /// Whether the path has [`Kernels::store_stream`].
+    const STREAMS: bool = false;
+
+    /// [`Kernels::store`] with non-temporal stores, which write whole
+    /// cache lines without reading them first (no read-for-ownership) and
+    /// do not keep them in the caches: for outputs far larger than the
+    /// caches, where every line would be read from memory only to be
+    /// overwritten. The caller issues a store fence after the last one.
+    ///
+    /// # Safety
+    ///
+    /// The CPU has the path's instructions, `Self::STREAMS` holds, and
+    /// `dst` is 64-byte aligned.
+    unsafe fn store_stream<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: passed on from the caller.
+        unsafe { Self::store(bits, dst) }
+    }
+}
+
+/// Scalar code the compiler vectorizes as the target allows (SSE2 on any
+/// x86-64): every CPU.
+struct Portable;
+
+impl Kernels for Portable {
+    #[inline(always)]
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]) {
+        batch_words_soa(first, stream, keys[0], words);
+    }
+
+    #[inline(always)]
+    unsafe fn store<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        for (e, d) in dst.iter_mut().enumerate() {
+            *d = T::from_bits(bits[QUARTER * (e % 4) + e / 4]);
+        }
+    }
+}
+
+/// Blocks per batch: a quarter of its elements.
+const QUARTER: usize = BATCH / 4;
+
+/// From this many bytes per chunk a path with non-temporal stores uses
+/// them ([`Kernels::store_stream`]): well past a core's L2 (1-4 MiB on
+/// current x86), where the output would leave the cache before anyone
+/// reads it anyway. Smaller fills (most tensors of a model) stay cached for
+/// whoever reads them next.
+pub(crate) const STREAM_MIN_BYTES: usize = 16 << 20;
+
+#[cfg(target_arch = "x86_64")]
+struct Avx2;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Avx2 {
+    #[inline(always)]
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]) {
+        // SAFETY: the caller's contract: AVX2 is present.
+        unsafe { crate::philox::avx2::batch_words_soa(first, stream, keys, words) }
+    }
+
+    #[inline(always)]
+    unsafe fn store<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: AVX2 is present (the caller's contract); `dst` is 64
+        // elements of `T::BYTES` bytes, exactly what each store writes.
+        unsafe {
+            if T::BYTES == 4 {
+                simd::avx2_store32::<false>(bits, dst.as_mut_ptr().cast());
+            } else {
+                simd::avx2_store16::<false>(bits, dst.as_mut_ptr().cast());
+            }
+        }
+    }
+
+    const STREAMS: bool = true;
+
+    #[inline(always)]
+    unsafe fn store_stream<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: as in `store`, and `dst` is 64-byte aligned (the
+        // caller's contract), as the non-temporal stores need.
+        unsafe {
+            if T::BYTES == 4 {
+                simd::avx2_store32::<true>(bits, dst.as_mut_ptr().cast());
+            } else {
+                simd::avx2_store16::<true>(bits, dst.as_mut_ptr().cast());
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+struct Avx512;
+
+#[cfg(target_arch = "x86_64")]
+impl Kernels for Avx512 {
+    #[inline(always)]
+    unsafe fn words(first: u64, stream: u64, keys: &RoundKeys, words: &mut [u32; BATCH]) {
+        // SAFETY: the caller's contract: AVX-512 F is present.
+        unsafe { crate::philox::avx512::batch_words_soa(first, stream, keys, words) }
+    }
+
+    #[inline(always)]
+    unsafe fn store<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: AVX-512 F is present (the caller's contract); `dst` is 64
+        // elements of `T::BYTES` bytes, exactly what each store writes.
+        unsafe {
+            if T::BYTES == 4 {
+                simd::avx512_store32::<false>(bits, dst.as_mut_ptr().cast());
+            } else {
+                simd::avx512_store16::<false>(bits, dst.as_mut_ptr().cast());
+            }
+        }
+    }
+
+    const STREAMS: bool = true;
+
+    #[inline(always)]
+    unsafe fn store_stream<T: Elem>(bits: &[u32; BATCH], dst: &mut [T; BATCH]) {
+        // SAFETY: as in `store`, and `dst` is 64-byte aligned (the
+        // caller's contract), as the non-temporal stores need.
+        unsafe {
+            if T::BYTES == 4 {
+                simd::avx512_store32::<true>(bits, dst.as_mut_ptr().cast());
+            } else {
+                simd::avx512_store16::<true>(bits, dst.as_mut_ptr().cast());
+            }
+        }
+    }
+}
+
+/// The fill of one chunk on kernels `K`, the dtype made a constant of each
+/// copy so no per-element match remains.
+///
+/// # Safety
+///
+/// The CPU has `K`'s instructions.
+#[inline(always)]
+unsafe fn fill_chunk_body<K: Kernels, T: Elem>(
+    sampler: &Sampler,
+    key: &TensorKey,
+    start: u64,
+    out: &mut [T],
+) {
+    // SAFETY: passed on from the caller.
+    unsafe {
+        match sampler.dtype() {
+            DType::F32 => fill_chunk_dtype::<K, T>(sampler, key, start, out, DType::F32),
+            DType::F16 => fill_chunk_dtype::<K, T>(sampler, key, start, out, DType::F16),
+            DType::BF16 => fill_chunk_dtype::<K, T>(sampler, key, start, out, DType::BF16),
+        }
+    }
+}
+
+/// # Safety
+///
+/// The CPU has `K`'s instructions.
+#[inline(always)]
+unsafe fn fill_chunk_dtype<K: Kernels, T: Elem>(
+    sampler: &Sampler,
+    key: &TensorKey,
+    start: u64,
+    out: &mut [T],
+    dtype: DType,
+) {
     let k = key_of(key.seed);
     let block_of = |b: u64| sampler.sample_block(philox4x32_10(counter_of(b, key.stream), k));
-    let mut i = 0usize;
+    let put = |d: &mut T, x: f32| *d = T::from_bits(round_bits(dtype, x));
     // Leading partial block.
     let lane0 = (start % 4) as usize;
-    if lane0 != 0 {
+    let lead = if lane0 == 0 {
+        0
+    } else {
         let v = block_of(start / 4);
         let lead = (4 - lane0).min(out.len());
-        for (dst, &x) in out[..lead].iter_mut().zip(&v[lane0..]) {
-            *dst = conv(x);
+        for (d, &x) in out[..lead].iter_mut().zip(&v[lane0..]) {
+            put(d, x);
         }
-        i = lead;
+        lead
+    };
+    let mut block = (start + lead as u64) / 4;
+    // A chunk far larger than the caches streams its batches
+    // (`Kernels::store_stream`), from the first block whose address is
+    // 64-byte aligned: up to 15 blocks go before it one by one. An output
+    // that no block start aligns (bytes at an odd address) is stored as
+    // usual.
+    let bytes = out.len() * T::BYTES;
+    let block_bytes = 4 * T::BYTES;
+    let misaligned = out[lead..].as_ptr() as usize % 64;
+    let stream = K::STREAMS && bytes >= STREAM_MIN_BYTES && misaligned.is_multiple_of(block_bytes);
+    let mut head = lead;
+    if stream {
+        let blocks = (64 - misaligned) % 64 / block_bytes;
+        for dst in out[lead..lead + 4 * blocks].as_chunks_mut::<4>().0 {
+            let v = block_of(block);
+            for (d, &x) in dst.iter_mut().zip(v.iter()) {
+                put(d, x);
+            }
+            block += 1;
+        }
+        head += 4 * blocks;
     }
-    let mut block = (start + i as u64) / 4;
-    // Batches of 16 whole blocks.
+    // Batches of 16 whole blocks: words, values and bits all in
+    // structure-of-arrays order, put in element order by the store.
+    let (batches, rest) = out[head..].as_chunks_mut::<BATCH>();
+    let random = sampler.kind() != SamplerKind::Constant;
+    let keys = round_keys(k);
     let mut words = [0u32; BATCH];
     let mut vals = [0.0f32; BATCH];
-    let batches = (out.len() - i) / BATCH;
-    for dst in out[i..i + batches * BATCH].chunks_exact_mut(BATCH) {
-        batch_words(block, key.stream, k, &mut words);
-        sampler.sample_batch(&words, &mut vals);
-        for (d, &x) in dst.iter_mut().zip(vals.iter()) {
-            *d = conv(x);
+    let mut bits = [0u32; BATCH];
+    for dst in batches {
+        if random {
+            // SAFETY: the caller's contract.
+            unsafe { K::words(block, key.stream, &keys, &mut words) };
         }
-        block += (BATCH / 4) as u64;
+        sampler.sample_soa(&words, &mut vals);
+        for (b, &x) in bits.iter_mut().zip(vals.iter()) {
+            *b = round_bits(dtype, x);
+        }
+        if stream {
+            // SAFETY: the caller's contract; K streams, and `dst` starts
+            // 64-byte aligned (the first batch was aligned above, and each
+            // is 128 or 256 bytes).
+            unsafe { K::store_stream(&bits, dst) };
+        } else {
+            // SAFETY: the caller's contract.
+            unsafe { K::store(&bits, dst) };
+        }
+        block += QUARTER as u64;
     }
-    i += batches * BATCH;
+    #[cfg(target_arch = "x86_64")]
+    if stream {
+        simd::store_fence();
+    }
     // Remaining blocks, the last one possibly partial.
-    for dst in out[i..].chunks_mut(4) {
+    for dst in rest.chunks_mut(4) {
         let v = block_of(block);
         for (d, &x) in dst.iter_mut().zip(v.iter()) {
-            *d = conv(x);
+            put(d, x);
         }
         block += 1;
+    }
+}
+
+/// The vector stores: 64 elements from structure-of-arrays bits to element
+/// order (a 4 x 16 transpose), as whole unaligned vectors.
+#[cfg(target_arch = "x86_64")]
+mod simd {
+    use core::arch::x86_64::*;
+
+    use super::{BATCH, QUARTER};
+
+    /// One 32-byte store, non-temporal if `STREAM`.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 32 bytes of writes, and 32-byte aligned if
+    /// `STREAM`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store256<const STREAM: bool>(dst: *mut u8, v: __m256i) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if STREAM {
+                _mm256_stream_si256(dst.cast(), v);
+            } else {
+                _mm256_storeu_si256(dst.cast(), v);
+            }
+        }
+    }
+
+    /// One 64-byte store, non-temporal if `STREAM`.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 64 bytes of writes, and 64-byte aligned if
+    /// `STREAM`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store512<const STREAM: bool>(dst: *mut u8, v: __m512i) {
+        // SAFETY: the caller's contract.
+        unsafe {
+            if STREAM {
+                _mm512_stream_si512(dst.cast(), v);
+            } else {
+                _mm512_storeu_si512(dst.cast(), v);
+            }
+        }
+    }
+
+    /// Orders the non-temporal stores before every later store, so that
+    /// whoever the chunk is handed to (the thread that joins this one)
+    /// sees them.
+    #[inline]
+    pub(super) fn store_fence() {
+        // SAFETY: SSE, which every x86-64 CPU has.
+        unsafe { _mm_sfence() };
+    }
+
+    /// 32-bit elements, 256 bytes at `dst`, as two runs of eight blocks.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 256 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn avx2_store32<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
+        for half in 0..2 {
+            let c = |i: usize| {
+                // SAFETY: words `16 i + 8 half ..+ 8` lie inside `bits`.
+                unsafe { _mm256_loadu_si256(bits.as_ptr().add(QUARTER * i + 8 * half).cast()) }
+            };
+            let (c0, c1, c2, c3) = (c(0), c(1), c(2), c(3));
+            // Within each 128-bit lane L: u_k is block 4 L + k, words 0..4.
+            let t0 = _mm256_unpacklo_epi32(c0, c1);
+            let t1 = _mm256_unpackhi_epi32(c0, c1);
+            let t2 = _mm256_unpacklo_epi32(c2, c3);
+            let t3 = _mm256_unpackhi_epi32(c2, c3);
+            let u0 = _mm256_unpacklo_epi64(t0, t2);
+            let u1 = _mm256_unpackhi_epi64(t0, t2);
+            let u2 = _mm256_unpacklo_epi64(t1, t3);
+            let u3 = _mm256_unpackhi_epi64(t1, t3);
+            let out = [
+                _mm256_permute2x128_si256::<0x20>(u0, u1),
+                _mm256_permute2x128_si256::<0x20>(u2, u3),
+                _mm256_permute2x128_si256::<0x31>(u0, u1),
+                _mm256_permute2x128_si256::<0x31>(u2, u3),
+            ];
+            for (v, o) in out.into_iter().enumerate() {
+                // SAFETY: bytes `128 half + 32 v ..+ 32` lie inside the
+                // caller's 256.
+                unsafe { store256::<STREAM>(dst.add(128 * half + 32 * v), o) };
+            }
+        }
+    }
+
+    /// 16-bit elements (low halves of `bits`), 128 bytes at `dst`.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 128 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn avx2_store16<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
+        for half in 0..2 {
+            let c = |i: usize| {
+                // SAFETY: words `16 i + 8 half ..+ 8` lie inside `bits`.
+                unsafe { _mm256_loadu_si256(bits.as_ptr().add(QUARTER * i + 8 * half).cast()) }
+            };
+            // Elements 0 and 1, and 2 and 3, of each block in one word.
+            let p01 = _mm256_or_si256(c(0), _mm256_slli_epi32::<16>(c(1)));
+            let p23 = _mm256_or_si256(c(2), _mm256_slli_epi32::<16>(c(3)));
+            // Within each 128-bit lane L: blocks 4 L, 4 L + 1 (lo) and
+            // 4 L + 2, 4 L + 3 (hi).
+            let lo = _mm256_unpacklo_epi32(p01, p23);
+            let hi = _mm256_unpackhi_epi32(p01, p23);
+            let out = [
+                _mm256_permute2x128_si256::<0x20>(lo, hi),
+                _mm256_permute2x128_si256::<0x31>(lo, hi),
+            ];
+            for (v, o) in out.into_iter().enumerate() {
+                // SAFETY: bytes `64 half + 32 v ..+ 32` lie inside the
+                // caller's 128.
+                unsafe { store256::<STREAM>(dst.add(64 * half + 32 * v), o) };
+            }
+        }
+    }
+
+    /// 32-bit elements, 256 bytes at `dst`.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 256 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn avx512_store32<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
+        let c = |i: usize| {
+            // SAFETY: words `16 i ..+ 16` lie inside `bits`.
+            unsafe { _mm512_loadu_si512(bits.as_ptr().add(QUARTER * i).cast()) }
+        };
+        let (c0, c1, c2, c3) = (c(0), c(1), c(2), c(3));
+        // Within each 128-bit lane L: b_k is block 4 L + k, words 0..4.
+        let t0 = _mm512_unpacklo_epi32(c0, c1);
+        let t1 = _mm512_unpackhi_epi32(c0, c1);
+        let t2 = _mm512_unpacklo_epi32(c2, c3);
+        let t3 = _mm512_unpackhi_epi32(c2, c3);
+        let b0 = _mm512_unpacklo_epi64(t0, t2);
+        let b1 = _mm512_unpackhi_epi64(t0, t2);
+        let b2 = _mm512_unpacklo_epi64(t1, t3);
+        let b3 = _mm512_unpackhi_epi64(t1, t3);
+        // Output vector L is lane L of b0, b1, b2, b3: a 4 x 4 transpose of
+        // 128-bit lanes.
+        let s0 = _mm512_shuffle_i32x4::<0b01_00_01_00>(b0, b1);
+        let s1 = _mm512_shuffle_i32x4::<0b11_10_11_10>(b0, b1);
+        let s2 = _mm512_shuffle_i32x4::<0b01_00_01_00>(b2, b3);
+        let s3 = _mm512_shuffle_i32x4::<0b11_10_11_10>(b2, b3);
+        let out = [
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(s0, s2),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(s0, s2),
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(s1, s3),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(s1, s3),
+        ];
+        for (v, o) in out.into_iter().enumerate() {
+            // SAFETY: bytes `64 v ..+ 64` lie inside the caller's 256.
+            unsafe { store512::<STREAM>(dst.add(64 * v), o) };
+        }
+    }
+
+    /// 16-bit elements (low halves of `bits`), 128 bytes at `dst`.
+    ///
+    /// # Safety
+    ///
+    /// `dst` is valid for 128 bytes of writes, and 64-byte aligned if
+    /// `STREAM` (non-temporal stores).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn avx512_store16<const STREAM: bool>(bits: &[u32; BATCH], dst: *mut u8) {
+        let c = |i: usize| {
+            // SAFETY: words `16 i ..+ 16` lie inside `bits`.
+            unsafe { _mm512_loadu_si512(bits.as_ptr().add(QUARTER * i).cast()) }
+        };
+        let p01 = _mm512_or_si512(c(0), _mm512_slli_epi32::<16>(c(1)));
+        let p23 = _mm512_or_si512(c(2), _mm512_slli_epi32::<16>(c(3)));
+        // Within each 128-bit lane L: blocks 4 L, 4 L + 1 (lo) and
+        // 4 L + 2, 4 L + 3 (hi); output vector v holds lanes 2 v and
+        // 2 v + 1 of both, interleaved (64-bit indices, 8+ for `hi`).
+        let lo = _mm512_unpacklo_epi32(p01, p23);
+        let hi = _mm512_unpackhi_epi32(p01, p23);
+        let first = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+        let second = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+        let out = [
+            _mm512_permutex2var_epi64(lo, first, hi),
+            _mm512_permutex2var_epi64(lo, second, hi),
+        ];
+        for (v, o) in out.into_iter().enumerate() {
+            // SAFETY: bytes `64 v ..+ 64` lie inside the caller's 128.
+            unsafe { store512::<STREAM>(dst.add(64 * v), o) };
+        }
     }
 }

@@ -484,8 +484,9 @@ pub const BATCH: usize = crate::philox::BATCH_WORDS;
 impl Sampler {
     /// The f32 values of 16 consecutive blocks at once (`w` holds their
     /// words in element order). Equal, bit for bit, to 16 calls of
-    /// [`Sampler::sample_block`]; written as straight loops over arrays so
-    /// the compiler vectorizes them.
+    /// [`Sampler::sample_block`]; the words are regrouped by word index
+    /// (the CPU backend's own order) so that every transform runs as a
+    /// straight loop over whole vectors.
     ///
     /// ```
     /// use weight_init::sampler::BATCH;
@@ -498,6 +499,19 @@ impl Sampler {
     /// ```
     #[inline(always)]
     pub fn sample_batch(&self, w: &[u32; BATCH], out: &mut [f32; BATCH]) {
+        let soa: [u32; BATCH] = core::array::from_fn(|k| w[4 * (k % QUARTER) + k / QUARTER]);
+        let mut vals = [0.0f32; BATCH];
+        self.sample_soa(&soa, &mut vals);
+        *out = core::array::from_fn(|e| vals[QUARTER * (e % 4) + e / 4]);
+    }
+
+    /// [`Sampler::sample_batch`] on words in structure-of-arrays order:
+    /// word `i` of block `j` (element `4 j + i`) at `w[16 i + j]`, and its
+    /// value at `out[16 i + j]`. The order the CPU backend's vector rounds
+    /// produce: each Box–Muller pair of 16 blocks is two whole arrays of 16
+    /// (`w[j]`, `w[16 + j]`), so no lane shuffles.
+    #[inline(always)]
+    pub(crate) fn sample_soa(&self, w: &[u32; BATCH], out: &mut [f32; BATCH]) {
         match self.kind {
             SamplerKind::Constant => *out = [self.offset; BATCH],
             SamplerKind::Uniform => {
@@ -506,11 +520,13 @@ impl Sampler {
                 }
             }
             SamplerKind::Normal => {
-                for p in 0..BATCH / 2 {
-                    let (z0, z1) = box_muller(w[2 * p], w[2 * p + 1]);
-                    out[2 * p] = self.finish(z0);
-                    out[2 * p + 1] = self.finish(z1);
-                }
+                // Pairs (word 0, word 1), then (word 2, word 3): each a
+                // loop over whole arrays of 16.
+                let (w, _) = w.as_chunks::<QUARTER>();
+                let (o, _) = out.as_chunks_mut::<QUARTER>();
+                let (o01, o23) = o.split_at_mut(2);
+                self.normal_pairs(&w[0], &w[1], &mut o01[0..2]);
+                self.normal_pairs(&w[2], &w[3], &mut o23[0..2]);
             }
             SamplerKind::TruncatedNormal(mode) => {
                 let mut y = [0.0f32; BATCH];
@@ -518,11 +534,13 @@ impl Sampler {
                     (out[i], y[i], _) = truncated_std_normal_common(mode, w[i]);
                 }
                 // The few lanes past the tail polynomials' range, redone
-                // exactly as `truncated_std_normal` does them.
-                let deep = y
-                    .iter()
-                    .fold(false, |acc, &y| acc | (tail_radius(y) > TAIL_POLY_MAX_R));
-                if deep {
+                // exactly as `truncated_std_normal` does them. A plain
+                // compare screens the batch: below DEEP_Y_SCREEN the tail
+                // radius is at most sqrt(24) < 4.9 (`sqrt_f32` is within
+                // about one ULP), so no lane there can be deep; only a
+                // batch with a larger `y` pays for the exact test.
+                let screen = y.iter().fold(false, |acc, &y| acc | (y > DEEP_Y_SCREEN));
+                if screen {
                     for i in 0..BATCH {
                         if tail_radius(y[i]) > TAIL_POLY_MAX_R {
                             out[i] = truncated_std_normal(mode, w[i]);
@@ -536,3 +554,26 @@ impl Sampler {
         }
     }
 }
+
+impl Sampler {
+    /// Box–Muller on 16 lane pairs: `out[0][j]`, `out[1][j]` from words
+    /// `w0[j]`, `w1[j]`.
+    #[inline(always)]
+    fn normal_pairs(&self, w0: &[u32; QUARTER], w1: &[u32; QUARTER], out: &mut [[f32; QUARTER]]) {
+        let (c, s) = out.split_at_mut(1);
+        let (c, s) = (&mut c[0], &mut s[0]);
+        for j in 0..QUARTER {
+            let (z0, z1) = box_muller(w0[j], w1[j]);
+            c[j] = self.finish(z0);
+            s[j] = self.finish(z1);
+        }
+    }
+}
+
+/// Blocks per batch: one quarter of its words.
+const QUARTER: usize = BATCH / 4;
+
+/// Below this `y = -ln Q` no tail radius exceeds [`TAIL_POLY_MAX_R`]
+/// (`sqrt(24) = 4.899`, two percent below 5: far more than the error of
+/// `sqrt_f32`); `tests/cpu_paths.rs` checks the f32 values just below it.
+pub(crate) const DEEP_Y_SCREEN: f32 = 24.0;
