@@ -130,12 +130,12 @@ pub trait Pool: Sync {
 /// machine has cores (bounded by that minimum size); the pool decides how
 /// many run at once.
 ///
-/// The orthogonal scheme's QR ([`crate::structured`]) is bounded
-/// separately: it runs on its own fixed degree of parallelism
-/// (`QR_PARALLEL_DEGREE` in `structured.rs`, under `spindle`), because
-/// the QR's rounding depends on how its work is split; a fixed split keeps
-/// its bits the same on every machine, so it does not follow `Threads`.
-/// The other host work of structured schemes (orthogonal's Gaussian input,
+/// The orthogonal scheme's host step ([`crate::structured`]) is bounded
+/// separately: `Q` is built in fixed column panels
+/// ([`crate::structured::ORTHOGONAL_PANEL`]) on scoped threads
+/// ([`crate::structured::orthogonal_f32_with_threads`] takes the count),
+/// so its bits never depend on the thread count; a model or tensor fill
+/// runs it on every core, whatever its `Threads`. The other host work of structured schemes (orthogonal's Gaussian input,
 /// sparse's normal fill) uses all cores too: a model fill bounded by
 /// `Threads` ([`crate::model::ResolvedSet::fill_cpu_with`]) bounds its
 /// elementwise tensors only.
@@ -268,8 +268,9 @@ impl Threads {
             (_, 0) => {}
             (_, 1) => run(parts.pop().expect("one part")),
             (Mode::Pool(pool), n) => {
-                // As in `fill_with`: a part run twice finds its cell empty,
-                // one never run is run here afterwards.
+                // Each task takes its part out of its cell: a task run
+                // twice finds it empty, and one never run is run here
+                // afterwards (so a faulty pool costs time, never bits).
                 let cells: Vec<Mutex<Option<T>>> =
                     parts.into_iter().map(|p| Mutex::new(Some(p))).collect();
                 let take = |i: usize| {
@@ -289,6 +290,8 @@ impl Threads {
                 }
             }
             (Mode::All | Mode::Count(_), _) => {
+                // The last part on this thread: one spawn fewer per fill,
+                // which a model of many small tensors pays per tensor.
                 let last = parts.pop().expect("two or more parts");
                 let run = &run;
                 std::thread::scope(|s| {
@@ -513,41 +516,13 @@ pub(crate) fn fill_with<T: Elem>(
         fill_chunk(path, sampler, key, start, out);
         return;
     }
-    let mut chunks = split(start, out, n);
-    match &threads.0 {
-        Mode::Pool(pool) => {
-            // Each task takes its chunk out of its cell: a task run twice
-            // finds it empty, and one never run is run here afterwards.
-            let cells: Vec<Mutex<Option<Chunk<T>>>> =
-                chunks.into_iter().map(|c| Mutex::new(Some(c))).collect();
-            let take = |i: usize| {
-                cells
-                    .get(i)
-                    .and_then(|c| c.lock().unwrap_or_else(PoisonError::into_inner).take())
-            };
-            pool.run(cells.len(), &|i| {
-                if let Some((first, chunk)) = take(i) {
-                    fill_chunk(path, sampler, key, first, chunk);
-                }
-            });
-            for i in 0..cells.len() {
-                if let Some((first, chunk)) = take(i) {
-                    fill_chunk(path, sampler, key, first, chunk);
-                }
-            }
-        }
-        Mode::All | Mode::Count(_) => {
-            // The last chunk on this thread: one spawn fewer per fill,
-            // which a model of hundreds of small tensors pays per tensor.
-            let (last_start, last) = chunks.pop().expect("n > 1 chunks");
-            std::thread::scope(|s| {
-                for (first, chunk) in chunks {
-                    s.spawn(move || fill_chunk(path, sampler, key, first, chunk));
-                }
-                fill_chunk(path, sampler, key, last_start, last);
-            });
-        }
-    }
+    let chunks = split(start, out, n);
+    // Filling a chunk cannot fail: the checks ran before.
+    let filled = threads.run_parts(chunks, |(first, chunk)| {
+        fill_chunk(path, sampler, key, first, chunk);
+        Ok(())
+    });
+    debug_assert!(filled.is_ok());
 }
 
 /// A chunk of a fill: its first element and its output.
