@@ -23,7 +23,7 @@
 //!   lavapipe and llvmpipe GL; no hardware GPU measured yet);
 //! - [`scheme`]: init schemes resolved to sampling plans;
 //! - [`stats`]: moments and Kolmogorov–Smirnov tests used by tests and tools;
-//! - [`structured`]: orthogonal (QR on the CPU), eye, dirac, sparse,
+//! - [`structured`]: orthogonal (Q on the CPU), eye, dirac, sparse,
 //!   delta-orthogonal;
 //! - [`tensor`]: one call per tensor ([`TensorInit`]: a name, a shape and a
 //!   scheme, filled on the CPU or prepared as fill jobs for a backend);
