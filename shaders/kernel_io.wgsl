@@ -103,19 +103,29 @@ fn half_bits(v: f32) -> u32 {
     }
 }
 
-// Stores two 16-bit elements (positions q, q + 1) into word `word`: whole
-// when both are valid, read-modify-write when one is (the other half keeps
-// its old bits), untouched when neither is.
-fn store_half_pair(word: u32, q: u32, lo_bits: u32, hi_bits: u32) {
-    let lo_ok = position_valid(q);
-    let hi_ok = position_valid(q + 1u);
-    if lo_ok && hi_ok {
-        out[word] = lo_bits | (hi_bits << 16u);
-    } else if lo_ok {
-        out[word] = (out[word] & 0xffff0000u) | lo_bits;
-    } else if hi_ok {
-        out[word] = (out[word] & 0x0000ffffu) | (hi_bits << 16u);
+// Stores the word `bits`, two 16-bit elements (positions q, q + 1), at
+// `word`: whole when both positions are valid; where one is, the other half
+// keeps its old bits (read-modify-write); untouched when neither is.
+// SIMD implementations (lavapipe) run every `if` body under a mask and
+// every buffer access as a loop over the vector's lanes, taken or not, so
+// this is one load (a boundary word's) and one store, where a chain of
+// three stores and two loads was.
+fn store_half_pair(word: u32, q: u32, bits: u32) {
+    let keep = select(0u, 0x0000ffffu, !position_valid(q))
+        | select(0u, 0xffff0000u, !position_valid(q + 1u));
+    var old = 0u;
+    if keep != 0u {
+        old = out[word];
     }
+    if keep != 0xffffffffu {
+        out[word] = (bits & ~keep) | (old & keep);
+    }
+}
+
+// Two 16-bit elements of the output dtype packed in one word, `lo` in the
+// low half (the element at the even position).
+fn half_pair(lo: f32, hi: f32) -> u32 {
+    return half_bits(lo) | (half_bits(hi) << 16u);
 }
 
 // Writes the valid positions among q0 .. q0 + 3 (q0 a multiple of 4, or for
@@ -130,7 +140,7 @@ fn store_unit(q0: u32, v: vec4<f32>) {
             }
         }
     } else {
-        store_half_pair(q0 >> 1u, q0, half_bits(v.x), half_bits(v.y));
-        store_half_pair((q0 + 2u) >> 1u, q0 + 2u, half_bits(v.z), half_bits(v.w));
+        store_half_pair(q0 >> 1u, q0, half_pair(v.x, v.y));
+        store_half_pair((q0 + 2u) >> 1u, q0 + 2u, half_pair(v.z, v.w));
     }
 }
