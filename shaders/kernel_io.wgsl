@@ -35,16 +35,24 @@ const DTYPE_F32: u32 = 0u;
 const DTYPE_F16: u32 = 1u;
 const DTYPE_BF16: u32 = 2u;
 
-// Which dtypes the pipeline's fills write: DTYPES_ANY (chosen per fill by
-// Params.dtype), DTYPES_F32 (f32 only) or DTYPES_HALF (f16 and bf16 only).
-// A pipeline constant (`BatchDTypes` in src/gpu/shaders.rs): SIMD
-// implementations (lavapipe) run both arms of store_unit's dtype branch
-// under a mask for every unit, so a pipeline that writes one kind of dtype
-// has the other arm removed at compile time.
+// Which dtype the pipeline's fills write: DTYPES_ANY (each fill's
+// Params.dtype, chosen at run time), else DTYPES_F32, DTYPES_F16 or
+// DTYPES_BF16 only (its DTYPE code + 1). A pipeline constant (`BatchDTypes`
+// in src/gpu/shaders.rs): SIMD implementations (lavapipe) run every arm of
+// store_unit's and half_bits' dtype branches under a mask for every unit,
+// so a pipeline that writes one dtype has the others' arms removed at
+// compile time.
 override DTYPES: u32 = 0u;
 const DTYPES_ANY: u32 = 0u;
 const DTYPES_F32: u32 = 1u;
-const DTYPES_HALF: u32 = 2u;
+const DTYPES_F16: u32 = 2u;
+const DTYPES_BF16: u32 = 3u;
+
+// Whether the fill writes `dtype` (a DTYPE code): decided at compile time
+// where the pipeline has DTYPES.
+fn writes_dtype(dtype: u32) -> bool {
+    return DTYPES == dtype + 1u || (DTYPES == DTYPES_ANY && p.dtype == dtype);
+}
 
 // `offset + scale * x`, clamped to [lo, hi]. When offset is zero this is a
 // single multiply, which every backend rounds identically (so it is chosen
@@ -107,7 +115,7 @@ fn position_valid(q: u32) -> bool {
 // An f32 value (already finished and clamped) as the bits of the output
 // dtype, rounded exactly as the CPU backend does it.
 fn half_bits(v: f32) -> u32 {
-    if p.dtype == DTYPE_BF16 {
+    if writes_dtype(DTYPE_BF16) {
         return f32_to_bf16_bits(v);
     } else {
         return f32_to_f16_bits(v);
@@ -144,7 +152,7 @@ fn half_pair(lo: f32, hi: f32) -> u32 {
 // f32 one word each; 16-bit two whole words, each stored by store_half_pair
 // (the other half of a partly valid word keeps its bits).
 fn store_unit(q0: u32, v: vec4<f32>) {
-    if DTYPES != DTYPES_HALF && (DTYPES == DTYPES_F32 || p.dtype == DTYPE_F32) {
+    if writes_dtype(DTYPE_F32) {
         for (var k = 0u; k < 4u; k++) {
             if position_valid(q0 + k) {
                 out[q0 + k] = bitcast<u32>(v[k]);

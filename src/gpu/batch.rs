@@ -523,16 +523,10 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
             // kernel without the second block.
             let on_blocks = view == BatchView::Range
                 && chunk.iter().all(|p| p.3.params.first_index[0] & 3 == 0);
-            // And dispatches of one kind of dtype take the module without
-            // the other kind's stores (`DTYPES` of kernel_io.wgsl); neither
-            // choice adds a dispatch.
-            let dtypes = if chunk.iter().all(|p| p.3.params.dtype == 0) {
-                BatchDTypes::F32
-            } else if chunk.iter().all(|p| p.3.params.dtype != 0) {
-                BatchDTypes::Half
-            } else {
-                BatchDTypes::Any
-            };
+            // And dispatches of one dtype take the module without the other
+            // dtypes' stores (`DTYPES` of kernel_io.wgsl); neither choice
+            // adds a dispatch.
+            let dtypes = BatchDTypes::of(chunk.iter().map(|p| p.3.params.dtype));
             let view = if on_blocks { BatchView::Blocks } else { view };
             let pipeline = (kind, view, dtypes);
             let table_start = (entries.len() as u64).next_multiple_of(entries_align);

@@ -167,10 +167,12 @@ const TRUNCATED_KIND: &[Part] = &[wgsl!("fill_truncated_normal.wgsl")];
 /// order within each view.
 const BLOCKS_ANY: &[(&str, f64)] = &[("ANY_LANE", 0.0)];
 const BLOCKS_F32: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 1.0)];
-const BLOCKS_HALF: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 2.0)];
+const BLOCKS_F16: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 2.0)];
+const BLOCKS_BF16: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 3.0)];
 const OTHER_ANY: &[(&str, f64)] = &[];
 const OTHER_F32: &[(&str, f64)] = &[("DTYPES", 1.0)];
-const OTHER_HALF: &[(&str, f64)] = &[("DTYPES", 2.0)];
+const OTHER_F16: &[(&str, f64)] = &[("DTYPES", 2.0)];
+const OTHER_BF16: &[(&str, f64)] = &[("DTYPES", 3.0)];
 
 const fn structured(name: &'static str, parts: &'static [&'static [Part]]) -> Shader {
     Shader {
@@ -201,45 +203,57 @@ const fn batch(
 /// constant fill ([`single_constant_shader`]). A single-tensor fill of any
 /// other kind is a one-item batch, so the batched modules serve it too.
 #[rustfmt::skip]
-pub static SHADERS: [Shader; 39] = [
+pub static SHADERS: [Shader; 51] = [
     structured("fill_structured.wgsl", &[BASE, UNIFORM, STRUCTURED, NORMAL_KIND, &[wgsl!("fill_structured.wgsl")]]),
     structured("sparse_thresholds.wgsl", &[BASE, UNIFORM, STRUCTURED, &[wgsl!("sparse_thresholds.wgsl")]]),
     batch("batch blocks constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_ANY),
     batch("batch blocks constant f32", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_F32),
-    batch("batch blocks constant 16-bit", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_HALF),
+    batch("batch blocks constant f16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_F16),
+    batch("batch blocks constant bf16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_BF16),
     batch("batch range constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_ANY),
     batch("batch range constant f32", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_F32),
-    batch("batch range constant 16-bit", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_HALF),
+    batch("batch range constant f16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_F16),
+    batch("batch range constant bf16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_BF16),
     batch("batch columns constant", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_ANY),
     batch("batch columns constant f32", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_F32),
-    batch("batch columns constant 16-bit", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_HALF),
+    batch("batch columns constant f16", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_F16),
+    batch("batch columns constant bf16", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_BF16),
     batch("batch blocks uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_ANY),
     batch("batch blocks uniform f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_F32),
-    batch("batch blocks uniform 16-bit", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_HALF),
+    batch("batch blocks uniform f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_F16),
+    batch("batch blocks uniform bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_BF16),
     batch("batch range uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_ANY),
     batch("batch range uniform f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_F32),
-    batch("batch range uniform 16-bit", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_HALF),
+    batch("batch range uniform f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_F16),
+    batch("batch range uniform bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_BF16),
     batch("batch columns uniform", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_ANY),
     batch("batch columns uniform f32", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_F32),
-    batch("batch columns uniform 16-bit", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_HALF),
+    batch("batch columns uniform f16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_F16),
+    batch("batch columns uniform bf16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_BF16),
     batch("batch blocks normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_ANY),
     batch("batch blocks normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_F32),
-    batch("batch blocks normal 16-bit", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_HALF),
+    batch("batch blocks normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_F16),
+    batch("batch blocks normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_BF16),
     batch("batch range normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_ANY),
     batch("batch range normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_F32),
-    batch("batch range normal 16-bit", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_HALF),
+    batch("batch range normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_F16),
+    batch("batch range normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_BF16),
     batch("batch columns normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_ANY),
     batch("batch columns normal f32", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_F32),
-    batch("batch columns normal 16-bit", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_HALF),
+    batch("batch columns normal f16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_F16),
+    batch("batch columns normal bf16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_BF16),
     batch("batch blocks truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_ANY),
     batch("batch blocks truncated normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_F32),
-    batch("batch blocks truncated normal 16-bit", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_HALF),
+    batch("batch blocks truncated normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_F16),
+    batch("batch blocks truncated normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_BF16),
     batch("batch range truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_ANY),
     batch("batch range truncated normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F32),
-    batch("batch range truncated normal 16-bit", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_HALF),
+    batch("batch range truncated normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F16),
+    batch("batch range truncated normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_BF16),
     batch("batch columns truncated normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_ANY),
     batch("batch columns truncated normal f32", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F32),
-    batch("batch columns truncated normal 16-bit", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_HALF),
+    batch("batch columns truncated normal f16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F16),
+    batch("batch columns truncated normal bf16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_BF16),
     Shader { name: "fill_constant.wgsl", parts: &[BASE, UNIFORM, &[wgsl!("fill_constant.wgsl")]], bindings: Bindings::Fill, constants: &[] },
 ];
 
@@ -350,23 +364,47 @@ impl BatchView {
 }
 
 /// Which output dtypes a batched module serves: its `DTYPES` pipeline
-/// constant (`kernel_io.wgsl`). SIMD implementations (lavapipe) run both
-/// arms of the store's dtype branch under a mask for every unit, so a
-/// dispatch whose pieces are all f32, or all 16-bit, takes a module
-/// compiled with the other arm removed.
+/// constant (`kernel_io.wgsl`). SIMD implementations (lavapipe) run every
+/// arm of the store's dtype branches under a mask for every unit, so a
+/// dispatch whose pieces all have one dtype takes a module compiled with
+/// the other dtypes' arms removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BatchDTypes {
     /// Any mix of dtypes, chosen per piece at run time (`DTYPES` = 0).
     Any,
     /// f32 pieces only (`DTYPES` = 1).
     F32,
-    /// f16 and bf16 pieces only (`DTYPES` = 2).
-    Half,
+    /// f16 pieces only (`DTYPES` = 2).
+    F16,
+    /// bf16 pieces only (`DTYPES` = 3).
+    BF16,
 }
 
 impl BatchDTypes {
     /// Every class, in the order of [`SHADERS`].
-    pub const ALL: [BatchDTypes; 3] = [BatchDTypes::Any, BatchDTypes::F32, BatchDTypes::Half];
+    pub const ALL: [BatchDTypes; 4] = [
+        BatchDTypes::Any,
+        BatchDTypes::F32,
+        BatchDTypes::F16,
+        BatchDTypes::BF16,
+    ];
+
+    /// The class of a dispatch whose pieces have these `Params.dtype`
+    /// codes (0 f32, 1 f16, 2 bf16): the one dtype they share, else `Any`.
+    pub(crate) fn of(mut codes: impl Iterator<Item = u32>) -> BatchDTypes {
+        let Some(first) = codes.next() else {
+            return BatchDTypes::Any;
+        };
+        if !codes.all(|c| c == first) {
+            return BatchDTypes::Any;
+        }
+        match first {
+            0 => BatchDTypes::F32,
+            1 => BatchDTypes::F16,
+            2 => BatchDTypes::BF16,
+            _ => BatchDTypes::Any,
+        }
+    }
 }
 
 /// The batched module of one of the sampler kernels of [`Kernel::ALL`] and
