@@ -163,7 +163,7 @@ const NORMAL_KIND: &[Part] = &[wgsl!("fill_normal.wgsl")];
 const TRUNCATED_KIND: &[Part] = &[wgsl!("fill_truncated_normal.wgsl")];
 /// The batched modules' pipeline constants, by [`BatchView`] (`ANY_LANE`
 /// of `fill_batch_range.wgsl`: `false` for [`BatchView::Blocks`]) and by
-/// [`BatchDTypes`] (`DTYPES` of `kernel_io.wgsl`), in [`BatchDTypes::ALL`]
+/// `BatchDTypes` (`DTYPES` of `kernel_io.wgsl`), in `BatchDTypes::ALL`
 /// order within each view.
 const BLOCKS_ANY: &[(&str, f64)] = &[("ANY_LANE", 0.0)];
 const BLOCKS_F32: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 1.0)];
@@ -198,9 +198,9 @@ const fn batch(
 
 /// Every module of the backend: the structured kernels (in [`Kernel`]
 /// order), then the batched kernels, for each kind of [`Kernel::ALL`] and
-/// each [`BatchView`] (in [`BatchView::ALL`] order) one per
-/// [`BatchDTypes`] (in [`BatchDTypes::ALL`] order), then the single-tensor
-/// constant fill ([`single_constant_shader`]). A single-tensor fill of any
+/// each [`BatchView`] (in [`BatchView::ALL`] order) one per output dtype
+/// class (any, f32, f16, bf16: the `DTYPES` constant of `kernel_io.wgsl`),
+/// then the single-tensor constant fill ([`single_constant_shader`]). A single-tensor fill of any
 /// other kind is a one-item batch, so the batched modules serve it too.
 #[rustfmt::skip]
 pub static SHADERS: [Shader; 51] = [
