@@ -39,8 +39,7 @@ fn copy_positions(g: u32) {
     } else {
         for (var j = 0u; j < 2u; j++) {
             let word = 2u * g + j;
-            let w = aux[word];
-            store_half_pair(word, q0 + 2u * j, w & 0xffffu, w >> 16u);
+            store_half_pair(word, q0 + 2u * j, aux[word]);
         }
     }
 }

@@ -35,6 +35,25 @@ const DTYPE_F32: u32 = 0u;
 const DTYPE_F16: u32 = 1u;
 const DTYPE_BF16: u32 = 2u;
 
+// Which dtype the pipeline's fills write: DTYPES_ANY (each fill's
+// Params.dtype, chosen at run time), else DTYPES_F32, DTYPES_F16 or
+// DTYPES_BF16 only (its DTYPE code + 1). A pipeline constant (`BatchDTypes`
+// in src/gpu/shaders.rs): SIMD implementations (lavapipe) run every arm of
+// store_unit's and half_bits' dtype branches under a mask for every unit,
+// so a pipeline that writes one dtype has the others' arms removed at
+// compile time.
+override DTYPES: u32 = 0u;
+const DTYPES_ANY: u32 = 0u;
+const DTYPES_F32: u32 = 1u;
+const DTYPES_F16: u32 = 2u;
+const DTYPES_BF16: u32 = 3u;
+
+// Whether the fill writes `dtype` (a DTYPE code): decided at compile time
+// where the pipeline has DTYPES.
+fn writes_dtype(dtype: u32) -> bool {
+    return DTYPES == dtype + 1u || (DTYPES == DTYPES_ANY && p.dtype == dtype);
+}
+
 // `offset + scale * x`, clamped to [lo, hi]. When offset is zero this is a
 // single multiply, which every backend rounds identically (so it is chosen
 // by select even if the compiler fuses the other form). The clamps are
@@ -96,26 +115,36 @@ fn position_valid(q: u32) -> bool {
 // An f32 value (already finished and clamped) as the bits of the output
 // dtype, rounded exactly as the CPU backend does it.
 fn half_bits(v: f32) -> u32 {
-    if p.dtype == DTYPE_BF16 {
+    if writes_dtype(DTYPE_BF16) {
         return f32_to_bf16_bits(v);
     } else {
         return f32_to_f16_bits(v);
     }
 }
 
-// Stores two 16-bit elements (positions q, q + 1) into word `word`: whole
-// when both are valid, read-modify-write when one is (the other half keeps
-// its old bits), untouched when neither is.
-fn store_half_pair(word: u32, q: u32, lo_bits: u32, hi_bits: u32) {
-    let lo_ok = position_valid(q);
-    let hi_ok = position_valid(q + 1u);
-    if lo_ok && hi_ok {
-        out[word] = lo_bits | (hi_bits << 16u);
-    } else if lo_ok {
-        out[word] = (out[word] & 0xffff0000u) | lo_bits;
-    } else if hi_ok {
-        out[word] = (out[word] & 0x0000ffffu) | (hi_bits << 16u);
+// Stores the word `bits`, two 16-bit elements (positions q, q + 1), at
+// `word`: whole when both positions are valid; where one is, the other half
+// keeps its old bits (read-modify-write); untouched when neither is.
+// SIMD implementations (lavapipe) run every `if` body under a mask and
+// every buffer access as a loop over the vector's lanes, taken or not, so
+// this is one load (a boundary word's) and one store, where a chain of
+// three stores and two loads was.
+fn store_half_pair(word: u32, q: u32, bits: u32) {
+    let keep = select(0u, 0x0000ffffu, !position_valid(q))
+        | select(0u, 0xffff0000u, !position_valid(q + 1u));
+    var old = 0u;
+    if keep != 0u {
+        old = out[word];
     }
+    if keep != 0xffffffffu {
+        out[word] = (bits & ~keep) | (old & keep);
+    }
+}
+
+// Two 16-bit elements of the output dtype packed in one word, `lo` in the
+// low half (the element at the even position).
+fn half_pair(lo: f32, hi: f32) -> u32 {
+    return half_bits(lo) | (half_bits(hi) << 16u);
 }
 
 // Writes the valid positions among q0 .. q0 + 3 (q0 a multiple of 4, or for
@@ -123,14 +152,14 @@ fn store_half_pair(word: u32, q: u32, lo_bits: u32, hi_bits: u32) {
 // f32 one word each; 16-bit two whole words, each stored by store_half_pair
 // (the other half of a partly valid word keeps its bits).
 fn store_unit(q0: u32, v: vec4<f32>) {
-    if p.dtype == DTYPE_F32 {
+    if writes_dtype(DTYPE_F32) {
         for (var k = 0u; k < 4u; k++) {
             if position_valid(q0 + k) {
                 out[q0 + k] = bitcast<u32>(v[k]);
             }
         }
     } else {
-        store_half_pair(q0 >> 1u, q0, half_bits(v.x), half_bits(v.y));
-        store_half_pair((q0 + 2u) >> 1u, q0 + 2u, half_bits(v.z), half_bits(v.w));
+        store_half_pair(q0 >> 1u, q0, half_pair(v.x, v.y));
+        store_half_pair((q0 + 2u) >> 1u, q0 + 2u, half_pair(v.z, v.w));
     }
 }

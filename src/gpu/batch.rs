@@ -27,7 +27,7 @@
 use std::ops::Range;
 
 use super::fill::{FillParams, Window, POSITIONS_PER_INVOCATION, WORKGROUP_SIZE};
-use super::shaders::{batch_shader, BatchView, Kernel};
+use super::shaders::{batch_shader_for, BatchDTypes, BatchView, Kernel};
 use super::{record, slice, split_grid, usage_names, GpuContext};
 use crate::dist::Distribution;
 use crate::dtype::DType;
@@ -287,8 +287,8 @@ struct BatchUniform {
 /// One planned dispatch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DispatchPlan {
-    /// The kernel and view of its module ([`batch_shader`]).
-    pipeline: (Kernel, BatchView),
+    /// The kernel, view and dtypes of its module ([`batch_shader_for`]).
+    pipeline: (Kernel, BatchView, BatchDTypes),
     bind_offset: u64,
     bind_size: u64,
     /// First descriptor of the bound table slice, and how many.
@@ -523,7 +523,12 @@ fn plan(items: &[BatchItem], lim: Limits) -> Result<Plan> {
             // kernel without the second block.
             let on_blocks = view == BatchView::Range
                 && chunk.iter().all(|p| p.3.params.first_index[0] & 3 == 0);
-            let pipeline = (kind, if on_blocks { BatchView::Blocks } else { view });
+            // And dispatches of one dtype take the module without the other
+            // dtypes' stores (`DTYPES` of kernel_io.wgsl); neither choice
+            // adds a dispatch.
+            let dtypes = BatchDTypes::of(chunk.iter().map(|p| p.3.params.dtype));
+            let view = if on_blocks { BatchView::Blocks } else { view };
+            let pipeline = (kind, view, dtypes);
             let table_start = (entries.len() as u64).next_multiple_of(entries_align);
             entries.resize(table_start as usize, bytemuck::Zeroable::zeroed());
             group_ends.resize(table_start as usize, 0);
@@ -708,8 +713,8 @@ impl GpuContext {
         let table_len = self.module_options.table_len as u64;
         let mut pipelines = Vec::with_capacity(plan.dispatches.len());
         for d in &plan.dispatches {
-            let (kernel, view) = d.pipeline;
-            let shader = batch_shader(kernel, view).ok_or_else(|| Error::Gpu {
+            let (kernel, view, dtypes) = d.pipeline;
+            let shader = batch_shader_for(kernel, view, dtypes).ok_or_else(|| Error::Gpu {
                 message: format!("{} has no batched kernel", kernel.file_name()),
             })?;
             pipelines.push(self.pipeline(shader)?);

@@ -161,8 +161,18 @@ const BATCH_CONSTANT: &[Part] = &[wgsl!("fill_batch_constant.wgsl")];
 const UNIFORM_KIND: &[Part] = &[wgsl!("fill_uniform.wgsl")];
 const NORMAL_KIND: &[Part] = &[wgsl!("fill_normal.wgsl")];
 const TRUNCATED_KIND: &[Part] = &[wgsl!("fill_truncated_normal.wgsl")];
-/// [`BatchView::Blocks`]: the range entry point without its second block.
-const ON_BLOCKS: &[(&str, f64)] = &[("ANY_LANE", 0.0)];
+/// The batched modules' pipeline constants, by [`BatchView`] (`ANY_LANE`
+/// of `fill_batch_range.wgsl`: `false` for [`BatchView::Blocks`]) and by
+/// `BatchDTypes` (`DTYPES` of `kernel_io.wgsl`), in `BatchDTypes::ALL`
+/// order within each view.
+const BLOCKS_ANY: &[(&str, f64)] = &[("ANY_LANE", 0.0)];
+const BLOCKS_F32: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 1.0)];
+const BLOCKS_F16: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 2.0)];
+const BLOCKS_BF16: &[(&str, f64)] = &[("ANY_LANE", 0.0), ("DTYPES", 3.0)];
+const OTHER_ANY: &[(&str, f64)] = &[];
+const OTHER_F32: &[(&str, f64)] = &[("DTYPES", 1.0)];
+const OTHER_F16: &[(&str, f64)] = &[("DTYPES", 2.0)];
+const OTHER_BF16: &[(&str, f64)] = &[("DTYPES", 3.0)];
 
 const fn structured(name: &'static str, parts: &'static [&'static [Part]]) -> Shader {
     Shader {
@@ -187,26 +197,63 @@ const fn batch(
 }
 
 /// Every module of the backend: the structured kernels (in [`Kernel`]
-/// order), then the batched kernels, for each kind of [`Kernel::ALL`] one
-/// per [`BatchView`] (in [`BatchView::ALL`] order), then the single-tensor
-/// constant fill ([`single_constant_shader`]). A single-tensor fill of any
+/// order), then the batched kernels, for each kind of [`Kernel::ALL`] and
+/// each [`BatchView`] (in [`BatchView::ALL`] order) one per output dtype
+/// class (any, f32, f16, bf16: the `DTYPES` constant of `kernel_io.wgsl`),
+/// then the single-tensor constant fill ([`single_constant_shader`]). A single-tensor fill of any
 /// other kind is a one-item batch, so the batched modules serve it too.
 #[rustfmt::skip]
-pub static SHADERS: [Shader; 15] = [
+pub static SHADERS: [Shader; 51] = [
     structured("fill_structured.wgsl", &[BASE, UNIFORM, STRUCTURED, NORMAL_KIND, &[wgsl!("fill_structured.wgsl")]]),
     structured("sparse_thresholds.wgsl", &[BASE, UNIFORM, STRUCTURED, &[wgsl!("sparse_thresholds.wgsl")]]),
-    batch("batch blocks constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], ON_BLOCKS),
-    batch("batch range constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], &[]),
-    batch("batch columns constant", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], &[]),
-    batch("batch blocks uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], ON_BLOCKS),
-    batch("batch range uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], &[]),
-    batch("batch columns uniform", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], &[]),
-    batch("batch blocks normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], ON_BLOCKS),
-    batch("batch range normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], &[]),
-    batch("batch columns normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], &[]),
-    batch("batch blocks truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], ON_BLOCKS),
-    batch("batch range truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], &[]),
-    batch("batch columns truncated normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], &[]),
+    batch("batch blocks constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_ANY),
+    batch("batch blocks constant f32", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_F32),
+    batch("batch blocks constant f16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_F16),
+    batch("batch blocks constant bf16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], BLOCKS_BF16),
+    batch("batch range constant", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_ANY),
+    batch("batch range constant f32", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_F32),
+    batch("batch range constant f16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_F16),
+    batch("batch range constant bf16", &[BASE, BATCH, RANGE, BATCH_CONSTANT], OTHER_BF16),
+    batch("batch columns constant", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_ANY),
+    batch("batch columns constant f32", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_F32),
+    batch("batch columns constant f16", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_F16),
+    batch("batch columns constant bf16", &[BASE, BATCH, COLUMNS, BATCH_CONSTANT], OTHER_BF16),
+    batch("batch blocks uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_ANY),
+    batch("batch blocks uniform f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_F32),
+    batch("batch blocks uniform f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_F16),
+    batch("batch blocks uniform bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], BLOCKS_BF16),
+    batch("batch range uniform", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_ANY),
+    batch("batch range uniform f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_F32),
+    batch("batch range uniform f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_F16),
+    batch("batch range uniform bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, UNIFORM_KIND], OTHER_BF16),
+    batch("batch columns uniform", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_ANY),
+    batch("batch columns uniform f32", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_F32),
+    batch("batch columns uniform f16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_F16),
+    batch("batch columns uniform bf16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, UNIFORM_KIND], OTHER_BF16),
+    batch("batch blocks normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_ANY),
+    batch("batch blocks normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_F32),
+    batch("batch blocks normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_F16),
+    batch("batch blocks normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], BLOCKS_BF16),
+    batch("batch range normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_ANY),
+    batch("batch range normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_F32),
+    batch("batch range normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_F16),
+    batch("batch range normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, NORMAL_KIND], OTHER_BF16),
+    batch("batch columns normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_ANY),
+    batch("batch columns normal f32", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_F32),
+    batch("batch columns normal f16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_F16),
+    batch("batch columns normal bf16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, NORMAL_KIND], OTHER_BF16),
+    batch("batch blocks truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_ANY),
+    batch("batch blocks truncated normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_F32),
+    batch("batch blocks truncated normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_F16),
+    batch("batch blocks truncated normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], BLOCKS_BF16),
+    batch("batch range truncated normal", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_ANY),
+    batch("batch range truncated normal f32", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F32),
+    batch("batch range truncated normal f16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F16),
+    batch("batch range truncated normal bf16", &[BASE, BATCH, RANGE, BATCH_RANDOM, TRUNCATED_KIND], OTHER_BF16),
+    batch("batch columns truncated normal", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_ANY),
+    batch("batch columns truncated normal f32", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F32),
+    batch("batch columns truncated normal f16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_F16),
+    batch("batch columns truncated normal bf16", &[BASE, BATCH, COLUMNS, BATCH_RANDOM, TRUNCATED_KIND], OTHER_BF16),
     Shader { name: "fill_constant.wgsl", parts: &[BASE, UNIFORM, &[wgsl!("fill_constant.wgsl")]], bindings: Bindings::Fill, constants: &[] },
 ];
 
@@ -224,7 +271,7 @@ pub static SHADERS: [Shader; 15] = [
 /// assert!(single_constant_shader().source(options).contains("var<uniform> p: Params;"));
 /// ```
 pub fn single_constant_shader() -> &'static Shader {
-    &SHADERS[FIRST_BATCH + Kernel::ALL.len() * BatchView::ALL.len()]
+    &SHADERS[FIRST_BATCH + Kernel::ALL.len() * BatchView::ALL.len() * BatchDTypes::ALL.len()]
 }
 
 /// Where the batched modules start in [`SHADERS`].
@@ -316,8 +363,52 @@ impl BatchView {
     pub const ALL: [BatchView; 3] = [BatchView::Blocks, BatchView::Range, BatchView::Columns];
 }
 
+/// Which output dtypes a batched module serves: its `DTYPES` pipeline
+/// constant (`kernel_io.wgsl`). SIMD implementations (lavapipe) run every
+/// arm of the store's dtype branches under a mask for every unit, so a
+/// dispatch whose pieces all have one dtype takes a module compiled with
+/// the other dtypes' arms removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BatchDTypes {
+    /// Any mix of dtypes, chosen per piece at run time (`DTYPES` = 0).
+    Any,
+    /// f32 pieces only (`DTYPES` = 1).
+    F32,
+    /// f16 pieces only (`DTYPES` = 2).
+    F16,
+    /// bf16 pieces only (`DTYPES` = 3).
+    BF16,
+}
+
+impl BatchDTypes {
+    /// Every class, in the order of [`SHADERS`].
+    pub const ALL: [BatchDTypes; 4] = [
+        BatchDTypes::Any,
+        BatchDTypes::F32,
+        BatchDTypes::F16,
+        BatchDTypes::BF16,
+    ];
+
+    /// The class of a dispatch whose pieces have these `Params.dtype`
+    /// codes (0 f32, 1 f16, 2 bf16): the one dtype they share, else `Any`.
+    pub(crate) fn of(mut codes: impl Iterator<Item = u32>) -> BatchDTypes {
+        let Some(first) = codes.next() else {
+            return BatchDTypes::Any;
+        };
+        if !codes.all(|c| c == first) {
+            return BatchDTypes::Any;
+        }
+        match first {
+            0 => BatchDTypes::F32,
+            1 => BatchDTypes::F16,
+            2 => BatchDTypes::BF16,
+            _ => BatchDTypes::Any,
+        }
+    }
+}
+
 /// The batched module of one of the sampler kernels of [`Kernel::ALL`] and
-/// one view; `None` for the structured kernels.
+/// one view, for any dtype; `None` for the structured kernels.
 ///
 /// ```
 /// use weight_init::gpu::unstable::{batch_shader, BatchView, Kernel, ModuleOptions, MulHiLo};
@@ -328,6 +419,20 @@ impl BatchView {
 /// assert!(batch_shader(Kernel::FillStructured, BatchView::Range).is_none());
 /// ```
 pub fn batch_shader(kernel: Kernel, view: BatchView) -> Option<&'static Shader> {
+    batch_shader_for(kernel, view, BatchDTypes::Any)
+}
+
+/// [`batch_shader`] for the dispatches whose pieces' dtypes are all of
+/// `dtypes`.
+pub(crate) fn batch_shader_for(
+    kernel: Kernel,
+    view: BatchView,
+    dtypes: BatchDTypes,
+) -> Option<&'static Shader> {
     let k = Kernel::ALL.iter().position(|&x| x == kernel)?;
-    Some(&SHADERS[FIRST_BATCH + k * BatchView::ALL.len() + view as usize])
+    let per_kind = BatchView::ALL.len() * BatchDTypes::ALL.len();
+    Some(
+        &SHADERS
+            [FIRST_BATCH + k * per_kind + view as usize * BatchDTypes::ALL.len() + dtypes as usize],
+    )
 }
