@@ -11,8 +11,8 @@
 //! - `model`: Llama-2-7B's 291 tensors in bf16 (hidden, MLP and vocab
 //!   divided by `K`, default 1: the full 13.5 GB), normal(0, 0.02) weights
 //!   and unit norms, through the model API (`ParamSet` + rules,
-//!   `ResolvedSet::record_gpu_into` into arena buffers, one submit, waited
-//!   for), beside `clear_buffer` over the same arena bytes (the device's
+//!   `ResolvedSet::split_arena_layout` under the device's largest buffer,
+//!   `record_gpu_split` into those buffers, one submit, waited for), beside `clear_buffer` over the same arena bytes (the device's
 //!   write bandwidth). With `--cpu`, also the CPU backend into host memory
 //!   allocated once (`fill_cpu_into`), as PyTorch's peer script
 //!   (`scripts/torch_model_init.py`) fills tensors allocated once.
@@ -27,7 +27,7 @@ use std::time::Instant;
 
 use serde_json::json;
 use weight_init::gpu::GpuContext;
-use weight_init::model::{Param, ParamSet, Rule, Rules};
+use weight_init::model::{Param, ParamSet, Rule, Rules, ARENA_ALIGN};
 use weight_init::scheme::Structured;
 use weight_init::structured::orthogonal_f32;
 use weight_init::{DType, TensorKey};
@@ -37,8 +37,6 @@ mod llama;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// Tensor offsets in the arenas are multiples of this (bytes).
-const ALIGN: u64 = 256;
 const SEED: u64 = 0x11a3a;
 
 fn main() -> Res<()> {
@@ -128,49 +126,19 @@ fn model(ctx: &GpuContext, adapter: Option<String>, o: &Opts) -> Res<Vec<serde_j
         "*=normal(0, 0.02)".parse::<Rule>()?,
     ]);
     let resolved = set.resolve(&rules)?;
-    let layout = resolved.arena_layout(None, ALIGN)?;
     let bytes: u64 = shapes
         .iter()
         .map(|(_, s)| 2 * s.iter().product::<u64>())
         .sum();
-
-    // Arena buffers no larger than the device allows; each tensor whole
-    // in one of them.
-    let max = ctx.device().limits().max_buffer_size / ALIGN * ALIGN;
-    let mut arenas: Vec<u64> = vec![0];
-    let mut places = Vec::new();
-    for (&size, (name, _)) in layout.sizes.iter().zip(&shapes) {
-        let size = size.next_multiple_of(4);
-        if size > max {
-            return Err(format!("{name} ({size} bytes) passes max_buffer_size {max}").into());
-        }
-        let last = arenas.len() - 1;
-        if arenas[last].next_multiple_of(ALIGN) + size > max {
-            arenas.push(0);
-        }
-        let last = arenas.len() - 1;
-        let at = arenas[last].next_multiple_of(ALIGN);
-        places.push((last, at));
-        arenas[last] = at + size;
-    }
-    let buffers = arenas
-        .iter()
-        .map(|&used| {
-            ctx.create_buffer_checked(&wgpu::BufferDescriptor {
-                label: Some("arena"),
-                size: used.next_multiple_of(ALIGN),
-                // COPY_DST for the clear_buffer baseline.
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let targets: Vec<(&wgpu::Buffer, u64)> =
-        places.iter().map(|&(b, at)| (&buffers[b], at)).collect();
+    // Arena buffers no larger than the device allows (one, where the
+    // model fits), as an engine would lay them out.
+    let max = ctx.device().limits().max_buffer_size;
+    let split = resolved.split_arena_layout(None, ARENA_ALIGN, max)?;
+    let buffers = split.create_buffers(ctx)?;
 
     let gpu = median(o.repeats, || {
         Ok(ctx.submit_checked(|enc| {
-            resolved.record_gpu_into(ctx, enc, &targets, SEED, None)?;
+            resolved.record_gpu_split(ctx, enc, &buffers, &split, SEED, None)?;
             Ok(())
         })?)
     })?;
@@ -205,7 +173,7 @@ fn model(ctx: &GpuContext, adapter: Option<String>, o: &Opts) -> Res<Vec<serde_j
     };
     let mut out = vec![
         row(
-            "record_gpu_into",
+            "record_gpu_split",
             "gpu",
             gpu,
             json!({"adapter": adapter, "arena_buffers": buffers.len()}),
@@ -218,6 +186,7 @@ fn model(ctx: &GpuContext, adapter: Option<String>, o: &Opts) -> Res<Vec<serde_j
         ),
     ];
     if o.cpu {
+        let layout = resolved.arena_layout(None, ARENA_ALIGN)?;
         let mut host = Vec::new();
         host.try_reserve_exact(layout.total_bytes as usize)?;
         host.resize(layout.total_bytes as usize, 0u8);
@@ -284,7 +253,7 @@ mod tests {
         let cases: Vec<&str> = rows.iter().map(|r| r["case"].as_str().unwrap()).collect();
         assert_eq!(
             cases,
-            ["record_gpu_into", "baseline:clear_buffer", "fill_cpu_into"]
+            ["record_gpu_split", "baseline:clear_buffer", "fill_cpu_into"]
         );
         for r in &rows {
             assert_eq!(r["tensors"], 291, "{r}");

@@ -99,7 +99,7 @@ def main(path):
     if model:
         m = model[0]
         print(f"\n## Llama-2-7B / {m['scale']}: {m['tensors']} tensors, {m['bytes']} bytes bf16\n")
-        ours = next((r for r in model if r.get("case") == "record_gpu_into"), {})
+        ours = next((r for r in model if r.get("case") == "record_gpu_split"), {})
         print(table(["case", "backend", "median s", "GB/s", "vs ours"],
                     [[r["case"], r.get("device") or r.get("adapter") or r["backend"],
                       r["median_seconds"], r["gbps"],

@@ -456,6 +456,14 @@ fn open_gpu(ctx: GpuContext, bytes: u64) -> Result<Gpu, CliError> {
     })
 }
 
+/// The constant baselines' fill: [`CONSTANT`] as f32 over `bytes`
+/// (distribution, key, element count).
+fn constant_case(bytes: u64, seed: u64) -> Result<(Distribution, TensorKey, u64), CliError> {
+    let numel = bytes / 4;
+    let key = TensorKey::new(seed, STREAM, numel);
+    Ok((Distribution::constant(CONSTANT)?, key, numel))
+}
+
 /// `clear_buffer` and the f32 constant kernel on the bench buffer.
 fn measure_baselines(g: &Gpu, bytes: u64, seed: u64, repeats: u32) -> Result<Baselines, CliError> {
     let clear = median_of(repeats, || {
@@ -464,9 +472,7 @@ fn measure_baselines(g: &Gpu, bytes: u64, seed: u64, repeats: u32) -> Result<Bas
             Ok(())
         })
     })?;
-    let numel = bytes / 4;
-    let constant = Distribution::constant(CONSTANT)?;
-    let key = TensorKey::new(seed, STREAM, numel);
+    let (constant, key, numel) = constant_case(bytes, seed)?;
     let constant = median_of(repeats, || {
         g.ctx
             .fill(&g.buffer, 0, &constant, DType::F32, &key, 0..numel)
@@ -510,9 +516,7 @@ fn measure_host_baselines(
         std::hint::black_box(&mut *host);
         Ok(())
     })?;
-    let numel = bytes / 4;
-    let constant = Distribution::constant(CONSTANT)?;
-    let key = TensorKey::new(seed, STREAM, numel);
+    let (constant, key, numel) = constant_case(bytes, seed)?;
     let constant = median_of(repeats, || {
         cpu::fill_bytes_with(&constant, DType::F32, &key, 0..numel, host, pool)
     })?;
