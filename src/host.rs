@@ -1,7 +1,7 @@
 //! Host memory: fallible allocation and checked byte counts.
 //!
 //! Every host buffer whose length a caller controls (a tensor's bytes, a
-//! QR's matrices, a diagnostic's activations) is allocated through
+//! orthogonal init's matrices, a diagnostic's activations) is allocated through
 //! [`try_filled`], which asks the allocator with `Vec::try_reserve_exact`
 //! and returns [`Error::TooLarge`] instead of aborting the process; every
 //! byte count is computed with [`bytes_of`] / [`to_usize`], which refuse

@@ -32,7 +32,7 @@
 //!
 //! For a GPU, or any backend of its own, an engine calls
 //! [`TensorInit::prepare`]: the resolve and all host-side work (values
-//! computed on the host, the QR of orthogonal inits) happen there, off the
+//! computed on the host, the `Q` of orthogonal inits) happen there, off the
 //! recording thread if the engine likes, and the [`PreparedTensor`] holds
 //! the [`FillJob`]s that write the tensor's bytes from byte 0.
 
@@ -57,8 +57,8 @@ use crate::structured::{fill_structured_cpu, structured_numel};
 ///
 /// Building the jobs is the host-side step: every value that is computed
 /// on the host is computed then, and travels as an [`FillJob::Upload`]:
-/// class-prior values, orthogonal and delta-orthogonal tensors (their QR
-/// runs on the CPU while the jobs are built, so no recording call ever runs
+/// class-prior values, orthogonal and delta-orthogonal tensors (their `Q`
+/// is computed on the CPU while the jobs are built, so no recording call ever runs
 /// one), and structured tensors that are sharded (computed whole, then
 /// sliced). Eye, identity, dirac and sparse tensors stay
 /// [`FillJob::Structured`]: a GPU backend computes them with its own
@@ -392,7 +392,7 @@ fn widen(dtype: DType, c: &[u8]) -> f32 {
     }
 }
 
-/// Whether a structured plan is computed on the host (its QR), not by a
+/// Whether a structured plan is computed on the host (orthogonal's `Q`), not by a
 /// backend's kernels.
 fn host_structured(s: &Structured) -> bool {
     matches!(
@@ -465,7 +465,7 @@ pub(crate) fn plan_jobs(
             dst: 0,
         }),
         Plan::Structured(s) => {
-            // Not elementwise, or a QR: the whole tensor on the CPU (the
+            // Not elementwise, or computed on the host: the whole tensor on the CPU (the
             // same on every rank), then the runs.
             let what = || format!("the host copy of shape {full_shape:?} ({dtype})");
             let full_len = crate::host::bytes_of(structured_numel(s)?, size as usize, what)?;
@@ -912,8 +912,8 @@ impl TensorInit {
 
     /// Resolves the scheme and builds the jobs that write the whole
     /// tensor from byte 0 under `seed`: the host-side step. Values
-    /// computed on the host (class priors, and the QR of orthogonal and
-    /// delta-orthogonal inits, which can take seconds for a large matrix)
+    /// computed on the host (class priors, and the `Q` of orthogonal and
+    /// delta-orthogonal inits, which takes about a second for a large matrix)
     /// are computed here, so an engine can run this off its recording
     /// thread and record the jobs later (see [`FillJob`]).
     ///

@@ -284,7 +284,7 @@ pub struct InitArgs {
     pub gpu_buffer: Option<u64>,
     /// CPU only: fill on at most N threads (N >= 1; default: every core).
     /// The file's bytes are the same for every N. Structured schemes
-    /// (orthogonal's QR) keep their own fixed parallelism. Refused with
+    /// (orthogonal's `Q`) keep their own fixed panels. Refused with
     /// `--device gpu`; unused (and said so) when the GPU is picked by
     /// default.
     #[arg(long, value_name = "N")]

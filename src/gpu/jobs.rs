@@ -231,7 +231,7 @@ pub(crate) fn record_checked(
             } => {
                 if needs_host_values(plan) {
                     // The documented exception: a job list that carries an
-                    // orthogonal plan gets its QR here (the model's job
+                    // orthogonal plan gets its `Q` computed here (the model's job
                     // builder turns those into host bytes beforehand).
                     let values = StructuredValues::compute(plan, *dtype, key)?;
                     let path = ctx.scoped("recording structured values", || {
@@ -272,11 +272,11 @@ impl GpuContext {
     ///   would run at submit time before every command of the encoder.
     /// - `FillJob::Structured` goes through [`Self::record_structured`];
     ///   an orthogonal or delta-orthogonal one ([`super::needs_host_values`])
-    ///   has its QR computed here, on the host, inside this call (the one
+    ///   has its `Q` computed here, on the host, inside this call (the one
     ///   exception to "no host work in a record call", kept so that a job
     ///   list is always recordable; the model's job builder does not
     ///   produce such jobs: prepare them as `Upload` bytes, or use
-    ///   [`super::StructuredValues`], to keep the QR out).
+    ///   [`super::StructuredValues`], to keep that host step out).
     ///
     /// Alignment: each job's absolute offset `byte_offset + dst` follows
     /// the gpu module's one rule ("Alignment"); `Upload` jobs carry no
@@ -335,7 +335,7 @@ impl GpuContext {
     /// into the caller's `encoder`, its bytes (row-major, little-endian, in
     /// its dtype) at `byte_offset` of `buffer`: the one-call API's GPU half.
     /// Nothing is submitted and nothing blocks; the host work (resolving
-    /// the scheme, host-computed values, the QR of orthogonal inits) was
+    /// the scheme, host-computed values, the `Q` of orthogonal inits) was
     /// done by `prepare`, on whatever thread the engine chose. Every kind
     /// of plan is handled: sampled and segmented tensors by the batched
     /// kernels, eye/identity/dirac/sparse by the structured kernels, and
@@ -355,7 +355,7 @@ impl GpuContext {
     /// let ctx = GpuContext::new_default()?;
     /// let w = TensorInit::new("fc.weight", &[64, 32], "orthogonal")?
     ///     .dtype(DType::BF16)
-    ///     .prepare(/* seed */ 7)?; // the QR runs here, on the host
+    ///     .prepare(/* seed */ 7)?; // orthogonal's Q is computed here, on the host
     /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
     ///     label: None,
     ///     size: 8 + w.byte_len(),
@@ -397,7 +397,7 @@ impl GpuContext {
 
     /// [`TensorInit::prepare`] then [`Self::record_tensor`], in one call:
     /// for small tensors, or an engine that does not mind the host work
-    /// (for an orthogonal init, its QR) on its recording thread. Nothing is
+    /// (for an orthogonal init, its `Q`) on its recording thread. Nothing is
     /// submitted and nothing waits for the device.
     ///
     /// ```no_run

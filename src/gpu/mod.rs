@@ -97,7 +97,7 @@
 //!   device error of a record call is not returned by it (the encoder is
 //!   then invalid, and the caller's `finish`/submit fails; not tested on
 //!   wasm).
-//!   Record calls do no long host work either: the QR of orthogonal
+//!   Record calls do no long host work either: the `Q` of orthogonal
 //!   inits is the explicit step [`StructuredValues::compute`] (the one
 //!   exception: an orthogonal `FillJob::Structured` handed to
 //!   [`GpuContext::record_jobs`], see there).

@@ -70,8 +70,8 @@ fn split(x: u64) -> [u32; 2] {
     [x as u32, (x >> 32) as u32]
 }
 
-/// Whether the structured plan `s` needs values computed on the host (the
-/// QR of orthogonal and delta-orthogonal) before it can be recorded:
+/// Whether the structured plan `s` needs values computed on the host
+/// (orthogonal's and delta-orthogonal's `Q`) before it can be recorded:
 /// [`GpuContext::record_structured`] refuses such a plan, and
 /// [`StructuredValues::compute`] prepares it for
 /// [`GpuContext::record_structured_values`].
@@ -103,7 +103,7 @@ fn needs_values(s: &Structured) -> Error {
             Structured::DeltaOrthogonal { .. } => "delta_orthogonal".into(),
             _ => "orthogonal".into(),
         },
-        reason: "record_structured runs no QR inside a record call (seconds of CPU work); \
+        reason: "record_structured computes no orthogonal Q inside a record call (up to seconds of CPU work); \
                  compute the values first with gpu::StructuredValues::compute and record them \
                  with GpuContext::record_structured_values (GpuContext::fill_structured does both)",
     }
@@ -111,7 +111,7 @@ fn needs_values(s: &Structured) -> Error {
 
 /// The bytes of a whole structured tensor computed on the host, ready to
 /// be recorded with [`GpuContext::record_structured_values`]: the
-/// explicit host step of orthogonal and delta-orthogonal (their QR), kept
+/// explicit host step of orthogonal and delta-orthogonal (their `Q`), kept
 /// out of every record call. Any structured plan can be prepared this way
 /// (the bytes are [`crate::structured::fill_structured_cpu`]'s).
 ///
@@ -124,7 +124,7 @@ fn needs_values(s: &Structured) -> Error {
 ///     .resolve(&[256, 256], &ResolveOptions::default())?
 /// else { unreachable!() };
 /// let key = TensorKey::new(42, 0, 256 * 256);
-/// // The host step (a QR), e.g. on a worker thread, before recording.
+/// // The host step (orthogonal's Q), e.g. on a worker thread, before recording.
 /// let values = StructuredValues::compute(&s, DType::BF16, &key)?;
 /// let buf = ctx.device().create_buffer(&wgpu::BufferDescriptor {
 ///     label: None,
@@ -147,8 +147,8 @@ pub struct StructuredValues {
 
 impl StructuredValues {
     /// Computes the whole tensor of `s` as `dtype` on the host (for
-    /// orthogonal and delta-orthogonal, their QR: for a 4096 x 4096 matrix
-    /// about 2 s on 2 cores). Blocks for that long; no device is involved.
+    /// orthogonal and delta-orthogonal, their `Q`: for a 4096 x 4096 matrix
+    /// about 0.6 s on 2 cores). Blocks for that long; no device is involved.
     ///
     /// Errors: the plan's facts (see
     /// [`crate::structured::structured_numel`]), `key.numel` not the plan's
@@ -162,7 +162,7 @@ impl StructuredValues {
     ///     .resolve(&[8, 4], &ResolveOptions::default())?
     /// else { unreachable!() };
     /// # #[cfg(feature = "orthogonal")] {
-    /// // The QR is the `orthogonal` feature's.
+    /// // Orthogonal's Q is the `orthogonal` feature's.
     /// let v = StructuredValues::compute(&s, DType::F32, &TensorKey::new(1, 0, 32))?;
     /// assert_eq!((v.numel(), v.bytes().len()), (32, 128));
     /// # }
@@ -237,7 +237,7 @@ impl GpuContext {
     /// normal fill's (within its stated ULP bound of the CPU).
     ///
     /// Orthogonal and delta-orthogonal do both steps here: the host values
-    /// ([`StructuredValues::compute`], a QR, after the buffer checks) and
+    /// ([`StructuredValues::compute`], orthogonal's `Q`, after the buffer checks) and
     /// [`Self::record_structured_values`]. Blocks (see the gpu module's
     /// "Blocking").
     ///
@@ -270,7 +270,7 @@ impl GpuContext {
         key: &TensorKey,
     ) -> Result<()> {
         if needs_host_values(s) {
-            // The cheap checks before seconds of QR.
+            // The cheap checks before the host step.
             let numel = structured_numel(s)?;
             fill::check(
                 buffer.size(),
@@ -294,7 +294,7 @@ impl GpuContext {
     ///
     /// Eye, identity, dirac and sparse are computed by the kernels (sparse:
     /// one workgroup per input finds its zero threshold, then every element
-    /// its value). Orthogonal and delta-orthogonal need a QR on the host
+    /// its value). Orthogonal and delta-orthogonal need their `Q` from the host
     /// ([`needs_host_values`]): this call refuses them, with an error that
     /// says what to do: compute them first with
     /// [`StructuredValues::compute`] and record them with

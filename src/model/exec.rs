@@ -510,7 +510,7 @@ impl ResolvedSet {
     /// Host memory: the host-computed uploads (class priors, orthogonal
     /// and delta-orthogonal tensors, and sharded structured tensors, each
     /// computed whole and sliced) are all held until the jobs are dropped;
-    /// every QR runs here (see [`FillJob`]).
+    /// every orthogonal `Q` is computed here (see [`FillJob`]).
     ///
     /// Errors: a layout not made (by [`Self::arena_layout`]) for this set
     /// and shard; a parameter's own errors, naming it.
@@ -743,8 +743,8 @@ impl ResolvedSet {
     /// see [`RecordStats`]; a column shard is one strided item), unsharded
     /// eye, identity, dirac and sparse tensors
     /// through [`GpuContext::record_structured`], and host-computed bytes
-    /// (class priors, orthogonal and delta-orthogonal tensors, whose QR
-    /// runs when the jobs are built, and sharded structured tensors) inside
+    /// (class priors, orthogonal and delta-orthogonal tensors, whose `Q`
+    /// is computed when the jobs are built, and sharded structured tensors) inside
     /// the same encoder: a `copy_buffer_to_buffer` from a buffer created
     /// with the bytes where the run is whole words and `buffer` has
     /// `COPY_DST`, else the values kernel (see [`GpuContext::record_jobs`],
