@@ -93,3 +93,73 @@ fn no_adapter_falls_back_to_the_cpu() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `devices --json` parses line by line, every object carries the common
+/// fields (README, "JSON output"), and its rows are the table's adapters,
+/// in the table's order, with the table's limits.
+#[test]
+fn json_rows_match_the_table() {
+    let table = run_cli("devices", &[], &[]);
+    let json = run_cli("devices", &["--json"], &[]);
+    assert!(table.status.success() && json.status.success());
+    let text = String::from_utf8_lossy(&table.stdout);
+    let all: Vec<serde_json::Value> = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for v in &all {
+        for f in ["command", "kind", "backend", "adapter", "seed"] {
+            assert!(v.get(f).is_some(), "no `{f}`: {v}");
+        }
+        assert_eq!(
+            (v["command"].as_str(), v["seed"].is_null()),
+            (Some("devices"), true)
+        );
+    }
+    let (summary, rows) = all.split_last().expect("a summary line");
+    assert_eq!(summary["kind"], "summary");
+    assert_eq!(summary["adapters"].as_u64(), Some(rows.len() as u64));
+    // `[i] NAME` lines of the table.
+    let names: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.split_once("] ").unwrap().1)
+        .collect();
+    assert!(!names.is_empty(), "no adapter listed: {text}");
+    assert_eq!(names.len(), rows.len());
+    for (i, (name, r)) in names.iter().zip(rows).enumerate() {
+        assert_eq!(
+            (r["kind"].as_str(), r["backend"].as_str()),
+            (Some("row"), Some("gpu"))
+        );
+        assert_eq!(r["adapter"], *name);
+        assert_eq!(r["index"], i);
+        let block = text.split(&format!("[{i}] ")).nth(1).unwrap();
+        let backend = format!("backend: {}, ", r["wgpu_backend"].as_str().unwrap());
+        assert!(block.contains(&backend), "{backend} not in {block}");
+        let max = format!(
+            "max buffer: {} MiB",
+            r["max_buffer_bytes"].as_u64().unwrap() >> 20
+        );
+        assert!(block.contains(&max), "{max} not in {block}");
+    }
+
+    // No adapter: no row, a CPU summary that says how to get one.
+    let none = run_cli("devices", &["--json"], &[("WGPU_BACKEND", "metal")]);
+    assert!(none.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&none.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let s = &lines[0];
+    assert_eq!(
+        (s["kind"].as_str(), s["backend"].as_str()),
+        (Some("summary"), Some("cpu"))
+    );
+    assert_eq!(s["adapters"], 0);
+    assert!(
+        s["note"].as_str().unwrap().contains("mesa-vulkan-drivers"),
+        "{s}"
+    );
+}

@@ -21,10 +21,79 @@ fn diagnose(args: &[&str]) -> Output {
 const SCHEMES: &str = "kaiming_normal,xavier_normal,normal(std=0.01),zeros";
 const SMALL: [&str; 6] = ["--depth", "8", "--width", "64", "--batch", "32"];
 
+/// The `--json` rows, checked: every line an object with the common fields
+/// (README, "JSON output"), rows then one summary that counts them.
 fn json_rows(text: &str) -> Vec<Value> {
-    text.lines()
+    let all: Vec<Value> = text
+        .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
+        .collect();
+    for v in &all {
+        for f in ["command", "kind", "backend", "adapter", "seed"] {
+            assert!(v.get(f).is_some(), "no `{f}`: {v}");
+        }
+        assert_eq!(v["command"], "diagnose", "{v}");
+    }
+    let (summary, rows) = all.split_last().expect("a summary line");
+    assert_eq!(summary["kind"], "summary", "{summary}");
+    assert_eq!(
+        summary["rows"].as_u64(),
+        Some(rows.len() as u64),
+        "{summary}"
+    );
+    assert!(rows.iter().all(|r| r["kind"] == "row"));
+    rows.to_vec()
+}
+
+/// The table's rows and the `--json` rows of the same run (CPU reference,
+/// so both runs compute the same numbers): every table cell is the JSON
+/// value as the table formats it.
+#[test]
+fn json_rows_match_the_table() {
+    let mut args = SMALL.to_vec();
+    args.extend([
+        "--scheme",
+        "kaiming_normal,zeros",
+        "--cpu-only",
+        "--every",
+        "3",
+    ]);
+    let table = diagnose(&args);
+    assert!(table.status.success(), "{}", stderr(&table));
+    args.push("--json");
+    let json = diagnose(&args);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let rows = json_rows(&stdout(&json));
+    // Every layer is a JSON row; the table shows layers 1, 3, 6 and 8.
+    assert_eq!(rows.len(), 2 * 8);
+    assert!(rows
+        .iter()
+        .all(|r| r["backend"] == "cpu" && r["adapter"].is_null()));
+    assert!(rows.iter().all(|r| r["seed"] == 0x5eed));
+    let text = stdout(&table);
+    let mut shown = 0;
+    for block in text.split("scheme ").skip(1) {
+        let scheme = block.split("  (").next().unwrap();
+        for line in block.lines().skip(2).filter(|l| !l.trim().is_empty()) {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            let layer: u64 = cells[0].parse().unwrap();
+            let r = rows
+                .iter()
+                .find(|r| r["scheme"] == scheme && r["layer"] == layer)
+                .unwrap_or_else(|| panic!("no JSON row for {scheme} layer {layer}"));
+            assert_eq!(cells[1], format!("{:.4e}", r["act_mean"].as_f64().unwrap()));
+            assert_eq!(cells[2], format!("{:.4e}", r["act_std"].as_f64().unwrap()));
+            assert_eq!(cells[3], format!("{:.4e}", r["grad_std"].as_f64().unwrap()));
+            let identical = if r["identical_units"] == true {
+                "yes"
+            } else {
+                "no"
+            };
+            assert_eq!(cells[5], identical, "{line}");
+            shown += 1;
+        }
+    }
+    assert_eq!(shown, 2 * 4, "{text}");
 }
 
 #[test]

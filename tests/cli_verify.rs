@@ -114,8 +114,10 @@ fn plots_are_valid_pngs() {
     let _ = std::fs::remove_dir(dir.parent().unwrap());
 }
 
+/// A `WEIGHT_INIT_PLOT_FONT` that cannot be read is one warning line, and
+/// the built-in font draws the labels.
 #[test]
-fn plots_without_a_font_still_work() {
+fn a_bad_font_file_falls_back_to_the_built_in_font() {
     let dir = temp_path("nofont");
     let out = plots_in(&dir, &[("WEIGHT_INIT_PLOT_FONT", "/nonexistent/font.ttf")]);
     let warnings: Vec<&str> = std::str::from_utf8(&out.stderr)
@@ -124,6 +126,193 @@ fn plots_without_a_font_still_work() {
         .filter(|l| l.contains("font"))
         .collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("built-in DejaVu Sans"), "{warnings:?}");
+    assert!(!stdout(&out).contains("without text"), "{}", stdout(&out));
+}
+
+/// A PNG's pixels as RGB triples, with its width.
+fn pixels(path: &Path) -> (Vec<[u8; 3]>, usize) {
+    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
+    let px = buf[..info.buffer_size()]
+        .chunks_exact(3)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (px, info.width as usize)
+}
+
+/// Dark (text) pixels in rows `rows` of a plot.
+fn dark_pixels(path: &Path, rows: std::ops::Range<usize>) -> usize {
+    let (px, w) = pixels(path);
+    px[rows.start * w..rows.end * w]
+        .iter()
+        .filter(|p| p.iter().all(|&c| c < 100))
+        .count()
+}
+
+/// `verify --plot` draws the samples it verified: on the GPU (lavapipe
+/// here) the GPU's, in the dtype verified (bf16), and says so; its file
+/// name and title keep the scheme as written (`gain=tanh`); its labels
+/// render with fontconfig seeing no font at all (the font is built in).
+#[test]
+fn plots_show_the_verified_samples_with_text_and_no_system_font() {
+    let dir = common::TempDir::new("gpu-plot");
+    // An empty fontconfig configuration: no font directory at all.
+    std::fs::write(
+        dir.join("fonts.conf"),
+        "<?xml version=\"1.0\"?>\n<fontconfig></fontconfig>\n",
+    )
+    .unwrap();
+    let plots = dir.join("plots");
+    let out = verify_env(
+        &[
+            "--size",
+            "64KiB",
+            "--dtype",
+            "bf16",
+            "--scheme",
+            "xavier_uniform(gain=tanh)",
+            "--require-gpu",
+            "--json",
+            "--plot",
+            plots.to_str().unwrap(),
+        ],
+        &[
+            ("FONTCONFIG_FILE", dir.s("fonts.conf").as_str()),
+            ("FONTCONFIG_PATH", dir.path().to_str().unwrap()),
+            ("XDG_DATA_HOME", dir.path().to_str().unwrap()),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let summary = lines.last().unwrap();
+    let plotted = summary["plots"].as_array().unwrap();
+    assert_eq!(plotted.len(), 1, "{summary}");
+    let samples = plotted[0]["samples"].as_str().unwrap();
+    // 64 KiB of bf16: 32768 samples, all of them (under KS_MAX_SAMPLES).
+    assert!(
+        samples.starts_with("32768 bf16 samples from the GPU: ")
+            && samples.contains(summary["adapter"].as_str().unwrap()),
+        "{summary}"
+    );
+    let file = PathBuf::from(plotted[0]["file"].as_str().unwrap());
+    let name = file.file_name().unwrap().to_str().unwrap();
+    assert_eq!(name, "xavier_uniform_gain_tanh__bf16.png");
+    check_png(&file);
+    // The header strip: title (rows 0..34), subtitle (34..60), legend
+    // (60..96): text in each.
+    for (rows, what) in [(0..34, "title"), (34..60, "subtitle"), (60..96, "legend")] {
+        let n = dark_pixels(&file, rows);
+        assert!(n > 50, "{name}: only {n} text pixels in the {what}");
+    }
+    assert!(!stderr(&out).contains("font"), "{}", stderr(&out));
+}
+
+/// With no adapter, `--require-gpu` is an error that says so and how to
+/// get one, before any fill; without the flag the same run checks the
+/// CPU and passes.
+#[test]
+fn require_gpu_fails_without_an_adapter() {
+    let no_adapter = [
+        ("VK_ICD_FILENAMES", "/nonexistent"),
+        ("WGPU_BACKEND", "vulkan"),
+    ];
+    let out = verify_env(&["--size", "4KiB", "--require-gpu"], &no_adapter);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    for part in [
+        "--require-gpu",
+        "no GPU adapter found",
+        "apt-get install mesa-vulkan-drivers",
+    ] {
+        assert!(line.contains(part), "`{part}` not in: {line}");
+    }
+    assert!(rows(&stdout(&out)).is_empty(), "{}", stdout(&out));
+
+    let out = verify_env(&["--size", "4KiB"], &no_adapter);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("GPU vs CPU: skipped"));
+
+    // `--require-gpu` and `--cpu-only` contradict each other.
+    let out = verify(&["--size", "4KiB", "--require-gpu", "--cpu-only"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// `verify --json`: JSON lines only on stdout, the common fields on every
+/// object, one row per table row with the table's values, and a summary.
+#[test]
+fn json_rows_match_the_table() {
+    let args = ["--size", "64KiB", "--cpu-only", "--dtype", "f32,bf16"];
+    let table = verify(&args);
+    assert_eq!(table.status.code(), Some(0), "{}", stdout(&table));
+    let json = verify(&[&args[..], &["--json"]].concat());
+    assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
+    let all: Vec<serde_json::Value> = stdout(&json)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for v in &all {
+        for f in ["command", "kind", "backend", "adapter", "seed"] {
+            assert!(v.get(f).is_some(), "no `{f}`: {v}");
+        }
+        assert_eq!(v["command"], "verify");
+        assert_eq!(
+            (v["backend"].as_str(), v["adapter"].is_null()),
+            (Some("cpu"), true)
+        );
+        assert_eq!(v["seed"], 0x5eed);
+    }
+    let (summary, json_rows) = all.split_last().unwrap();
+    assert_eq!(summary["kind"], "summary");
+    assert_eq!(
+        (summary["rows"].as_u64(), summary["failed"].as_u64()),
+        (Some(10), Some(0))
+    );
+    let text = stdout(&table);
+    let table_rows = rows(&text);
+    assert_eq!(table_rows.len(), json_rows.len(), "{text}");
+    // The notes went to stderr.
+    assert!(stderr(&json).contains("GPU vs CPU: skipped"));
+    let cell = |v: &serde_json::Value| v.as_f64().map_or("-".to_string(), |z| format!("{z:+.2}"));
+    for (line, r) in table_rows.iter().zip(json_rows) {
+        assert_eq!(r["kind"], "row");
+        let cells: Vec<&str> = line
+            .split("  ")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let want = [
+            r["scheme"].as_str().unwrap().to_string(),
+            r["dtype"].as_str().unwrap().to_string(),
+            r["n"].to_string(),
+        ];
+        assert_eq!(cells[..3], want, "{line}");
+        // bit-exact and max ULP are `-` on the CPU; then mean z, std z.
+        assert_eq!(cells[3..5], ["-", "-"], "{line}");
+        assert_eq!(cells[5], cell(&r["z_mean"]), "{line}");
+        assert_eq!(cells[6], cell(&r["z_std"]), "{line}");
+        assert_eq!(
+            cells[7],
+            format!("{:.5}", r["ks_d"].as_f64().unwrap()),
+            "{line}"
+        );
+        assert_eq!(
+            *cells.last().unwrap(),
+            r["result"].as_str().unwrap(),
+            "{line}"
+        );
+    }
 }
 
 #[test]
@@ -205,8 +394,8 @@ fn fan_based_schemes_get_fan_in_1024_or_one_clear_error() {
         "bound {high}, want {want}: {line}"
     );
 
-    // The plots draw f32 samples: 2 KiB is 1024 bf16 elements but 512 f32
-    // ones, refused before any fill and before the directory is made.
+    // The plots draw the samples verified, in their dtype: 2 KiB is 1024
+    // bf16 elements, a [1, 1024] weight, plotted as bf16.
     let dir = temp_path("plot-shape");
     let out = verify(&[
         "--size",
@@ -219,15 +408,16 @@ fn fan_based_schemes_get_fan_in_1024_or_one_clear_error() {
         "--plot",
         dir.to_str().unwrap(),
     ]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(rows(&stdout(&out)).len(), 1);
     assert!(
-        err.contains("--plot") && err.contains("512 f32 elements"),
-        "{err}"
+        stdout(&out).contains("(1024 bf16 samples from the CPU backend)"),
+        "{}",
+        stdout(&out)
     );
-    assert!(rows(&stdout(&out)).is_empty());
-    assert!(!dir.exists());
+    let png = dir.join("kaiming_uniform_nonlinearity_relu__bf16.png");
+    check_png(&png);
+    std::fs::remove_dir_all(&dir).unwrap();
 
     // Schemes without fans fill any size.
     let out = verify(&["--size", "1MB", "--scheme", "uniform(-1, 1)", "--cpu-only"]);

@@ -51,6 +51,7 @@ use weight_init::gpu::unstable::MulHiLo;
 use weight_init::gpu::GpuContext;
 use weight_init::{cpu, DType, Distribution, Sampler, TensorKey};
 
+use super::report::{Backend, Common};
 use super::{distribution_for, gpu_or_cpu, progress, BenchArgs, CliError, CliResult};
 
 /// Stream id of every benchmarked tensor; speed does not depend on it.
@@ -217,36 +218,44 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
         .max()
         .unwrap_or(6)
         .max("scheme".len());
+    // The `--json` common fields (src/cli/report.rs) of GPU and CPU rows.
+    let seed = Some(args.fill.seed);
+    let cpu_common = Common::cpu("bench", seed);
+    let gpu_common = gpu.as_ref().map(|g| Common {
+        command: "bench",
+        backend: Backend::Gpu,
+        adapter: Some(g.adapter.clone()),
+        seed,
+    });
+    let mut json_rows = 0u64;
     if args.json {
-        let gpu_side = gpu.as_ref().zip(baselines.as_ref());
+        let gpu_side = gpu_common.as_ref().zip(baselines.as_ref());
         let sides = gpu_side
-            .map(|(g, b)| ("gpu", Value::from(g.adapter.clone()), Value::Null, b))
+            .map(|(c, b)| (c, Value::Null, b))
             .into_iter()
-            .chain([("cpu", Value::Null, Value::from(threads), &host_baselines)]);
-        for (backend, adapter, threads, b) in sides {
+            .chain([(&cpu_common, Value::from(threads), &host_baselines)]);
+        for (common, threads, b) in sides {
             let (best_name, best) = b.best();
             for (name, t) in b.0 {
                 // The constant rows store f32 words; memset and
                 // clear_buffer store bytes of no dtype.
                 let dtype = (name == "constant").then_some(DType::F32);
-                let row = json!({
+                let row = common.row(json!({
                     "scheme": format!("baseline:{name}"),
                     "distribution": dtype.map(|_| Distribution::Constant(CONSTANT).to_string()),
                     "dtype": dtype.map(|d| d.name()),
                     "bytes": bytes,
                     "numel": dtype.map(|d| bytes / d.size_bytes() as u64),
-                    "backend": backend,
-                    "adapter": adapter,
                     "threads": threads,
-                    "seed": args.fill.seed,
                     "repeats": repeats,
                     "median_seconds": t.median_seconds,
                     "gbps": t.gbps,
                     "fraction_of_write_bandwidth": t.gbps / best,
                     "write_bandwidth_baseline": best_name,
                     "write_bandwidth_gbps": best,
-                });
+                }));
                 emit(&bar, &mut out, &row.to_string())?;
+                json_rows += 1;
             }
         }
     } else {
@@ -306,25 +315,22 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
             .map(|(t, b)| t.gbps / b.best().1);
         let cpu_fraction = cpu_timing.gbps / host_best;
         if args.json {
-            let common = |backend: &str| {
-                json!({
+            let common = |c: &Common| {
+                c.row(json!({
                     "scheme": case.scheme,
                     "distribution": case.dist.to_string(),
                     "dtype": case.dtype.name(),
                     "bytes": bytes,
                     "numel": case.numel,
-                    "backend": backend,
-                    "seed": args.fill.seed,
                     "repeats": repeats,
-                })
+                }))
             };
-            if let (Some(g), Some(t), Some(b)) = (&gpu, gpu_timing, &baselines) {
-                let mut row = common("gpu");
+            if let (Some(c), Some(t), Some(b)) = (&gpu_common, gpu_timing, &baselines) {
+                let mut row = common(c);
                 let (best_name, best) = b.best();
                 extend(
                     &mut row,
                     json!({
-                        "adapter": g.adapter,
                         "threads": Value::Null,
                         "median_seconds": t.median_seconds,
                         "gbps": t.gbps,
@@ -334,12 +340,12 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
                     }),
                 );
                 emit(&bar, &mut out, &row.to_string())?;
+                json_rows += 1;
             }
-            let mut row = common("cpu");
+            let mut row = common(&cpu_common);
             extend(
                 &mut row,
                 json!({
-                    "adapter": Value::Null,
                     "threads": threads,
                     "median_seconds": cpu_timing.median_seconds,
                     "gbps": cpu_timing.gbps,
@@ -349,6 +355,7 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
                 }),
             );
             emit(&bar, &mut out, &row.to_string())?;
+            json_rows += 1;
         } else {
             let dash = || "-".to_string();
             emit(
@@ -369,6 +376,16 @@ fn bench(args: &BenchArgs) -> Result<(), Stop> {
             )?;
         }
         bar.inc(1);
+    }
+    if args.json {
+        let summary = gpu_common.as_ref().unwrap_or(&cpu_common).summary(json!({
+            "rows": json_rows,
+            "cases": cases.len(),
+            "bytes": bytes,
+            "repeats": repeats,
+            "threads": threads,
+        }));
+        emit(&bar, &mut out, &summary.to_string())?;
     }
     bar.finish_and_clear();
     Ok(())

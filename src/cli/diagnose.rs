@@ -22,6 +22,7 @@ use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig, 
 use weight_init::Init;
 
 use super::plot::{self, Series};
+use super::report::{self, Common};
 use super::{gpu_or_cpu, parse_schemes, CliError, CliResult};
 
 /// The schemes `diagnose` runs when none is named: the comparison.
@@ -106,8 +107,12 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
         plot::prepare_file(p)?;
     }
     let gpu = gpu_or_cpu(args.cpu_only);
+    let common = Common::new("diagnose", gpu.as_ref(), Some(cfg.seed()));
+    // One step per scheme, on stderr (hidden when it is not a terminal).
+    let bar = super::progress(schemes.len() as u64, "diagnose");
     let mut reports = Vec::new();
     for s in &schemes {
+        bar.set_message(s.to_string());
         let t = Instant::now();
         let report = match &gpu {
             Some(ctx) => ctx.diagnose(&cfg, s)?,
@@ -138,12 +143,24 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
                     "dead_fraction": l.dead_fraction,
                     "identical_units": l.identical_units(),
                 });
-                println!("{row}");
+                bar.suspend(|| report::print(&common.row(row)))?;
             }
         } else {
-            print!("{}", table(&report, every, seconds));
+            bar.suspend(|| print!("{}", table(&report, every, seconds)));
         }
+        bar.inc(1);
         reports.push(report);
+    }
+    bar.finish_and_clear();
+    if args.json {
+        report::print(&common.summary(json!({
+            "schemes": reports.iter().map(|r| r.scheme.clone()).collect::<Vec<_>>(),
+            "activation": activation.name(),
+            "depth": cfg.depth(),
+            "width": cfg.width(),
+            "batch": cfg.batch(),
+            "rows": reports.iter().map(|r| r.layers.len()).sum::<usize>(),
+        })))?;
     }
     if let Some(p) = &args.plot {
         let series: Vec<Series> = reports

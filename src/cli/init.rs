@@ -18,7 +18,7 @@ use weight_init::cpu::Threads;
 use weight_init::files;
 use weight_init::gpu::GpuContext;
 use weight_init::model::{
-    read_checkpoint, safetensors_entries, write_safetensors_copying, write_safetensors_opts,
+    read_checkpoint, safetensors_entries, write_safetensors_copying, write_safetensors_observed,
     HeaderTensor, ModelSpec, ParamSet, Passthrough, Preset, ResolvedSet, Rule, Rules, Shard,
     WriteOptions, ARENA_ALIGN, WRITE_CHUNK_BYTES,
 };
@@ -124,9 +124,31 @@ pub fn run(a: &InitArgs) -> CliResult {
         Some(InitDevice::Gpu) => Some(GpuContext::new_default()?),
         None => super::gpu_or_cpu(false),
     };
+    // Bytes written, tensor by tensor, on stderr (hidden when it is not a
+    // terminal).
+    let bar = super::progress_bytes(layout.sizes.iter().sum(), "init");
+    let names: Vec<String> = resolved.params().iter().map(|p| p.name.clone()).collect();
+    let mut shown = usize::MAX;
+    let mut on_bytes = |i: usize, n: u64| {
+        if i != shown {
+            shown = i;
+            if let Some(name) = names.get(i) {
+                bar.set_message(files::escape(name).to_string());
+            }
+        }
+        bar.inc(n);
+    };
     let device = match &ctx {
         Some(ctx) => {
-            write_from_gpu(ctx, &resolved, seed, shard.as_ref(), copy.as_ref(), a)?;
+            write_from_gpu(
+                ctx,
+                &resolved,
+                seed,
+                shard.as_ref(),
+                copy.as_ref(),
+                a,
+                &mut on_bytes,
+            )?;
             let unused = if a.threads.is_some() {
                 ", --threads unused"
             } else {
@@ -141,14 +163,36 @@ pub fn run(a: &InitArgs) -> CliResult {
                 threads,
                 copy: copy.clone(),
             };
-            write_safetensors_opts(&a.out, &resolved, seed, shard.as_ref(), &opts)?;
+            write_safetensors_observed(
+                &a.out,
+                &resolved,
+                seed,
+                shard.as_ref(),
+                &opts,
+                &mut on_bytes,
+            )?;
             match a.threads {
                 Some(n) => format!("cpu, {n} threads"),
                 None => "cpu".to_string(),
             }
         }
     };
+    bar.finish_and_clear();
     let bytes: u64 = layout.sizes.iter().sum();
+    if a.json {
+        return json_report(
+            ctx.as_ref(),
+            &resolved,
+            &layout.shapes,
+            &layout.sizes,
+            seed,
+            shard.as_ref(),
+            &device,
+            copy.as_ref(),
+            &skipped,
+            a,
+        );
+    }
     println!(
         "wrote {} tensors, {} bytes, to {} (seed {seed}, {device}{})",
         resolved.params().len(),
@@ -191,6 +235,7 @@ fn write_from_gpu(
     shard: Option<&Shard>,
     copy: Option<&Passthrough>,
     a: &InitArgs,
+    on_bytes: &mut dyn FnMut(usize, u64),
 ) -> Result<(), CliError> {
     let device_max = ctx.device().limits().max_buffer_size;
     let cap = match a.gpu_buffer {
@@ -224,6 +269,7 @@ fn write_from_gpu(
         while at < size {
             let n = (size - at).min(WRITE_CHUNK_BYTES as u64);
             emit(&ctx.read_buffer(&buffer, start + at, n)?)?;
+            on_bytes(i, n);
             at += n;
         }
         Ok(())
@@ -234,3 +280,65 @@ fn write_from_gpu(
 /// The largest device buffer `init` fills at once unless `--gpu-buffer`
 /// says otherwise (less where the device's max_buffer_size is smaller).
 const DEFAULT_GPU_BUFFER: u64 = 1 << 30;
+
+/// `--json`: one row per tensor written (initialized, then copied), then
+/// a summary with the table's line (`src/cli/report.rs`).
+#[allow(clippy::too_many_arguments)]
+fn json_report(
+    ctx: Option<&GpuContext>,
+    resolved: &ResolvedSet,
+    shapes: &[Vec<u64>],
+    sizes: &[u64],
+    seed: u64,
+    shard: Option<&Shard>,
+    device: &str,
+    copy: Option<&Passthrough>,
+    skipped: &[HeaderTensor],
+    a: &InitArgs,
+) -> CliResult {
+    use serde_json::json;
+
+    use super::report::{self, Common};
+    let common = Common::new("init", ctx, Some(seed));
+    for ((p, shape), bytes) in resolved.params().iter().zip(shapes).zip(sizes) {
+        report::print(&common.row(json!({
+            "name": p.name,
+            "dtype": p.dtype.name(),
+            "shape": shape,
+            "full_shape": p.shape,
+            "scheme": p.init.to_string(),
+            "stream": p.stream,
+            "bytes": bytes,
+            "action": "initialized",
+        })))?;
+    }
+    let other = |t: &HeaderTensor, action: &str| {
+        json!({
+            "name": t.name,
+            "dtype": format!("{:?}", t.dtype),
+            "shape": t.shape,
+            "full_shape": t.shape,
+            "scheme": null,
+            "stream": null,
+            "bytes": t.data_offsets.1 - t.data_offsets.0,
+            "action": action,
+        })
+    };
+    for t in copy.map_or(&[][..], |c| &c.tensors[..]) {
+        report::print(&common.row(other(t, "copied")))?;
+    }
+    for t in skipped {
+        report::print(&common.row(other(t, "skipped")))?;
+    }
+    report::print(&common.summary(json!({
+        "out": files::show(&a.out),
+        "tensors": resolved.params().len(),
+        "bytes": sizes.iter().sum::<u64>(),
+        "copied": copy.map_or(0, |c| c.tensors.len()),
+        "copied_bytes": copy.map_or(0, |c| c.bytes()),
+        "skipped": skipped.len(),
+        "shard": shard.map(|s| s.to_string()),
+        "device": device,
+    })))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,5 +1,11 @@
 //! `weight-init inspect FILE.safetensors`: per-tensor shape, dtype and
-//! statistics, and the std a scheme's formula expects for each shape.
+//! statistics, and a check of each tensor against its scheme: the one
+//! `init` recorded for it in the file's metadata (`weight_init.init.NAME`),
+//! or `--scheme` for every tensor. The scheme is resolved for the tensor's
+//! shape as `init` resolved it (fans from the shape in `--layout`; a
+//! `torch_default_bias` takes fan_in from its layer's weight), and the
+//! tensor's mean and std are z-tested against that law rounded to the
+//! tensor's dtype; the command exits 1 when a tensor fails.
 //!
 //! The header is read and checked whole by the library's one reader
 //! (`weight_init::model::read_safetensors`: a regular file, a header
@@ -12,12 +18,14 @@ use std::io::{Read, Seek, SeekFrom};
 use std::process::ExitCode;
 
 use safetensors::Dtype;
+use serde_json::json;
 use weight_init::dtype::{bf16_bits_to_f32, f16_bits_to_f32};
 use weight_init::files::{escape, show};
-use weight_init::model::{read_safetensors, HeaderTensor};
-use weight_init::stats::{Moments, RunningMoments};
-use weight_init::{Plan, ResolveOptions};
+use weight_init::model::{read_safetensors, HeaderTensor, Param, ParamSet, Rules};
+use weight_init::stats::{self, Moments, RunningMoments};
+use weight_init::{DType, Distribution, Init, Layout, Plan, Sampler};
 
+use super::report::{self, Common};
 use super::{CliError, CliResult, InspectArgs};
 /// Bytes read per step while streaming a tensor.
 const CHUNK: usize = 8 << 20;
@@ -90,61 +98,457 @@ fn tensor_stats(
     Ok(Some(r))
 }
 
-/// The std the scheme's formula gives for a shape, or why there is none.
-fn expected_std(args: &InspectArgs, shape: &[usize]) -> Result<f64, String> {
-    let Some(init) = &args.scheme else {
-        return Err(String::new());
-    };
-    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    match init.resolve(&shape, &ResolveOptions::default().with_layout(args.layout)) {
-        Ok(Plan::Sample(d)) => Ok(weight_init::stats::mean_std(&d).1),
-        Ok(_) => Err("not elementwise".into()),
-        Err(e) => Err(e.to_string()),
+/// Where a tensor's scheme came from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// `--scheme`, for every tensor.
+    Flag,
+    /// The file's `weight_init.init.NAME`, as `init` recorded it.
+    Metadata,
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Flag => "--scheme",
+            Source::Metadata => "metadata",
+        }
     }
 }
 
-/// Prints the table.
+/// A tensor's check against its scheme.
+enum Check {
+    /// No scheme to check against.
+    None,
+    /// The scheme's law for this tensor is unknown here, and why.
+    NotApplicable { scheme: String, why: String },
+    /// Tested: the law's mean and std against the measured ones.
+    Tested {
+        scheme: String,
+        expected_mean: f64,
+        expected_std: f64,
+        z_mean: Option<f64>,
+        z_std: Option<f64>,
+        pass: bool,
+        why: Option<String>,
+    },
+}
+
+impl Check {
+    fn scheme(&self) -> Option<&str> {
+        match self {
+            Check::None => None,
+            Check::NotApplicable { scheme, .. } | Check::Tested { scheme, .. } => Some(scheme),
+        }
+    }
+
+    fn result(&self) -> Option<&'static str> {
+        match self {
+            Check::None => None,
+            Check::NotApplicable { .. } => Some("n/a"),
+            Check::Tested { pass: true, .. } => Some("PASS"),
+            Check::Tested { pass: false, .. } => Some("FAIL"),
+        }
+    }
+}
+
+/// What `inspect` knows about the file's schemes: each float tensor as a
+/// parameter (the file's names, shapes and dtypes, `--layout`), so that a
+/// scheme resolves for a tensor exactly as `ParamSet::resolve` resolved it
+/// when `init` wrote the file (a `torch_default_bias` takes its fan_in from
+/// its layer's weight).
+struct Schemes {
+    params: Vec<Param>,
+    /// `weight_init.shard`, when the file is one shard.
+    shard: Option<String>,
+}
+
+impl Schemes {
+    fn new(tensors: &[HeaderTensor], metadata: &[(String, String)], layout: Layout) -> Self {
+        let params = tensors
+            .iter()
+            .filter_map(|t| {
+                let dtype = file_dtype(t.dtype)?;
+                let shape = t.shape.iter().map(|&d| d as u64).collect();
+                Some(
+                    Param::new(t.name.clone(), shape, dtype)
+                        .with_layout(layout)
+                        .with_init(Init::Zeros),
+                )
+            })
+            .collect();
+        let shard = metadata
+            .iter()
+            .find(|(k, _)| k == "weight_init.shard")
+            .map(|(_, v)| v.clone());
+        Self { params, shard }
+    }
+
+    /// The law of tensor `name` under `init`, or why there is none here.
+    fn resolve(&self, name: &str, init: &Init) -> Result<Distribution, String> {
+        let Some(at) = self.params.iter().position(|p| p.name == name) else {
+            return Err("not a floating-point tensor".into());
+        };
+        let shape = &self.params[at].shape;
+        if init.is_fan_based() {
+            if let Some(s) = &self.shard {
+                return Err(format!(
+                    "this file is shard {s}: the fans of the unsharded tensor are not recorded"
+                ));
+            }
+            if *init != Init::TorchDefaultBias && shape.len() < 2 {
+                return Err(format!(
+                    "`{init}` takes fans from a weight of 2 or more dimensions; a {}-D tensor \
+                     has none",
+                    shape.len()
+                ));
+            }
+        }
+        // Every other tensor takes `zeros`, which resolves for any shape,
+        // so only this tensor's scheme can fail.
+        let mut params = self.params.clone();
+        params[at].init = Some(init.clone());
+        let set = ParamSet::from_params(params).map_err(|e| e.to_string())?;
+        match set.resolve(&Rules::default()) {
+            Ok(r) => match &r.params()[at].plan {
+                Plan::Sample(d) => Ok(*d),
+                _ => Err(format!(
+                    "`{init}` is not elementwise: its values have no per-element law to test"
+                )),
+            },
+            Err(_) if *init == Init::TorchDefaultBias => Err(
+                "needs fans from its weight: torch_default_bias takes fan_in from its layer's \
+                 `weight` (or `kernel`), and this file has none beside it"
+                    .into(),
+            ),
+            Err(weight_init::Error::Param { source, .. }) => Err(source.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// The crate's dtype of a file's floating-point tensor (F64 is read as
+/// f64; its law is resolved as f32's).
+fn file_dtype(d: Dtype) -> Option<DType> {
+    match d {
+        Dtype::F32 | Dtype::F64 => Some(DType::F32),
+        Dtype::F16 => Some(DType::F16),
+        Dtype::BF16 => Some(DType::BF16),
+        _ => None,
+    }
+}
+
+/// Checks one tensor's measured moments against `dist` rounded to its
+/// dtype, with two-sided z-tests at `z_crit`.
+fn test_law(scheme: String, dist: &Distribution, dtype: Dtype, r: &Running, z_crit: f64) -> Check {
+    let m = r.moments();
+    let sampler = file_dtype(dtype)
+        .filter(|d| *d != DType::F32 || dtype == Dtype::F32)
+        .map(|d| Sampler::new(dist, d));
+    let exact = match (&sampler, dist) {
+        (
+            Some(Ok(s)),
+            Distribution::Uniform(_) | Distribution::Normal(_) | Distribution::TruncatedNormal(_),
+        ) if s.dtype() != DType::F32 => stats::rounded_moments(dist, s),
+        _ => stats::exact_moments(dist),
+    };
+    let mut why = Vec::new();
+    if r.non_finite > 0 {
+        why.push(format!("{} values are NaN or infinite", r.non_finite));
+    }
+    let (mut z_mean, mut z_std) = (None, None);
+    if let Distribution::Constant(_) = dist {
+        // No spread: every value must be the constant in the dtype.
+        let v = match &sampler {
+            Some(Ok(s)) => s.offset() as f64,
+            _ => exact.mean,
+        };
+        if m.n > 0 && (m.min != v || m.max != v) {
+            why.push(format!(
+                "constant {v}: values range over [{}, {}]",
+                m.min, m.max
+            ));
+        }
+    } else if m.n >= 2 {
+        let n = m.n as f64;
+        let sigma = exact.std;
+        let zm = (m.mean - exact.mean) / (sigma / n.sqrt());
+        // Standard error of the sample std, sigma * sqrt((kurt - 1) / (4n))
+        // (delta method, as `verify`); where the closed-form kurtosis is not
+        // trusted, 3 (a normal's), the largest of the laws filled here.
+        let kurt = exact.kurtosis.unwrap_or(3.0);
+        let zs = (m.std - sigma) / (sigma * ((kurt - 1.0) / (4.0 * n)).sqrt());
+        if !(zm.abs() <= z_crit) {
+            why.push(format!("mean z = {zm:.2}"));
+        }
+        if !(zs.abs() <= z_crit) {
+            why.push(format!("std z = {zs:.2}"));
+        }
+        (z_mean, z_std) = (Some(zm), Some(zs));
+    } else {
+        return Check::NotApplicable {
+            scheme,
+            why: "fewer than 2 elements: no std to test".into(),
+        };
+    }
+    Check::Tested {
+        scheme,
+        expected_mean: exact.mean,
+        expected_std: exact.std,
+        z_mean,
+        z_std,
+        pass: why.is_empty(),
+        why: (!why.is_empty()).then(|| why.join("; ")),
+    }
+}
+
+/// One tensor's output row.
+struct Row {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    stats: Option<Running>,
+    source: Option<Source>,
+    check: Check,
+}
+
+/// Prints the table (or JSON lines); exits 1 when a tensor fails its
+/// scheme's test.
 pub fn run(args: &InspectArgs) -> CliResult {
+    if !(args.alpha > 0.0 && args.alpha < 1.0) {
+        return Err(CliError(format!(
+            "--alpha must lie in (0, 1), not {}",
+            args.alpha
+        )));
+    }
     let path = args.file.as_path();
     let (mut file, header) = read_safetensors(path)?;
-    let (tensors, data_start) = (header.tensors, header.data_start);
-    println!("{}: {} tensors", show(path), tensors.len());
-    let with_scheme = args.scheme.is_some();
+    let (tensors, data_start) = (&header.tensors, header.data_start);
+    let recorded = |name: &str| {
+        let key = format!("weight_init.init.{name}");
+        header
+            .metadata
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let seed = header
+        .metadata
+        .iter()
+        .find(|(k, _)| k == "weight_init.seed")
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let schemes = Schemes::new(tensors, &header.metadata, args.layout);
+    let z_crit = stats::two_sided_normal_quantile(args.alpha);
+    let bar = super::progress(tensors.len() as u64, "inspect");
+    let mut rows = Vec::with_capacity(tensors.len());
+    for info in tensors {
+        let stats = tensor_stats(&mut file, data_start, info)?;
+        let (source, scheme) = match (&args.scheme, recorded(&info.name)) {
+            (Some(init), _) => (Some(Source::Flag), Some(Ok(init.clone()))),
+            (None, Some(text)) => (
+                Some(Source::Metadata),
+                Some(text.parse::<Init>().map_err(|e| (text.to_string(), e))),
+            ),
+            (None, None) => (None, None),
+        };
+        let check = match (scheme, &stats) {
+            (None, _) => Check::None,
+            (Some(Err((text, e))), _) => Check::NotApplicable {
+                scheme: text,
+                why: format!("the recorded scheme does not parse: {e}"),
+            },
+            (Some(Ok(init)), None) => Check::NotApplicable {
+                scheme: init.to_string(),
+                why: "not a floating-point dtype".into(),
+            },
+            (Some(Ok(init)), Some(r)) => match schemes.resolve(&info.name, &init) {
+                Ok(dist) => test_law(init.to_string(), &dist, info.dtype, r, z_crit),
+                Err(why) => Check::NotApplicable {
+                    scheme: init.to_string(),
+                    why,
+                },
+            },
+        };
+        rows.push(Row {
+            name: info.name.clone(),
+            dtype: info.dtype,
+            shape: info.shape.clone(),
+            stats,
+            source,
+            check,
+        });
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let failed = rows
+        .iter()
+        .filter(|r| matches!(r.check, Check::Tested { pass: false, .. }))
+        .count();
+    let tested = rows
+        .iter()
+        .filter(|r| matches!(r.check, Check::Tested { .. }))
+        .count();
+    if args.json {
+        let common = Common::cpu("inspect", seed);
+        for r in &rows {
+            report::print(&common.row(json_row(r)))?;
+        }
+        report::print(&common.summary(json!({
+            "file": show(path),
+            "tensors": rows.len(),
+            "tested": tested,
+            "failed": failed,
+            "passed": failed == 0,
+            "alpha": args.alpha,
+            "z_bound": z_crit,
+            "shard": schemes.shard,
+        })))?;
+    } else {
+        print_table(path, &rows, seed, args.alpha, z_crit, tested, failed);
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn json_row(r: &Row) -> serde_json::Value {
+    let m = r.stats.as_ref().map(Running::moments);
+    let (expected_mean, expected_std, z_mean, z_std, note) = match &r.check {
+        Check::Tested {
+            expected_mean,
+            expected_std,
+            z_mean,
+            z_std,
+            why,
+            ..
+        } => (
+            Some(*expected_mean),
+            Some(*expected_std),
+            *z_mean,
+            *z_std,
+            why.clone(),
+        ),
+        Check::NotApplicable { why, .. } => (None, None, None, None, Some(why.clone())),
+        Check::None => (None, None, None, None, None),
+    };
+    json!({
+        "name": r.name,
+        "dtype": format!("{:?}", r.dtype),
+        "shape": r.shape,
+        "mean": m.map(|m| m.mean),
+        "std": m.map(|m| m.std),
+        "min": m.map(|m| m.min),
+        "max": m.map(|m| m.max),
+        "non_finite": r.stats.as_ref().map(|s| s.non_finite),
+        "scheme": r.check.scheme(),
+        "scheme_source": r.source.map(Source::name),
+        "expected_mean": expected_mean,
+        "expected_std": expected_std,
+        "std_ratio": m.zip(expected_std).and_then(|(m, e)| (e > 0.0).then(|| m.std / e)),
+        "z_mean": z_mean,
+        "z_std": z_std,
+        "result": r.check.result(),
+        "note": note,
+    })
+}
+
+fn print_table(
+    path: &std::path::Path,
+    rows: &[Row],
+    seed: Option<u64>,
+    alpha: f64,
+    z_crit: f64,
+    tested: usize,
+    failed: usize,
+) {
+    println!(
+        "{}: {} tensors{}",
+        show(path),
+        rows.len(),
+        seed.map_or(String::new(), |s| format!(" (seed {s})"))
+    );
+    let with_scheme = rows.iter().any(|r| !matches!(r.check, Check::None));
     print!(
         "{:<32} {:>5} {:>18} {:>12} {:>12} {:>12} {:>12} {:>12}",
         "name", "dtype", "shape", "mean", "std", "min", "max", "non-finite"
     );
     if with_scheme {
-        print!(" {:>12} {:>8}", "expected std", "std/exp");
+        print!(
+            " {:>12} {:>8} {:>7} {:>7} {:>6}  scheme",
+            "expected std", "std/exp", "mean z", "std z", "result"
+        );
     }
     println!();
-    let bar = super::progress(tensors.len() as u64, "inspect");
-    for info in &tensors {
-        let name = escape(&info.name);
-        let shape = format!("{:?}", info.shape);
-        let dtype = format!("{:?}", info.dtype);
-        match tensor_stats(&mut file, data_start, info)? {
-            Some(r) => {
-                let m = r.moments();
-                print!(
-                    "{:<32} {:>5} {:>18} {:>12.5e} {:>12.5e} {:>12.5e} {:>12.5e} {:>12}",
-                    name, dtype, shape, m.mean, m.std, m.min, m.max, r.non_finite
-                );
-                if with_scheme {
-                    match expected_std(args, &info.shape) {
-                        Ok(e) if e > 0.0 => print!(" {:>12.5e} {:>8.4}", e, m.std / e),
-                        Ok(e) => print!(" {:>12.5e} {:>8}", e, "-"),
-                        Err(why) => print!(" {:>12} ({why})", "-"),
-                    }
-                }
-                println!();
-            }
-            None => println!(
+    for r in rows {
+        let name = escape(&r.name);
+        let shape = format!("{:?}", r.shape);
+        let dtype = format!("{:?}", r.dtype);
+        let Some(s) = &r.stats else {
+            println!(
                 "{name:<32} {dtype:>5} {shape:>18} (not a floating-point dtype: no statistics)"
+            );
+            continue;
+        };
+        let m = s.moments();
+        print!(
+            "{:<32} {:>5} {:>18} {:>12.5e} {:>12.5e} {:>12.5e} {:>12.5e} {:>12}",
+            name, dtype, shape, m.mean, m.std, m.min, m.max, s.non_finite
+        );
+        let z = |z: &Option<f64>| z.map_or_else(|| "-".to_string(), |z| format!("{z:+.2}"));
+        match &r.check {
+            Check::None => {}
+            Check::NotApplicable { scheme, why } => print!(
+                " {:>12} {:>8} {:>7} {:>7} {:>6}  {} ({})",
+                "n/a",
+                "-",
+                "-",
+                "-",
+                "n/a",
+                escape(scheme),
+                escape(why)
             ),
+            Check::Tested {
+                scheme,
+                expected_std,
+                z_mean,
+                z_std,
+                why,
+                ..
+            } => {
+                let ratio = if *expected_std > 0.0 {
+                    format!("{:.4}", m.std / expected_std)
+                } else {
+                    "-".into()
+                };
+                print!(
+                    " {:>12.5e} {:>8} {:>7} {:>7} {:>6}  {}",
+                    expected_std,
+                    ratio,
+                    z(z_mean),
+                    z(z_std),
+                    r.check.result().unwrap_or("-"),
+                    escape(scheme)
+                );
+                if let Some(why) = why {
+                    print!(" ({why})");
+                }
+            }
         }
-        bar.inc(1);
+        println!();
     }
-    bar.finish_and_clear();
-    Ok(ExitCode::SUCCESS)
+    if with_scheme {
+        println!(
+            "each tensor's mean and std against its scheme's law (rounded to its dtype): \
+             two-sided z-tests at alpha {alpha} per tensor (|z| <= {z_crit:.3}); std z uses \
+             the standard error sigma * sqrt((kurtosis - 1) / (4n))"
+        );
+        println!(
+            "{tested} tensors tested, {failed} failed, {} not testable (n/a)",
+            rows.iter()
+                .filter(|r| matches!(r.check, Check::NotApplicable { .. }))
+                .count()
+        );
+    }
 }

@@ -6,6 +6,7 @@ mod diagnose;
 mod init;
 mod inspect;
 mod plot;
+mod report;
 pub mod signals;
 mod verify;
 
@@ -54,7 +55,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List every adapter wgpu finds, with the limits that matter for fills.
-    Devices,
+    Devices(DevicesArgs),
     /// Fill throughput per scheme and dtype on the adapter and the CPU,
     /// beside the adapter's plain write bandwidth.
     Bench(BenchArgs),
@@ -93,8 +94,8 @@ pub struct FillOpts {
     /// need numel to be a multiple of 1024 and refuse any other size with
     /// an error (a multiple of 4KiB works in every dtype); the other
     /// schemes use no fans and fill numel elements whatever the size.
-    #[arg(long, value_parser = parse_schemes)]
-    pub scheme: Vec<Vec<Init>>,
+    #[arg(long, value_parser = parse_written_schemes)]
+    pub scheme: Vec<Vec<Written>>,
     /// Generator seed.
     #[arg(long, default_value_t = 0x5eed)]
     pub seed: u64,
@@ -124,16 +125,42 @@ impl FillOpts {
 
     /// The schemes asked for, or the default set.
     pub fn schemes(&self) -> Vec<Init> {
-        let given: Vec<Init> = self.scheme.iter().flatten().cloned().collect();
+        self.written().into_iter().map(|w| w.init).collect()
+    }
+
+    /// The schemes asked for, or the default set, each with the text the
+    /// user wrote for it (`gain=tanh` stays `gain=tanh` in plot titles).
+    pub fn written(&self) -> Vec<Written> {
+        let given: Vec<Written> = self.scheme.iter().flatten().cloned().collect();
         if given.is_empty() {
             DEFAULT_SCHEMES
                 .iter()
-                .map(|s| s.parse().expect("default scheme parses"))
+                .map(|s| parse_written(s).expect("default scheme parses"))
                 .collect()
         } else {
             given
         }
     }
+}
+
+/// A scheme and the text it was parsed from.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// The user's text, trimmed.
+    pub text: String,
+    /// The parsed scheme.
+    pub init: Init,
+}
+
+fn parse_written(s: &str) -> Result<Written, String> {
+    Ok(Written {
+        text: s.trim().to_string(),
+        init: parse_scheme(s)?,
+    })
+}
+
+fn parse_written_schemes(s: &str) -> Result<Vec<Written>, String> {
+    split_top_level(s).into_iter().map(parse_written).collect()
 }
 
 /// The schemes `bench` and `verify` run when none is named.
@@ -178,6 +205,22 @@ pub struct VerifyArgs {
     /// can be seen to fail.
     #[arg(long, hide = true)]
     pub perturb_expected_std: Option<f64>,
+    /// One JSON object per row on stdout, then a summary (README, "JSON
+    /// output"); notes go to stderr.
+    #[arg(long)]
+    pub json: bool,
+    /// Fail (exit 2) when no GPU adapter is found, instead of checking the
+    /// CPU only.
+    #[arg(long, conflicts_with = "cpu_only")]
+    pub require_gpu: bool,
+}
+
+/// Arguments of `devices`.
+#[derive(Debug, Args)]
+pub struct DevicesArgs {
+    /// One JSON object per adapter on stdout, then a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `inspect`.
@@ -194,6 +237,13 @@ pub struct InspectArgs {
     /// Layout of the tensors' shapes for fan computation: torch or jax.
     #[arg(long, default_value = "torch")]
     pub layout: weight_init::Layout,
+    /// Significance level of each tensor's mean and std z-tests against
+    /// its scheme (two-sided, per tensor).
+    #[arg(long, default_value_t = 0.001)]
+    pub alpha: f64,
+    /// One JSON object per tensor on stdout, then a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where `init` runs.
@@ -289,6 +339,9 @@ pub struct InitArgs {
     /// default.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// One JSON object per tensor written on stdout, then a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {
@@ -298,7 +351,7 @@ fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
-        Command::Devices => devices::run(),
+        Command::Devices(a) => devices::run(&a),
         Command::Bench(a) => bench::run(&a),
         Command::Verify(a) => verify::run(&a),
         Command::Inspect(a) => inspect::run(&a),
@@ -471,6 +524,21 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     bar.set_style(
         indicatif::ProgressStyle::with_template(
             "{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+/// A progress bar on stderr for `len` bytes, with the current item as
+/// its message (hidden when stderr is not a terminal).
+pub fn progress_bytes(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {bytes}/{total_bytes} {msg} ({elapsed}, eta {eta})",
         )
         .expect("valid template")
         .progress_chars("=> "),

@@ -1,11 +1,15 @@
 //! PNG histograms of samples with a density drawn over them (`verify
 //! --plot`), and line charts on a log-scale y axis (`diagnose --plot`).
 //!
-//! plotters is built without its system font loader (no fontconfig on the
-//! machines this runs on), so text needs a font registered from bytes: the
-//! DejaVu Sans file that `fonts-dejavu-core` installs, or the file named by
-//! `WEIGHT_INIT_PLOT_FONT`. Without one the plots are drawn with no text at
-//! all and one warning line says so; a missing font never fails a command.
+//! plotters is built without its system font loader (no fontconfig), so
+//! text needs a font registered from bytes: DejaVu Sans is built into the
+//! binary (`assets/fonts/DejaVuSans.ttf`, licence beside it), so labels
+//! render on a machine with no font installed. `WEIGHT_INIT_PLOT_FONT` may
+//! name another TrueType file; one that cannot be read is one warning line
+//! and the built-in font is used.
+//!
+//! Legends never cover data: a histogram's legend sits in the header strip
+//! above the plotting area, a line chart's in a panel to its right.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -15,12 +19,20 @@ use weight_init::files::{show, TempPath};
 
 use super::CliError;
 
-/// Where the plot font is looked for unless `WEIGHT_INIT_PLOT_FONT` names
-/// another file (Debian/Ubuntu `fonts-dejavu-core`).
-pub const DEFAULT_FONT: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+/// DejaVu Sans (Bitstream Vera licence, `assets/fonts/LICENSE-DejaVu.txt`),
+/// the font every label is drawn with unless `WEIGHT_INIT_PLOT_FONT` names
+/// another.
+static BUILTIN_FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Pixel size of every plot.
 const SIZE: (u32, u32) = (900, 560);
+
+/// Height of a histogram's header strip: title, subtitle and legend, above
+/// the plotting area.
+const HEADER: u32 = 96;
+
+/// Width of a line chart's legend panel, right of the plotting area.
+const LEGEND_PANEL: u32 = 230;
 
 /// Histogram bins over `[min, max]` of the samples.
 const BINS: usize = 100;
@@ -28,47 +40,59 @@ const BINS: usize = 100;
 /// Points at which the density line is evaluated.
 const DENSITY_POINTS: usize = 600;
 
-/// Registers the plot font once per process; `true` when text can be drawn.
-/// The first call that finds no usable font prints the one warning line.
+/// The histogram bars' colour.
+const BAR: RGBColor = RGBColor(110, 150, 205);
+
+/// Registers the plot font once per process; `true` when text can be drawn
+/// (always, unless the built-in font itself were unreadable).
 fn font_available() -> bool {
     static FONT: OnceLock<bool> = OnceLock::new();
     *FONT.get_or_init(|| {
-        let path = std::env::var_os("WEIGHT_INIT_PLOT_FONT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT));
-        // A regular file of at most 64 MiB (a FIFO or device named by the
-        // variable must not hang or flood the command).
-        let loaded = weight_init::files::open_input(&path, 64 << 20, "a font file")
-            .and_then(|(mut f, size)| {
-                let mut bytes = Vec::with_capacity(size as usize);
-                std::io::Read::read_to_end(&mut f, &mut bytes)
-                    .map(|_| bytes)
-                    .map_err(|e| weight_init::Error::Io {
-                        path: show(&path),
-                        message: e.to_string(),
-                    })
-            })
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                // plotters keeps `&'static` font data in a global table; the
-                // font lives as long as the process anyway, so leaking it once
-                // is the simplest owner.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
-                    .map_err(|_| format!("{}: not a font file plotters can read", show(&path)))
-            });
-        match loaded {
-            Ok(()) => true,
-            Err(e) => {
-                eprintln!(
-                    "weight-init: warning: no plot font ({}); plots are drawn without text \
-                     (install fonts-dejavu-core)",
+        let register = |bytes: &'static [u8]| {
+            plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok()
+        };
+        if let Some(path) = std::env::var_os("WEIGHT_INIT_PLOT_FONT").map(PathBuf::from) {
+            match read_font(&path) {
+                Ok(bytes) if register(bytes) => return true,
+                Ok(_) => eprintln!(
+                    "weight-init: warning: no plot font from WEIGHT_INIT_PLOT_FONT ({}: not a \
+                     font file plotters can read); using the built-in DejaVu Sans",
+                    show(&path)
+                ),
+                Err(e) => eprintln!(
+                    "weight-init: warning: no plot font from WEIGHT_INIT_PLOT_FONT ({}); using \
+                     the built-in DejaVu Sans",
                     weight_init::files::escape(&e)
-                );
-                false
+                ),
             }
         }
+        register(BUILTIN_FONT)
     })
+}
+
+/// The bytes of the font file `path`: a regular file of at most 64 MiB (a
+/// FIFO or device must not hang or flood the command), leaked once because
+/// plotters keeps `&'static` font data in a global table for the process.
+fn read_font(path: &Path) -> Result<&'static [u8], String> {
+    let (mut f, size) =
+        weight_init::files::open_input(path, 64 << 20, "a font file").map_err(|e| e.to_string())?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    std::io::Read::read_to_end(&mut f, &mut bytes).map_err(|e| format!("{}: {e}", show(path)))?;
+    Ok(Box::leak(bytes.into_boxed_slice()))
+}
+
+/// The text of a histogram: the title and subtitle of its header strip,
+/// and the file name's source.
+#[derive(Debug, Clone)]
+pub struct PlotText {
+    /// First header line (e.g. the scheme as the user wrote it and the dtype).
+    pub title: String,
+    /// Second header line (where the samples come from).
+    pub subtitle: String,
+    /// The density line's legend label.
+    pub density: String,
+    /// The text the file name is made from ([`file_stem`]).
+    pub stem: String,
 }
 
 /// A directory that plots are written into, checked before any work is
@@ -119,10 +143,10 @@ impl PlotDir {
     }
 
     /// Draws a density histogram of `samples` (`BINS` bins over their
-    /// range) with `density` as a line over it, titled `title`, into
-    /// `<stem>.png` where `stem` is `title` with every non-alphanumeric
+    /// range) with `density` as a line over it, headed by `text`, into
+    /// `<stem>.png` where `stem` is `text.stem` with every non-alphanumeric
     /// character replaced by `_` (with `_2`, `_3`, ... appended when two
-    /// titles map to the same name). Returns the file written.
+    /// stems map to the same name). Returns the file written.
     ///
     /// The image goes to a hidden temporary file first and is renamed into
     /// place, so an error never leaves a partial plot under the final name.
@@ -130,15 +154,19 @@ impl PlotDir {
     /// encoder from the extension.)
     pub fn histogram(
         &mut self,
-        title: &str,
+        text: &PlotText,
         samples: &[f32],
         density: &dyn Fn(f64) -> f64,
     ) -> Result<PathBuf, CliError> {
-        let stem = self.unique_stem(title);
+        let stem = self.unique_stem(&text.stem);
         let path = self.dir.join(format!("{stem}.png"));
         let tmp = TempPath::create(&path, ".png")?;
-        draw_histogram(tmp.path(), title, samples, density, self.text)
-            .map_err(|e| CliError(format!("cannot write plot {}: {e}", show(&path))))?;
+        let drawn = {
+            let root = BitMapBackend::new(tmp.path(), SIZE).into_drawing_area();
+            draw_histogram(&root, text, samples, density, self.text)
+                .and_then(|()| root.present().map_err(|e| e.to_string()))
+        };
+        drawn.map_err(|e| CliError(format!("cannot write plot {}: {e}", show(&path))))?;
         tmp.persist()?;
         Ok(path)
     }
@@ -184,12 +212,12 @@ fn histogram_heights(samples: &[f32], lo: f64, hi: f64) -> Vec<f64> {
     counts.into_iter().map(|c| c as f64 / norm).collect()
 }
 
-fn draw_histogram(
-    path: &Path,
-    title: &str,
+fn draw_histogram<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    text: &PlotText,
     samples: &[f32],
     density: &dyn Fn(f64) -> f64,
-    text: bool,
+    with_text: bool,
 ) -> Result<(), String> {
     let (lo, hi) = samples
         .iter()
@@ -213,63 +241,73 @@ fn draw_histogram(
         .copied()
         .chain(curve.iter().map(|p| p.1))
         .fold(0.0f64, f64::max)
-        * 1.12;
+        * 1.08;
     let y_max = if y_max > 0.0 { y_max } else { 1.0 };
 
-    let err = |e: DrawingAreaErrorKind<_>| e.to_string();
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(err)?;
-    let mut builder = ChartBuilder::on(&root);
-    builder.margin(18);
-    if text {
-        builder
-            .caption(title, ("sans-serif", 24))
-            .x_label_area_size(48)
-            .y_label_area_size(72);
+    // The header strip holds the title, the subtitle and the legend, so
+    // the legend can never cover a bar or the density line.
+    let (header, body) = root.split_vertically(HEADER);
+    let line_style = RED.stroke_width(2);
+    if with_text {
+        let font = |size: u32| ("sans-serif", size).into_font().color(&BLACK);
+        header
+            .draw(&Text::new(text.title.clone(), (18, 8), font(22)))
+            .map_err(err)?;
+        header
+            .draw(&Text::new(text.subtitle.clone(), (18, 38), font(14)))
+            .map_err(err)?;
+        let y = 70;
+        header
+            .draw(&Rectangle::new([(18, y), (36, y + 12)], BAR.filled()))
+            .map_err(err)?;
+        let samples_label = format!("samples (n = {}, {BINS} bins)", samples.len());
+        let (label_width, _) = header
+            .estimate_text_size(&samples_label, &font(14))
+            .map_err(err)?;
+        header
+            .draw(&Text::new(samples_label, (44, y - 1), font(14)))
+            .map_err(err)?;
+        let x = 44 + label_width as i32 + 24;
+        header
+            .draw(&PathElement::new(
+                vec![(x, y + 6), (x + 18, y + 6)],
+                line_style,
+            ))
+            .map_err(err)?;
+        header
+            .draw(&Text::new(text.density.clone(), (x + 26, y - 1), font(14)))
+            .map_err(err)?;
+    }
+    let mut builder = ChartBuilder::on(&body);
+    builder.margin(18).margin_top(4);
+    if with_text {
+        builder.x_label_area_size(48).y_label_area_size(72);
     }
     // Without label areas plotters draws no tick labels, so nothing below
-    // needs a font when `text` is false.
+    // needs a font when `with_text` is false.
     let mut chart = builder
         .build_cartesian_2d(lo..hi, 0.0..y_max)
         .map_err(|e| e.to_string())?;
     let mut mesh = chart.configure_mesh();
     mesh.light_line_style(RGBColor(235, 235, 235));
-    if text {
+    if with_text {
         mesh.x_desc("value")
             .y_desc("density")
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17));
     }
     mesh.draw().map_err(|e| e.to_string())?;
-
-    let bar_style = RGBColor(110, 150, 205).filled();
-    let bars = chart
+    chart
         .draw_series(heights.iter().enumerate().map(|(i, &h)| {
             let x0 = lo + i as f64 * width;
-            Rectangle::new([(x0, 0.0), (x0 + width, h)], bar_style)
+            Rectangle::new([(x0, 0.0), (x0 + width, h)], BAR.filled())
         }))
         .map_err(|e| e.to_string())?;
-    if text {
-        bars.label(format!("samples (n = {}, {BINS} bins)", samples.len()))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 18, y + 6)], bar_style));
-    }
-    let line_style = RED.stroke_width(2);
-    let line = chart
+    chart
         .draw_series(LineSeries::new(curve, line_style))
         .map_err(|e| e.to_string())?;
-    if text {
-        line.label("exact density")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], line_style));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()
-            .map_err(|e| e.to_string())?;
-    }
-    root.present().map_err(|e| e.to_string())?;
     Ok(())
 }
 
@@ -391,7 +429,15 @@ fn draw_log_lines<DB: DrawingBackend>(
     let any_floor = series
         .iter()
         .any(|s| s.points.iter().any(|p| !(p.1.is_finite() && p.1 > 0.0)));
-    let mut builder = ChartBuilder::on(root);
+    // The legend gets a panel of its own right of the plotting area, so it
+    // never covers a line.
+    let (plot_area, panel) =
+        root.split_horizontally(root.dim_in_pixel().0.saturating_sub(if text {
+            LEGEND_PANEL
+        } else {
+            0
+        }));
+    let mut builder = ChartBuilder::on(&plot_area);
     builder.margin(18);
     if text {
         let caption = if any_floor {
@@ -404,6 +450,7 @@ fn draw_log_lines<DB: DrawingBackend>(
             .x_label_area_size(48)
             .y_label_area_size(84);
     }
+    let mut legend_y = 40;
     let mut chart = builder
         .build_cartesian_2d(x_lo..x_hi, y_range)
         .map_err(|e| e.to_string())?;
@@ -427,34 +474,60 @@ fn draw_log_lines<DB: DrawingBackend>(
             .iter()
             .map(|&(x, y)| (x, on_floor(y).log10()))
             .collect();
-        let line = chart
+        chart
             .draw_series(LineSeries::new(points.clone(), style))
             .map_err(|e| e.to_string())?;
         if text {
             let zero = s.points.iter().any(|p| !(p.1.is_finite() && p.1 > 0.0));
-            let label = if zero {
-                format!("{} (0 drawn at the floor)", s.label)
-            } else {
-                s.label.clone()
-            };
-            line.label(label)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            let font = ("sans-serif", 13).into_font().color(&BLACK);
+            panel
+                .draw(&PathElement::new(
+                    vec![(4, legend_y + 7), (22, legend_y + 7)],
+                    style,
+                ))
+                .map_err(err)?;
+            let mut lines = wrap(&s.label, LEGEND_CHARS);
+            if zero {
+                lines.push("(0 drawn at the floor)".into());
+            }
+            for line in lines {
+                panel
+                    .draw(&Text::new(line, (28, legend_y), font.clone()))
+                    .map_err(err)?;
+                legend_y += 16;
+            }
+            legend_y += 14;
         }
         chart
             .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
             .map_err(|e| e.to_string())?;
     }
-    if text {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()
-            .map_err(|e| e.to_string())?;
-    }
     Ok(())
+}
+
+/// Characters per line of a line chart's legend panel.
+const LEGEND_CHARS: usize = 28;
+
+/// `text` in lines of at most about `width` characters, broken after a
+/// comma or space where there is one (a long word stays whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for piece in text.split_inclusive([',', ' ']) {
+        if !line.is_empty() && line.chars().count() + piece.chars().count() > width {
+            lines.push(line.trim_end().to_string());
+            line.clear();
+        }
+        line.push_str(if line.is_empty() {
+            piece.trim_start()
+        } else {
+            piece
+        });
+    }
+    if !line.trim().is_empty() {
+        lines.push(line.trim_end().to_string());
+    }
+    lines
 }
 
 #[cfg(test)]

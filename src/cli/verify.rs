@@ -9,17 +9,24 @@
 //! 3. a Kolmogorov–Smirnov test against the exact CDF;
 //! 4. min and max against the distribution's bounds.
 //!
-//! It prints one table row per (scheme, dtype) and exits 1 when any check
-//! fails. `--plot DIR` also writes a histogram per scheme.
+//! It prints one table row per (scheme, dtype) (with `--json`, one JSON
+//! object per row and a summary, `src/cli/report.rs`) and exits 1 when any
+//! check fails. `--plot DIR` also writes a histogram per (scheme, dtype) of
+//! the very values that were verified: the GPU's where the GPU was
+//! checked, else the CPU's, decoded from the dtype verified. With
+//! `--require-gpu` a run that finds no adapter is an error (exit 2)
+//! instead of a CPU-only check.
 
 use std::process::ExitCode;
 
+use serde_json::json;
 use weight_init::gpu::GpuContext;
 use weight_init::sampler::NORMAL_MAX_ABS_Z;
 use weight_init::stats::{self, Agreement, Exactness, KsResult};
 use weight_init::{cpu, DType, Distribution, Init, Sampler, TensorKey};
 
-use super::plot::PlotDir;
+use super::plot::{PlotDir, PlotText};
+use super::report::{self, Common};
 use super::{CliError, CliResult, VerifyArgs};
 
 /// The KS test runs on at most this many samples (the tensor's first
@@ -51,23 +58,43 @@ pub fn run(args: &VerifyArgs) -> CliResult {
         return Err(CliError("--dtype names no dtype".into()));
     }
     opts.check_size()?;
-    let schemes = opts.schemes();
+    let written = opts.written();
     // Everything that can be refused is refused before any fill: bad
     // schemes, unrepresentable dtypes, an unusable plot directory.
-    let cases = build_cases(&schemes, opts.size, &opts.dtype, opts.seed)?;
-    // The plots draw f32 samples, whatever `--dtype` says.
+    let cases = build_cases(&written, opts.size, &opts.dtype, opts.seed)?;
+    // The plots draw the samples each row verified, in its dtype.
     let mut plots = match &args.plot {
-        Some(dir) => {
-            let dists = schemes
-                .iter()
-                .map(|init| super::distribution_for(init, opts.size, DType::F32))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| CliError(format!("--plot (drawn from f32 samples): {e}")))?;
-            Some((PlotDir::prepare(dir)?, dists))
-        }
+        Some(dir) => Some(PlotDir::prepare(dir)?),
         None => None,
     };
-    let gpu = super::gpu_or_cpu(opts.cpu_only);
+    let gpu = if args.require_gpu {
+        Some(GpuContext::new_default().map_err(|e| {
+            let e = e.to_string();
+            // The library's error usually says how to get an adapter already.
+            let hint = if e.contains("mesa-vulkan-drivers") {
+                ""
+            } else {
+                "; on a machine without a GPU install Mesa's software Vulkan driver \
+                 (lavapipe): `apt-get install mesa-vulkan-drivers`"
+            };
+            CliError(format!(
+                "--require-gpu: no GPU adapter found ({e}){hint}; without --require-gpu, verify \
+                 checks the CPU backend only"
+            ))
+        })?)
+    } else {
+        super::gpu_or_cpu(opts.cpu_only)
+    };
+    let common = Common::new("verify", gpu.as_ref(), Some(opts.seed));
+    // With `--json`, stdout holds JSON lines only; what the table run
+    // prints around the table goes to stderr.
+    let say = |line: String| {
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
     let z_crit = stats::two_sided_normal_quantile(args.alpha);
     let limits = Limits {
         alpha: args.alpha,
@@ -82,15 +109,16 @@ pub fn run(args: &VerifyArgs) -> CliResult {
         (None, true) => "none (--cpu-only)".into(),
         (None, false) => "none found".into(),
     };
-    println!(
+    say(format!(
         "verify: {} bytes per tensor, seed {}, alpha {} (|z| bound {z_crit:.3}), GPU: {backend}",
         opts.size, opts.seed, args.alpha
-    );
-    for (stream, init) in schemes.iter().enumerate() {
+    ));
+    for (stream, w) in written.iter().enumerate() {
         if let Some(c) = cases.iter().find(|c| c.stream == stream as u64) {
-            println!("  stream {stream}: {init} -> {}", c.dist);
+            say(format!("  stream {stream}: {} -> {}", w.init, c.dist));
         }
     }
+    let plot_samples = if plots.is_some() { KS_MAX_SAMPLES } else { 0 };
 
     let chunk_elements = |dtype: DType| -> u64 {
         let mut bytes = CHUNK_BYTES;
@@ -112,6 +140,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             gpu.as_ref(),
             chunk_elements(case.dtype),
             &limits,
+            plot_samples,
             &bar,
         );
         match row {
@@ -124,27 +153,101 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     }
     bar.finish_and_clear();
 
-    print_table(&rows);
-    print_notes(&rows, &limits, gpu.is_some(), &opts.dtype);
+    if args.json {
+        for r in &rows {
+            report::print(&common.row(json_row(r)))?;
+        }
+    } else {
+        print_table(&rows);
+    }
+    for line in notes(&rows, &limits, gpu.is_some(), &opts.dtype) {
+        say(line);
+    }
 
-    if let Some((dir, dists)) = plots.as_mut() {
-        write_plots(dir, &schemes, dists, opts.size, opts.seed)?;
+    let mut plotted = Vec::new();
+    if let Some(dir) = plots.as_mut() {
+        let source = match &gpu {
+            Some(ctx) => format!(
+                "the GPU: {}",
+                ctx.adapter_info()
+                    .map_or("unnamed adapter".to_string(), |i| {
+                        format!("{} ({:?})", i.name, i.backend)
+                    })
+            ),
+            None => "the CPU backend".to_string(),
+        };
+        for (case, row) in cases.iter().zip(&mut rows) {
+            let samples = std::mem::take(&mut row.samples);
+            match write_plot(dir, case, &samples, &source)? {
+                Some(path) => {
+                    let from = format!("{} {} samples from {source}", samples.len(), case.dtype);
+                    let file = weight_init::files::show(&path);
+                    say(format!("plot: {file} ({from})"));
+                    plotted.push(json!({"file": file, "samples": from}));
+                }
+                None => say(format!(
+                    "plot: `{}` {} skipped: a constant has no density to draw",
+                    case.text, case.dtype
+                )),
+            }
+        }
+        if !dir.has_text() {
+            say("plot: drawn without text (the font could not be loaded; see above)".into());
+        }
     }
 
     let failed = rows.iter().filter(|r| !r.failures.is_empty()).count();
-    if failed == 0 {
+    if args.json {
+        report::print(&common.summary(json!({
+            "rows": rows.len(),
+            "failed": failed,
+            "passed": failed == 0,
+            "bytes": opts.size,
+            "alpha": args.alpha,
+            "z_bound": z_crit,
+            "gpu_compared": gpu.is_some(),
+            "plots": plotted,
+        })))?;
+    } else if failed == 0 {
         println!("all {} rows passed", rows.len());
-        Ok(ExitCode::SUCCESS)
     } else {
         println!("{failed} of {} rows failed", rows.len());
-        Ok(ExitCode::from(1))
     }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// One row as JSON: the table's columns, unformatted, and why it failed.
+fn json_row(r: &Row) -> serde_json::Value {
+    json!({
+        "scheme": r.scheme,
+        "scheme_text": r.text,
+        "distribution": r.distribution,
+        "dtype": r.dtype.name(),
+        "n": r.n,
+        "bit_exact_fraction": r.gpu.as_ref().map(|g| g.exact_fraction()),
+        "max_ulp": r.gpu.as_ref().map(|g| g.max_ulp),
+        "z_mean": r.z_mean,
+        "z_std": r.z_std,
+        "ks_d": r.ks.map(|(k, _)| k.d),
+        "ks_p": r.ks.map(|(k, _)| k.p_value),
+        "ks_n": r.ks.map(|(_, n)| n),
+        "min": r.min,
+        "max": r.max,
+        "result": if r.failures.is_empty() { "PASS" } else { "FAIL" },
+        "failures": r.failures,
+    })
 }
 
 /// One (scheme, dtype) to check, resolved.
 struct Case {
     /// The scheme's canonical text.
     scheme: String,
+    /// The scheme as the user wrote it.
+    text: String,
     /// The scheme's position on the command line, used as its stream id.
     stream: u64,
     dtype: DType,
@@ -154,13 +257,14 @@ struct Case {
 }
 
 fn build_cases(
-    schemes: &[Init],
+    schemes: &[super::Written],
     size: u64,
     dtypes: &[DType],
     seed: u64,
 ) -> Result<Vec<Case>, CliError> {
     let mut cases = Vec::new();
-    for (stream, init) in schemes.iter().enumerate() {
+    for (stream, w) in schemes.iter().enumerate() {
+        let init: &Init = &w.init;
         for &dtype in dtypes {
             let numel = size / dtype.size_bytes() as u64;
             if numel == 0 {
@@ -171,6 +275,7 @@ fn build_cases(
                 .map_err(|e| CliError(format!("`{init}` in {dtype}: {e}")))?;
             cases.push(Case {
                 scheme: init.to_string(),
+                text: w.text.clone(),
                 stream: stream as u64,
                 dtype,
                 key: TensorKey::new(seed, stream as u64, numel),
@@ -194,6 +299,10 @@ struct Limits {
 /// One table row: what was measured and which checks failed.
 struct Row {
     scheme: String,
+    /// The scheme as the user wrote it.
+    text: String,
+    /// The distribution it resolved to.
+    distribution: String,
     dtype: DType,
     n: u64,
     /// How the GPU's values compare with the CPU's.
@@ -204,6 +313,9 @@ struct Row {
     min: f64,
     max: f64,
     failures: Vec<String>,
+    /// The first values verified (the GPU's where it was checked), for
+    /// `--plot`; empty without it.
+    samples: Vec<f32>,
 }
 
 fn verify_case(
@@ -211,6 +323,7 @@ fn verify_case(
     gpu: Option<&GpuContext>,
     chunk_elements: u64,
     limits: &Limits,
+    plot_samples: u64,
     bar: &indicatif::ProgressBar,
 ) -> Result<Row, CliError> {
     let (dist, dtype, key) = (&case.dist, case.dtype, &case.key);
@@ -230,6 +343,8 @@ fn verify_case(
     let mut cpu_bytes = vec![0u8; (chunk * esize) as usize];
     let (mut cpu_vals, mut gpu_vals) = (Vec::new(), Vec::new());
     let mut agreement = Agreement::new();
+    let keep = plot_samples.min(numel) as usize;
+    let mut samples = Vec::with_capacity(keep);
     let mut start = 0;
     while start < numel {
         let end = (start + chunk).min(numel);
@@ -243,6 +358,11 @@ fn verify_case(
             decode(&got, dtype, &mut gpu_vals);
             agreement.add(&gpu_vals, &cpu_vals, scale, dtype);
         }
+        // The plot shows what was verified: the GPU's values when the GPU
+        // ran, in the dtype filled (decoded exactly to f32).
+        let verified = if gpu.is_some() { &gpu_vals } else { &cpu_vals };
+        let room = keep - samples.len();
+        samples.extend_from_slice(&verified[..room.min(verified.len())]);
         bar.inc(1);
         start = end;
     }
@@ -326,6 +446,8 @@ fn verify_case(
 
     Ok(Row {
         scheme: case.scheme.clone(),
+        text: case.text.clone(),
+        distribution: case.dist.to_string(),
         dtype,
         n: numel,
         gpu: gpu_match,
@@ -335,6 +457,7 @@ fn verify_case(
         min: sample.min,
         max: sample.max,
         failures,
+        samples,
     })
 }
 
@@ -495,73 +618,79 @@ fn print_table(rows: &[Row]) {
     println!();
 }
 
-fn print_notes(rows: &[Row], limits: &Limits, have_gpu: bool, dtypes: &[DType]) {
+fn notes(rows: &[Row], limits: &Limits, have_gpu: bool, dtypes: &[DType]) -> Vec<String> {
+    let mut out = Vec::new();
     if have_gpu {
-        println!(
+        out.push(
             "GPU vs CPU: bit-exact required for every scheme and dtype; `max ULP` is the largest \
              distance (in ULP of max(|cpu value|, scale)) where an element differs."
+                .into(),
         );
     } else {
-        println!("GPU vs CPU: skipped (no GPU adapter in use); CPU statistics only.");
+        out.push("GPU vs CPU: skipped (no GPU adapter in use); CPU statistics only.".into());
     }
-    println!(
+    out.push(format!(
         "mean z = (mean - mu) / (sigma / sqrt(n)); std z uses the standard error \
          sigma * sqrt((kurtosis - 1) / (4n)), kurtosis of the exact distribution; |z| <= {:.3} \
          (two-sided, alpha {}).",
         limits.z_crit, limits.alpha
-    );
-    println!(
+    ));
+    out.push(format!(
         "KS against the exact CDF on the first min(n, {KS_MAX_SAMPLES}) elements; fails when p < {}.",
         limits.alpha
-    );
+    ));
     if dtypes.iter().any(|d| *d != DType::F32) {
-        println!(
+        out.push(
             "16-bit rows: KS on the f32 values of the same tensor before rounding (rounding to \
              bf16's 8 or f16's 11 significant bits makes a staircase CDF that KS rejects at large n); \
              mean, std, min and max on the rounded values, against the exact law of the rounded \
              values (the distribution's CDF summed over each representable value's rounding cell)."
+                .into(),
         );
     }
     if limits.std_factor != 1.0 {
-        println!(
+        out.push(format!(
             "--perturb-expected-std {}: expected std multiplied by this factor.",
             limits.std_factor
-        );
+        ));
     }
     for r in rows.iter().filter(|r| !r.failures.is_empty()) {
-        println!("FAIL {} {}: {}", r.scheme, r.dtype, r.failures.join("; "));
+        out.push(format!(
+            "FAIL {} {}: {}",
+            r.scheme,
+            r.dtype,
+            r.failures.join("; ")
+        ));
     }
+    out
 }
 
-/// One histogram per scheme of its f32 CPU samples (the first
-/// `KS_MAX_SAMPLES` elements of the f32 tensor this `--size` gives) over the
-/// exact density; `dists` are the schemes resolved for that tensor.
-fn write_plots(
+/// Draws one row's histogram of `samples` (the values it verified, from
+/// `source`) over its exact density; `None` for a constant, which has no
+/// density.
+fn write_plot(
     dir: &mut PlotDir,
-    schemes: &[Init],
-    dists: &[Distribution],
-    size: u64,
-    seed: u64,
-) -> Result<(), CliError> {
-    let numel = (size / 4).max(1);
-    for (stream, (init, dist)) in schemes.iter().zip(dists).enumerate() {
-        let Some(pdf) = stats::density(dist) else {
-            println!("plot: `{init}` skipped: a constant has no density to draw");
-            continue;
-        };
-        let m = numel.min(KS_MAX_SAMPLES);
-        let mut xs = vec![0f32; m as usize];
-        cpu::fill_f32(
-            dist,
-            &TensorKey::new(seed, stream as u64, numel),
-            0..m,
-            &mut xs,
-        )?;
-        let path = dir.histogram(&init.to_string(), &xs, &pdf)?;
-        println!("plot: {}", weight_init::files::show(&path));
-    }
-    if !dir.has_text() {
-        println!("plot: drawn without text (no font; see the warning above)");
-    }
-    Ok(())
+    case: &Case,
+    samples: &[f32],
+    source: &str,
+) -> Result<Option<std::path::PathBuf>, CliError> {
+    let Some(pdf) = stats::density(&case.dist) else {
+        return Ok(None);
+    };
+    let decoded = if case.dtype == DType::F32 {
+        String::new()
+    } else {
+        format!(", decoded from {}", case.dtype)
+    };
+    let text = PlotText {
+        title: format!("{} in {}", case.text, case.dtype),
+        subtitle: format!(
+            "{} {} samples from {source}{decoded}",
+            samples.len(),
+            case.dtype
+        ),
+        density: format!("exact density of {}", case.dist),
+        stem: format!("{} {}", case.text, case.dtype),
+    };
+    dir.histogram(&text, samples, &pdf).map(Some)
 }

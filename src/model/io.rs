@@ -1171,6 +1171,57 @@ pub fn write_safetensors_opts(
     })
 }
 
+/// [`write_safetensors_opts`] that also calls `progress(index, bytes)`
+/// after each piece of the set's tensor `index` is written (`bytes`: that
+/// piece's length), so a caller can draw a progress bar by tensor or by
+/// byte. The file is the same bytes as [`write_safetensors_opts`] writes.
+///
+/// ```
+/// use weight_init::model::{write_safetensors_observed, Param, ParamSet, Rules, WriteOptions};
+/// use weight_init::DType;
+/// let set = ParamSet::from_params([Param::new("w", vec![64, 16], DType::F32).with_init("normal(0, 1)".parse().unwrap())]).unwrap();
+/// let r = set.resolve(&Rules::default()).unwrap();
+/// let path = std::env::temp_dir().join(format!("wi-doc-obs-{}.st", std::process::id()));
+/// let mut written = 0;
+/// write_safetensors_observed(&path, &r, 5, None, &WriteOptions::default(), &mut |i, n| {
+///     assert_eq!(i, 0);
+///     written += n;
+/// }).unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// assert_eq!(written, 64 * 16 * 4);
+/// ```
+pub fn write_safetensors_observed(
+    path: &Path,
+    set: &ResolvedSet,
+    seed: u64,
+    shard: Option<&Shard>,
+    opts: &WriteOptions,
+    progress: &mut dyn FnMut(usize, u64),
+) -> Result<()> {
+    let layout = set.arena_layout(shard, 4)?;
+    let (tensors, meta) = safetensors_entries(set, &layout.shapes, seed, shard);
+    let mut chunk = Vec::new();
+    let copy = opts.copy.as_ref();
+    write_safetensors_copying(path, &tensors, Some(meta), copy, |i, emit| {
+        let mut counted = |bytes: &[u8]| {
+            emit(bytes)?;
+            progress(i, bytes.len() as u64);
+            Ok(())
+        };
+        let (_, jobs) = set.tensor_jobs(i, seed, shard)?;
+        for job in jobs {
+            stream_job(&job, &mut chunk, &mut counted, &opts.threads).map_err(|e| match e {
+                Error::TooLarge { .. } => Error::Param {
+                    name: set.params()[i].name.clone(),
+                    source: Box::new(e),
+                },
+                e => e,
+            })?;
+        }
+        Ok(())
+    })
+}
+
 /// Runs one job on the CPU, passing its bytes to `emit` in chunks.
 fn stream_job(
     job: &FillJob,

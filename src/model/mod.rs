@@ -59,6 +59,8 @@ pub use io::{
     Checkpoint, HeaderTensor, ModelSpec, ParamSpec, Passthrough, SafetensorsHeader, TensorEntry,
     WriteOptions, WRITE_CHUNK_BYTES,
 };
+// `init`'s progress bar on the CPU (src/cli/init.rs).
+pub use io::write_safetensors_observed;
 pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
 pub use shard::{Shard, ShardMode};
 
