@@ -388,3 +388,60 @@ fn fan_based_scheme_needs_a_size_1024_elements_divide() {
     // After the two host baselines.
     assert_eq!(json_rows(&out)[2]["numel"].as_u64(), Some(250000));
 }
+
+/// The table and `--json` of the same `bench` run on the CPU name the
+/// same rows (scheme, dtype, bytes), in the same order; timings differ
+/// between runs, so only the rows' identity is compared. Every JSON
+/// object carries the common fields ([`json_rows`]).
+#[test]
+fn json_rows_match_the_table() {
+    let args = [
+        "bench",
+        "--size",
+        "64KiB",
+        "--repeats",
+        "1",
+        "--cpu-only",
+        "--scheme",
+        "zeros,uniform(-1, 1)",
+    ];
+    let table = weight_init(&args);
+    assert!(table.status.success(), "{}", text(&table.stderr));
+    let json = weight_init(&[&args[..], &["--json"]].concat());
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let rows: Vec<Value> = json_rows(&json)
+        .into_iter()
+        .filter(|r| !r["scheme"].as_str().unwrap().starts_with("baseline:"))
+        .collect();
+    assert!(rows
+        .iter()
+        .all(|r| r["backend"] == "cpu" && r["adapter"].is_null()));
+    let table_rows: Vec<(String, String, u64)> = text(&table.stdout)
+        .lines()
+        .filter(|l| l.starts_with("zeros") || l.starts_with("uniform("))
+        .map(|l| {
+            let cells: Vec<&str> = l
+                .split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect();
+            (
+                cells[0].to_string(),
+                cells[1].to_string(),
+                cells[2].parse().unwrap(),
+            )
+        })
+        .collect();
+    let json_cells: Vec<(String, String, u64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["scheme"].as_str().unwrap().to_string(),
+                r["dtype"].as_str().unwrap().to_string(),
+                r["bytes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(table_rows.len(), 4, "{}", text(&table.stdout));
+    assert_eq!(table_rows, json_cells);
+}

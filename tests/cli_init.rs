@@ -499,3 +499,69 @@ fn gpu_model_larger_than_one_buffer() {
     assert!(!out.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `init --json` on the CPU and the GPU: JSON lines only on stdout, the
+/// common fields on every object (README, "JSON output"), one row per
+/// tensor in the spec's order with the bytes the file holds, and a summary
+/// with the table run's totals; the file is the same bytes as without
+/// `--json` (and on either device: the progress bar changes nothing).
+#[test]
+fn json_rows_match_the_file_and_the_table() {
+    let dir = temp_dir("init-json");
+    let spec = dir.join("spec.json");
+    std::fs::write(
+        &spec,
+        r#"{"seed": 3, "params": [
+          {"name": "a.weight", "shape": [64, 32], "init": "kaiming_uniform"},
+          {"name": "a.bias", "shape": [64], "init": "torch_default_bias"},
+          {"name": "b.weight", "shape": [16, 16], "dtype": "bf16", "init": "orthogonal"}
+        ]}"#,
+    )
+    .unwrap();
+    let plain = dir.join("plain.safetensors");
+    let table = String::from_utf8_lossy(&init_spec(&spec, &plain, "cpu", &[]).stdout).into_owned();
+    // "wrote 3 tensors, BYTES bytes, to ..."
+    let table_bytes: u64 = table
+        .split(", ")
+        .nth(1)
+        .and_then(|b| b.strip_suffix(" bytes"))
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("no byte count: {table}"));
+    let want = std::fs::read(&plain).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&want).unwrap();
+    for device in ["cpu", "gpu"] {
+        let out = dir.join(format!("{device}.safetensors"));
+        let o = init_spec(&spec, &out, device, &["--json"]);
+        assert_eq!(std::fs::read(&out).unwrap(), want, "{device}");
+        let all: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect();
+        for v in &all {
+            for f in ["command", "kind", "backend", "adapter", "seed"] {
+                assert!(v.get(f).is_some(), "no `{f}`: {v}");
+            }
+            assert_eq!(
+                (v["command"].as_str(), v["seed"].as_u64()),
+                (Some("init"), Some(3))
+            );
+            assert_eq!(v["backend"], device, "{v}");
+            assert_eq!(v["adapter"].is_null(), device == "cpu", "{v}");
+        }
+        let (summary, rows) = all.split_last().unwrap();
+        assert_eq!(summary["kind"], "summary");
+        assert_eq!(summary["tensors"], 3);
+        assert_eq!(summary["bytes"].as_u64(), Some(table_bytes));
+        let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["a.weight", "a.bias", "b.weight"]);
+        for r in rows {
+            let t = st.tensor(r["name"].as_str().unwrap()).unwrap();
+            assert_eq!(r["bytes"].as_u64(), Some(t.data().len() as u64), "{r}");
+            let shape: Vec<usize> = serde_json::from_value(r["shape"].clone()).unwrap();
+            assert_eq!(shape, t.shape(), "{r}");
+        }
+        assert_eq!(rows[2]["dtype"], "bf16");
+        assert_eq!(rows[1]["scheme"], "torch_default_bias");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
+use serde_json::Value;
 use weight_init::{cpu, DType, Init, Plan, ResolveOptions, TensorKey};
 
 mod common;
@@ -141,5 +142,197 @@ fn not_a_safetensors_file() {
         // wording: "not a valid safetensors file".
         !out.status.success() && stderr.contains("not a valid safetensors file"),
         "{stderr}"
+    );
+}
+
+/// A spec with several schemes, a 1-D `torch_default_bias` among them.
+const SPEC: &str = r#"{"seed": 7, "params": [
+ {"name": "fc1.weight", "shape": [256, 128], "init": "kaiming_uniform(nonlinearity=relu)"},
+ {"name": "fc1.bias", "shape": [256], "init": "torch_default_bias"},
+ {"name": "fc2.weight", "shape": [64, 256], "dtype": "bf16", "init": "xavier_normal(gain=tanh)"},
+ {"name": "fc2.bias", "shape": [64], "init": "zeros"},
+ {"name": "emb.weight", "shape": [500, 64], "init": "trunc_normal(std=0.02, a=-0.04, b=0.04)"},
+ {"name": "q.weight", "shape": [64, 64], "init": "orthogonal"}
+]}"#;
+
+/// `init --spec SPEC` on the CPU into a new directory; the file's path.
+fn init_file(tag: &str) -> PathBuf {
+    let dir = common::temp_dir(tag);
+    std::fs::write(dir.join("spec.json"), SPEC).unwrap();
+    let out = dir.join("m.safetensors");
+    let o = run_cli(
+        "init",
+        &[
+            "--spec",
+            dir.join("spec.json").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+/// The `--json` objects of `inspect FILE ARGS`, checked: common fields on
+/// each, rows then a summary. Returns (rows, summary, exit code).
+fn inspect_json(file: &std::path::Path, args: &[&str]) -> (Vec<Value>, Value, Option<i32>) {
+    let mut all_args = vec![file.to_str().unwrap(), "--json"];
+    all_args.extend(args);
+    let out = run_cli("inspect", &all_args, &[]);
+    let all: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for v in &all {
+        for f in ["command", "kind", "backend", "adapter", "seed"] {
+            assert!(v.get(f).is_some(), "no `{f}`: {v}");
+        }
+        assert_eq!(
+            (v["command"].as_str(), v["backend"].as_str()),
+            (Some("inspect"), Some("cpu"))
+        );
+    }
+    let (summary, rows) = all.split_last().expect("a summary");
+    assert_eq!(summary["kind"], "summary");
+    assert_eq!(summary["tensors"].as_u64(), Some(rows.len() as u64));
+    (rows.to_vec(), summary.clone(), out.status.code())
+}
+
+/// `inspect` on a file `init` wrote: each tensor checked against the
+/// scheme recorded for it, the bias's fans taken from its weight, the
+/// structured tensor named as not testable, the table and the JSON rows
+/// agreeing, exit 0.
+#[test]
+fn checks_each_tensor_against_its_recorded_scheme() {
+    let file = init_file("recorded");
+    let out = run_cli("inspect", &[file.to_str().unwrap()], &[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("6 tensors (seed 7)"), "{text}");
+    assert!(text.contains("alpha 0.001"), "{text}");
+    // No message names a Rust API.
+    for api in ["Fans", "ResolveOptions", "with_fans", "Init::", "::"] {
+        assert!(!text.contains(api), "`{api}` in: {text}");
+    }
+    let row = |name: &str| -> String {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}: {text}"))
+            .to_string()
+    };
+    for name in [
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+        "emb.weight",
+    ] {
+        assert!(row(name).contains(" PASS "), "{}", row(name));
+    }
+    assert!(row("q.weight").contains(" n/a "), "{}", row("q.weight"));
+    // torch_default_bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in 128
+    // from fc1.weight, std 1 / sqrt(3 * 128) (nn.Linear.reset_parameters).
+    let (rows, summary, code) = inspect_json(&file, &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(summary["seed"], 7);
+    assert_eq!(
+        (summary["tested"].as_u64(), summary["failed"].as_u64()),
+        (Some(5), Some(0))
+    );
+    let bias = rows.iter().find(|r| r["name"] == "fc1.bias").unwrap();
+    let want = 1.0 / (3.0f64 * 128.0).sqrt();
+    let got = bias["expected_std"].as_f64().unwrap();
+    assert!((got / want - 1.0).abs() < 1e-6, "{got} vs {want}");
+    assert_eq!(bias["scheme_source"], "metadata");
+    // kaiming_uniform(relu), fan_in 128: std sqrt(2 / 128).
+    let w = rows.iter().find(|r| r["name"] == "fc1.weight").unwrap();
+    assert!((w["expected_std"].as_f64().unwrap() - (2.0f64 / 128.0).sqrt()).abs() < 1e-7);
+    // The table's cells are the JSON values as the table formats them.
+    for r in &rows {
+        let line = row(r["name"].as_str().unwrap());
+        assert!(
+            line.contains(&format!(" {} ", r["result"].as_str().unwrap())),
+            "{line}"
+        );
+        assert!(
+            line.contains(&format!("{:.5e}", r["std"].as_f64().unwrap())),
+            "{line}"
+        );
+        if let Some(e) = r["expected_std"].as_f64() {
+            assert!(line.contains(&format!("{e:.5e}")), "{line}");
+        }
+    }
+}
+
+/// One tensor scaled by 1.1 after `init` wrote it: its std is tens of
+/// standard errors off (32768 samples: se ~ 0.4% of sigma), so it fails
+/// at alpha 0.001 and the exit code is 1; the others still pass.
+#[test]
+fn a_tampered_tensor_fails() {
+    let file = init_file("tampered");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let (n, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let info = meta.info("fc1.weight").unwrap();
+    assert_eq!(info.dtype, Dtype::F32);
+    let start = 8 + n + info.data_offsets.0;
+    for c in bytes[start..8 + n + info.data_offsets.1].chunks_exact_mut(4) {
+        let x = f32::from_le_bytes([c[0], c[1], c[2], c[3]]) * 1.1;
+        c.copy_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let out = run_cli("inspect", &[file.to_str().unwrap()], &[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let weight = text.lines().find(|l| l.starts_with("fc1.weight ")).unwrap();
+    assert!(
+        weight.contains(" FAIL ") && weight.contains("std z"),
+        "{weight}"
+    );
+    assert!(text.contains("5 tensors tested, 1 failed"), "{text}");
+    let (rows, summary, code) = inspect_json(&file, &[]);
+    assert_eq!((code, summary["failed"].as_u64()), (Some(1), Some(1)));
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["result"] == "FAIL")
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["fc1.weight"]);
+}
+
+/// `--scheme` overrides the recorded schemes for every tensor; a
+/// fan-based scheme on a 1-D tensor is "n/a" with a plain reason.
+#[test]
+fn scheme_flag_overrides_the_metadata() {
+    let file = init_file("override");
+    let (rows, _, code) = inspect_json(&file, &["--scheme", "normal(0, 0.02)"]);
+    assert_eq!(code, Some(1));
+    assert!(rows.iter().all(|r| r["scheme_source"] == "--scheme"));
+    let emb = rows.iter().find(|r| r["name"] == "emb.weight").unwrap();
+    // 0.02 as the f32 parameter the scheme holds.
+    assert_eq!(emb["expected_std"].as_f64(), Some(0.02f32 as f64));
+    let (rows, _, _) = inspect_json(&file, &["--scheme", "kaiming_normal"]);
+    let bias = rows.iter().find(|r| r["name"] == "fc2.bias").unwrap();
+    assert_eq!(bias["result"], "n/a");
+    let note = bias["note"].as_str().unwrap();
+    assert!(
+        note.contains("1-D tensor") && !note.contains("::"),
+        "{note}"
+    );
+    // torch_default_bias for every tensor: the bias takes fan_in from its
+    // weight (and passes); a weight has no weight beside it: n/a, saying so.
+    let (rows, _, _) = inspect_json(&file, &["--scheme", "torch_default_bias"]);
+    let bias = rows.iter().find(|r| r["name"] == "fc1.bias").unwrap();
+    assert_eq!(bias["result"], "PASS", "{bias}");
+    let w = rows.iter().find(|r| r["name"] == "emb.weight").unwrap();
+    assert_eq!(w["result"], "n/a", "{w}");
+    assert!(
+        w["note"]
+            .as_str()
+            .unwrap()
+            .contains("needs fans from its weight"),
+        "{w}"
     );
 }

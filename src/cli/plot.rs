@@ -594,6 +594,84 @@ mod tests {
         }
     }
 
+    /// A histogram drawn into memory with the built-in font: text in the
+    /// title, subtitle and legend rows of the header strip, and no bar
+    /// pixel above the plotting area except the legend's own swatch (so
+    /// the legend covers no bar), bars below it.
+    #[test]
+    fn histogram_legend_stays_off_the_bars_and_text_renders() {
+        assert!(font_available(), "the built-in font registers");
+        let (w, h) = (SIZE.0 as usize, SIZE.1 as usize);
+        let mut buf = vec![0u8; w * h * 3];
+        // Tall bars everywhere: a uniform grid over [-1, 1).
+        let xs: Vec<f32> = (0..20_000)
+            .map(|i| (i as f32 + 0.5) / 10_000.0 - 1.0)
+            .collect();
+        let text = PlotText {
+            title: "uniform(-1, 1) in f32".into(),
+            subtitle: "20000 f32 samples from the CPU backend".into(),
+            density: "exact density of uniform(-1, 1)".into(),
+            stem: "t".into(),
+        };
+        {
+            let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
+            let pdf = |x: f64| if (-1.0..1.0).contains(&x) { 0.5 } else { 0.0 };
+            draw_histogram(&root, &text, &xs, &pdf, true).unwrap();
+            root.present().unwrap();
+        }
+        let px = |x: usize, y: usize| {
+            let i = (y * w + x) * 3;
+            [buf[i], buf[i + 1], buf[i + 2]]
+        };
+        let dark = |rows: std::ops::Range<usize>| {
+            rows.flat_map(|y| (0..w).map(move |x| (x, y)))
+                .filter(|&(x, y)| px(x, y).iter().all(|&c| c < 100))
+                .count()
+        };
+        for (rows, what) in [(0..34, "title"), (34..60, "subtitle"), (60..96, "legend")] {
+            let n = dark(rows);
+            assert!(n > 50, "only {n} text pixels in the {what}");
+        }
+        let bar = [BAR.0, BAR.1, BAR.2];
+        let mut above = 0;
+        for y in 0..HEADER as usize {
+            for x in 0..w {
+                if px(x, y) == bar {
+                    // The legend's swatch, [(18, 70), (36, 82)].
+                    assert!(
+                        (18..=36).contains(&x) && (70..=82).contains(&y),
+                        "bar colour at ({x}, {y}) in the header"
+                    );
+                    above += 1;
+                }
+            }
+        }
+        assert!(above > 0, "no legend swatch");
+        let below = (HEADER as usize..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| px(x, y) == bar)
+            .count();
+        assert!(below > 100_000, "only {below} bar pixels");
+    }
+
+    #[test]
+    fn legend_labels_wrap_at_commas() {
+        let lines = wrap(
+            "kaiming_normal(a=0, mode=fan_in, nonlinearity=leaky_relu)",
+            28,
+        );
+        assert!(lines.len() >= 2, "{lines:?}");
+        assert!(
+            lines.iter().all(|l| l.chars().count() <= 28 + 16),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines.concat().replace(' ', ""),
+            "kaiming_normal(a=0,mode=fan_in,nonlinearity=leaky_relu)"
+        );
+        assert_eq!(wrap("zeros", 28), ["zeros"]);
+    }
+
     #[test]
     fn heights_integrate_to_one() {
         let xs: Vec<f32> = (0..1000).map(|i| i as f32 / 999.0).collect();
