@@ -129,6 +129,8 @@ def run_weight_init(path, size, dtypes, repeats, seed, threads):
     if done.returncode != 0:
         sys.exit(f"weight-init bench failed (exit {done.returncode})")
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    # The last line is the run's summary (`"kind": "summary"`), not a row.
+    rows = [r for r in rows if r.get("kind", "row") == "row"]
     # Rows come in scheme order; their `scheme` is weight-init's canonical
     # text, so map it back to CASES by first appearance.
     canonical = []
