@@ -205,9 +205,14 @@ fn plots_show_the_verified_samples_with_text_and_no_system_font() {
     let name = file.file_name().unwrap().to_str().unwrap();
     assert_eq!(name, "xavier_uniform_gain_tanh__bf16.png");
     check_png(&file);
-    // The header strip: title (rows 0..34), subtitle (34..60), legend
-    // (60..96): text in each.
-    for (rows, what) in [(0..34, "title"), (34..60, "subtitle"), (60..96, "legend")] {
+    // The header strip: title (rows 0..34), subtitle (34..58), the
+    // legend's two rows (58..80, 80..108): text in each.
+    for (rows, what) in [
+        (0..34, "title"),
+        (34..58, "subtitle"),
+        (58..80, "samples' legend"),
+        (80..108, "density's legend"),
+    ] {
         let n = dark_pixels(&file, rows);
         assert!(n > 50, "{name}: only {n} text pixels in the {what}");
     }

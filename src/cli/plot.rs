@@ -29,7 +29,7 @@ const SIZE: (u32, u32) = (900, 560);
 
 /// Height of a histogram's header strip: title, subtitle and legend, above
 /// the plotting area.
-const HEADER: u32 = 96;
+const HEADER: u32 = 108;
 
 /// Width of a line chart's legend panel, right of the plotting area.
 const LEGEND_PANEL: u32 = 230;
@@ -258,26 +258,28 @@ fn draw_histogram<DB: DrawingBackend>(
         header
             .draw(&Text::new(text.subtitle.clone(), (18, 38), font(14)))
             .map_err(err)?;
-        let y = 70;
+        // Two legend rows, so that a long law (a truncated normal's f32
+        // bounds) never runs into the samples' entry.
+        let y = 62;
         header
             .draw(&Rectangle::new([(18, y), (36, y + 12)], BAR.filled()))
             .map_err(err)?;
-        let samples_label = format!("samples (n = {}, {BINS} bins)", samples.len());
-        let (label_width, _) = header
-            .estimate_text_size(&samples_label, &font(14))
-            .map_err(err)?;
         header
-            .draw(&Text::new(samples_label, (44, y - 1), font(14)))
+            .draw(&Text::new(
+                format!("samples (n = {}, {BINS} bins)", samples.len()),
+                (44, y - 1),
+                font(14),
+            ))
             .map_err(err)?;
-        let x = 44 + label_width as i32 + 24;
+        let y = y + 22;
         header
             .draw(&PathElement::new(
-                vec![(x, y + 6), (x + 18, y + 6)],
+                vec![(18, y + 6), (36, y + 6)],
                 line_style,
             ))
             .map_err(err)?;
         header
-            .draw(&Text::new(text.density.clone(), (x + 26, y - 1), font(14)))
+            .draw(&Text::new(text.density.clone(), (44, y - 1), font(14)))
             .map_err(err)?;
     }
     let mut builder = ChartBuilder::on(&body);
@@ -628,7 +630,12 @@ mod tests {
                 .filter(|&(x, y)| px(x, y).iter().all(|&c| c < 100))
                 .count()
         };
-        for (rows, what) in [(0..34, "title"), (34..60, "subtitle"), (60..96, "legend")] {
+        for (rows, what) in [
+            (0..34, "title"),
+            (34..58, "subtitle"),
+            (58..80, "samples' legend"),
+            (80..108, "density's legend"),
+        ] {
             let n = dark(rows);
             assert!(n > 50, "only {n} text pixels in the {what}");
         }
@@ -637,9 +644,9 @@ mod tests {
         for y in 0..HEADER as usize {
             for x in 0..w {
                 if px(x, y) == bar {
-                    // The legend's swatch, [(18, 70), (36, 82)].
+                    // The legend's swatch, [(18, 62), (36, 74)].
                     assert!(
-                        (18..=36).contains(&x) && (70..=82).contains(&y),
+                        (18..=36).contains(&x) && (62..=74).contains(&y),
                         "bar colour at ({x}, {y}) in the header"
                     );
                     above += 1;
