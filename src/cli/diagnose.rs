@@ -8,7 +8,8 @@
 //! gradient std, dead units, whether all units are identical) showing layer
 //! 1, every k-th layer and the last (`--every k`; by default every layer up
 //! to depth 20, else k = ceil(depth / 10)); or with `--json`, one JSON
-//! object per (scheme, layer) with every layer. `--plot FILE.png` draws the
+//! object per (scheme, layer) with every layer, then a summary (common
+//! fields: `src/cli/report.rs`). `--plot FILE.png` draws the
 //! activation std against depth on a log scale, one line per scheme (a std
 //! of exactly 0 is drawn at the chart's floor, and the caption says so).
 
@@ -57,7 +58,8 @@ pub struct DiagnoseArgs {
     /// Draw activation std against depth (log scale) into this PNG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
-    /// One JSON object per (scheme, layer) on stdout instead of the table.
+    /// One JSON object per (scheme, layer) on stdout instead of the table,
+    /// then a summary (README, "JSON output").
     #[arg(long)]
     pub json: bool,
     /// Table rows: layer 1, every k-th layer and the last (default: every

@@ -62,7 +62,8 @@ enum Command {
     /// Fill on the GPU and the CPU and check exactness and statistics;
     /// exits non-zero when a check fails.
     Verify(VerifyArgs),
-    /// Per-tensor shape, dtype and statistics of a safetensors file.
+    /// Per-tensor shape, dtype and statistics of a safetensors file, each
+    /// tensor checked against its recorded scheme; exits 1 when one fails.
     Inspect(InspectArgs),
     /// Initialize a whole model (a JSON description, or a safetensors
     /// file's names and shapes) and write it to a safetensors file.
@@ -177,7 +178,8 @@ pub const DEFAULT_SCHEMES: [&str; 5] = [
 pub struct BenchArgs {
     #[command(flatten)]
     pub fill: FillOpts,
-    /// One JSON object per row on stdout instead of the table.
+    /// One JSON object per row on stdout instead of the table, then a
+    /// summary (README, "JSON output").
     #[arg(long)]
     pub json: bool,
     /// Timed repeats per row (the median is reported): 1 to 1000.
@@ -194,8 +196,10 @@ pub struct BenchArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub fill: FillOpts,
-    /// Write a histogram of each scheme's samples over its exact density,
-    /// as PNG files into this directory.
+    /// Write a histogram of each row's verified values (the GPU's when the
+    /// GPU was checked, in the dtype verified) over the exact density, as
+    /// one PNG file per scheme and dtype into this directory (created if
+    /// missing; its parent must exist).
     #[arg(long)]
     pub plot: Option<PathBuf>,
     /// Significance level of the KS and z-score checks.
@@ -230,8 +234,9 @@ pub struct InspectArgs {
     /// header is at most 100 MB (the format's limit) and is checked whole
     /// against the format's rules before anything is read.
     pub file: PathBuf,
-    /// A scheme to compare every tensor's std with (its formula std for the
-    /// tensor's shape).
+    /// A scheme to check every tensor against (its law for the tensor's
+    /// shape), instead of the scheme `init` recorded for each tensor in the
+    /// file's metadata (`weight_init.init.NAME`).
     #[arg(long, value_parser = parse_scheme)]
     pub scheme: Option<Init>,
     /// Layout of the tensors' shapes for fan computation: torch or jax.
