@@ -204,13 +204,25 @@ impl Schemes {
                 ));
             }
         }
-        // Every other tensor takes `zeros`, which resolves for any shape,
-        // so only this tensor's scheme can fail.
-        let mut params = self.params.clone();
-        params[at].init = Some(init.clone());
+        // The tensor alone, plus (for a bias that takes its fans from its
+        // weight) the tensors of its module, the only ones `ParamSet::resolve`
+        // looks at; they take `zeros`, which resolves for any shape, so
+        // only this tensor's scheme can fail. (Not the whole file: that
+        // would be quadratic in the tensor count.)
+        let mut params = vec![self.params[at].clone().with_init(init.clone())];
+        if *init == Init::TorchDefaultBias {
+            let module = parent(name);
+            params.extend(
+                self.params
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, p)| i != at && parent(&p.name) == module)
+                    .map(|(_, p)| p.clone()),
+            );
+        }
         let set = ParamSet::from_params(params).map_err(|e| e.to_string())?;
         match set.resolve(&Rules::default()) {
-            Ok(r) => match &r.params()[at].plan {
+            Ok(r) => match &r.params()[0].plan {
                 Plan::Sample(d) => Ok(*d),
                 _ => Err(format!(
                     "`{init}` is not elementwise: its values have no per-element law to test"
@@ -225,6 +237,11 @@ impl Schemes {
             Err(e) => Err(e.to_string()),
         }
     }
+}
+
+/// The module of a parameter name: everything before its last `.` or `/`.
+fn parent(name: &str) -> &str {
+    name.rsplit_once(['.', '/']).map_or("", |(m, _)| m)
 }
 
 /// The crate's dtype of a file's floating-point tensor (F64 is read as
