@@ -289,6 +289,25 @@ pub struct InitArgs {
     /// default.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Write one rank's shard on a device mesh, as PyTorch DTensor places
+    /// it: `8` or `2x4` (at most 2 axes; the rank's coordinate is its
+    /// row-major position). Goes with `--rank` and `--placement`, not with
+    /// `--shard`/`--world`.
+    #[arg(long, value_parser = parse_mesh)]
+    pub mesh: Option<weight_init::model::DeviceMesh>,
+    /// With `--mesh`: `PATTERN=PLACEMENTS`, one placement per mesh axis,
+    /// e.g. `*.bias=[Replicate, Shard(0)]` or `*=[Shard(0), Shard(1)]`
+    /// (`Shard(d)`/`S(d)` splits tensor dimension d as `torch.chunk`,
+    /// uneven sizes included; negative d counts from the end;
+    /// `Replicate()`/`R` keeps it whole). Repeatable; the first rule whose
+    /// glob matches a tensor's name wins, and a tensor none matches is an
+    /// error.
+    #[arg(long, value_name = "PATTERN=PLACEMENTS")]
+    pub placement: Vec<String>,
+}
+
+fn parse_mesh(s: &str) -> Result<weight_init::model::DeviceMesh, String> {
+    s.parse().map_err(|e: weight_init::Error| e.to_string())
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {

@@ -15,7 +15,7 @@ use crate::cpu::Threads;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::files::{self, AtomicFile};
-use crate::scheme::{numel, Init, Layout};
+use crate::scheme::{Init, Layout};
 
 /// Bytes generated per step while streaming an elementwise tensor to a
 /// file: host memory holds one such chunk, not the tensor.
@@ -835,7 +835,8 @@ fn safetensors_header(
     let mut sizes = Vec::with_capacity(tensors.len());
     let mut offset = 0u64;
     let generated = tensors.iter().map(|(name, dtype, shape)| {
-        let bytes = numel(shape)?
+        // An empty shard (a 0 in its shape) is a valid, empty tensor.
+        let bytes = super::part_numel(shape)?
             .checked_mul(dtype.size_bytes() as u64)
             .ok_or_else(|| io_error(path, "the tensors hold more than 2^64 bytes"))?;
         Ok((name, json_str(st_dtype_name(*dtype))?, shape.clone(), bytes))
@@ -1065,11 +1066,42 @@ pub fn safetensors_entries(
     meta.insert("weight_init.seed".to_string(), seed.to_string());
     if let Some(s) = shard {
         meta.insert("weight_init.shard".to_string(), s.to_string());
+        placement_metadata(set, s, &mut meta);
     }
     for p in set.params() {
         meta.insert(format!("weight_init.init.{}", p.name), p.init.to_string());
     }
     (tensors, meta)
+}
+
+/// A mesh shard's keys in [`safetensors_entries`]' metadata:
+/// `weight_init.mesh` (`2x4`), `weight_init.rank`, `weight_init.coordinate`
+/// (`[1, 1]`) and per tensor `weight_init.placement.NAME`
+/// (`[Shard(0), Replicate()]`, one per mesh axis, dimensions counted from
+/// 0) and `weight_init.global_shape.NAME` (`[4096, 11008]`). Even
+/// row/column splits keep their one `weight_init.shard` key. A tensor
+/// whose placements do not resolve gets no key: the layout the shapes come
+/// from has already refused it.
+fn placement_metadata(set: &ResolvedSet, s: &Shard, meta: &mut BTreeMap<String, String>) {
+    if s.mode().is_some() {
+        return;
+    }
+    let list = |v: &[u64]| {
+        let parts: Vec<String> = v.iter().map(u64::to_string).collect();
+        format!("[{}]", parts.join(", "))
+    };
+    meta.insert("weight_init.mesh".into(), s.device_mesh().to_string());
+    meta.insert("weight_init.rank".into(), s.rank().to_string());
+    meta.insert("weight_init.coordinate".into(), list(&s.coordinate()));
+    for p in set.params() {
+        if let Ok(pl) = s.placements(&p.name, &p.shape) {
+            meta.insert(format!("weight_init.placement.{}", p.name), pl.to_string());
+        }
+        meta.insert(
+            format!("weight_init.global_shape.{}", p.name),
+            list(&p.shape),
+        );
+    }
 }
 
 /// Initializes `set` on the CPU (each rank's part when `shard` is given)

@@ -35,6 +35,7 @@
 
 mod exec;
 mod io;
+mod placement;
 mod rules;
 mod shard;
 
@@ -58,6 +59,11 @@ pub use io::{
     write_safetensors, write_safetensors_copying, write_safetensors_opts, write_safetensors_with,
     Checkpoint, HeaderTensor, ModelSpec, ParamSpec, Passthrough, SafetensorsHeader, TensorEntry,
     WriteOptions, WRITE_CHUNK_BYTES,
+};
+pub(crate) use placement::part_numel;
+pub use placement::{
+    local_runs, local_shape_and_offset, DeviceMesh, Placement, PlacementRule, PlacementRules,
+    Placements, MAX_MESH_RANKS,
 };
 pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
 pub use shard::{Shard, ShardMode};
