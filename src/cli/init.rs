@@ -180,7 +180,7 @@ fn shard_of(a: &InitArgs) -> Result<Option<Shard>, CliError> {
         return match (&a.mesh, a.rank, a.placement.is_empty()) {
             (Some(m), Some(rank), false) => {
                 let rules = PlacementRules::parse(&a.placement)?;
-                Ok(Some(Shard::mesh(m.clone(), rank, rules)?))
+                Ok(Some(Shard::mesh(m.parse()?, rank, rules)?))
             }
             _ => Err(CliError(
                 "--mesh, --rank and --placement go together (e.g. --mesh 2x4 --rank 5 \

@@ -293,8 +293,8 @@ pub struct InitArgs {
     /// it: `8` or `2x4` (at most 2 axes; the rank's coordinate is its
     /// row-major position). Goes with `--rank` and `--placement`, not with
     /// `--shard`/`--world`.
-    #[arg(long, value_parser = parse_mesh)]
-    pub mesh: Option<weight_init::model::DeviceMesh>,
+    #[arg(long, value_name = "MESH")]
+    pub mesh: Option<String>,
     /// With `--mesh`: `PATTERN=PLACEMENTS`, one placement per mesh axis,
     /// e.g. `*.bias=[Replicate, Shard(0)]` or `*=[Shard(0), Shard(1)]`
     /// (`Shard(d)`/`S(d)` splits tensor dimension d as `torch.chunk`,
@@ -304,10 +304,6 @@ pub struct InitArgs {
     /// error.
     #[arg(long, value_name = "PATTERN=PLACEMENTS")]
     pub placement: Vec<String>,
-}
-
-fn parse_mesh(s: &str) -> Result<weight_init::model::DeviceMesh, String> {
-    s.parse().map_err(|e: weight_init::Error| e.to_string())
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {
