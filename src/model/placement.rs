@@ -665,6 +665,8 @@ pub(crate) fn part_numel(shape: &[u64]) -> Result<u64> {
 
 /// The element ranges of the box `offset .. offset + len` of a row-major
 /// tensor of `shape`, in row-major order, contiguous stretches merged.
+// A list of runs that may hold one run, not a range to collect.
+#[allow(clippy::single_range_in_vec_init)]
 pub(crate) fn box_runs(shape: &[u64], offset: &[u64], len: &[u64]) -> Result<Vec<Range<u64>>> {
     if len.contains(&0) {
         return Ok(Vec::new());
