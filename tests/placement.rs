@@ -2,7 +2,8 @@
 //! of 1-D to 4-D tensors with uneven sizes on the meshes 1, 2, 3, 4, 8 and
 //! 1x2, 2x2, 2x3, 2x4, every rank's tensor equals the slice of the
 //! unsharded tensor that an independent reference computes from
-//! `torch.chunk`'s definition, for elementwise and structured schemes, on
+//! `torch.chunk`'s definition, for elementwise, segmented (LSTM bias) and
+//! structured (orthogonal, eye, sparse, dirac) schemes, on
 //! the CPU; the ranks' pieces tile each tensor exactly once per replica;
 //! on the GPU every placement of the 2x4 mesh on a 3-D and a 4-D tensor
 //! gives the CPU's bytes. Also: the errors, empty parts in files, and the
@@ -17,7 +18,7 @@ use weight_init::{DType, Error};
 mod common;
 use common::CANARY;
 
-const SHAPES: [&[u64]; 4] = [&[7], &[5, 3], &[3, 5, 2], &[2, 3, 5, 3]];
+const SHAPES: [&[u64]; 5] = [&[7], &[12], &[5, 3], &[3, 5, 2], &[2, 3, 5, 3]];
 const MESHES: [&[u64]; 9] = [
     &[1],
     &[2],
@@ -116,18 +117,24 @@ fn coord_of(mesh: &[u64], rank: u64) -> Vec<u64> {
     c
 }
 
-/// The schemes each shape gets: elementwise in two dtypes, and the
-/// structured schemes its rank allows.
-fn schemes(ndim: usize) -> Vec<(&'static str, DType)> {
+/// The schemes each shape gets: elementwise in two dtypes, the
+/// structured schemes its rank allows, and for a gate-stacked bias the
+/// segmented LSTM one.
+fn schemes(shape: &[u64]) -> Vec<(&'static str, DType)> {
+    let ndim = shape.len();
     let mut v = vec![
         ("normal(0, 1)", DType::F32),
         ("uniform(-1, 1)", DType::BF16),
     ];
+    if ndim == 1 && shape[0] % 4 == 0 {
+        v.push(("lstm_forget_bias(forget=1)", DType::F16));
+    }
     if ndim >= 2 {
         v.push(("orthogonal", DType::F32));
     }
     if ndim == 2 {
         v.push(("eye", DType::F16));
+        v.push(("sparse(0.4)", DType::F32));
     }
     if ndim >= 3 {
         v.push(("dirac", DType::BF16));
@@ -151,7 +158,7 @@ fn cases(shapes: &[&[u64]], axes: usize) -> (ResolvedSet, PlacementRules, Vec<Ca
     let mut out = Vec::new();
     for (si, shape) in shapes.iter().enumerate() {
         for (pi, p) in all_placements(shape.len(), axes).into_iter().enumerate() {
-            for (ki, (scheme, dtype)) in schemes(shape.len()).into_iter().enumerate() {
+            for (ki, (scheme, dtype)) in schemes(shape).into_iter().enumerate() {
                 let name = format!("s{si}.p{pi}.k{ki}.weight");
                 params.push(
                     Param::new(name.clone(), shape.to_vec(), dtype)
