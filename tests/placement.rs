@@ -126,7 +126,7 @@ fn schemes(shape: &[u64]) -> Vec<(&'static str, DType)> {
         ("normal(0, 1)", DType::F32),
         ("uniform(-1, 1)", DType::BF16),
     ];
-    if ndim == 1 && shape[0] % 4 == 0 {
+    if ndim == 1 && shape[0].is_multiple_of(4) {
         v.push(("lstm_forget_bias(forget=1)", DType::F16));
     }
     if ndim >= 2 {
@@ -412,9 +412,12 @@ fn bad_specs_are_error_values() {
         matches!(&e, Error::Param { name, .. } if name == "s"),
         "{e}"
     );
-    assert!(r
-        .arena_layout(Some(&shard(&["w=[S(0), S(1)]", "*=[R, R]"]).unwrap()), 4)
-        .is_ok());
+    // Replicated, a 0-D tensor is whole on every rank, as unsharded.
+    let both = shard(&["w=[S(0), S(1)]", "*=[R, R]"]).unwrap();
+    assert!(r.arena_layout(Some(&both), 4).is_ok());
+    let part = r.fill_cpu(3, Some(&both)).unwrap();
+    assert_eq!(part[1].1, r.fill_cpu(3, None).unwrap()[1].1);
+    assert_eq!(part[1].1.len(), 4);
     // One placement per mesh axis.
     let e = layout_err(&["*=S(0)"]);
     assert!(

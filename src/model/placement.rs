@@ -23,6 +23,15 @@
 //! compactly, so a rank's tensor is bit for bit the slice of the
 //! unsharded init.
 //!
+//! JAX names the same layouts from the tensor's side: a
+//! `NamedSharding(mesh, PartitionSpec(...))` gives, per tensor dimension,
+//! the mesh axes that split it. On a mesh with axes `('dp', 'tp')`,
+//! `P('dp', 'tp')` is `[Shard(0), Shard(1)]`, `P(None, 'tp')` is
+//! `[Replicate(), Shard(1)]`, and `P(('dp', 'tp'))` (dimension 0 split over
+//! both, `dp` major) is `[Shard(0), Shard(0)]`. Where the sizes divide
+//! evenly the pieces are the same; for uneven sizes this module gives
+//! `torch.chunk`'s pieces.
+//!
 //! # Megatron-style tensor parallelism
 //!
 //! - **Fused QKV.** Megatron-LM stores the fused query-key-value weight of
