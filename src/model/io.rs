@@ -1031,7 +1031,10 @@ pub type TensorEntry = (String, DType, Vec<u64>);
 /// What [`write_safetensors`] writes for `set` besides the data: each
 /// tensor's (name, dtype, shape of the shard when sharded), in the set's
 /// order, and `__metadata__` (`format: pt`, the seed, the shard, each
-/// tensor's scheme as `weight_init.init.NAME`). For writers that produce
+/// tensor's scheme as `weight_init.init.NAME`; for a mesh shard
+/// ([`Shard::mesh`]) also `weight_init.mesh`, `weight_init.rank`,
+/// `weight_init.coordinate`, and per tensor `weight_init.placement.NAME`
+/// and `weight_init.global_shape.NAME`). For writers that produce
 /// the bytes elsewhere (a GPU arena) and stream them through
 /// [`write_safetensors_with`], which writes the keys sorted.
 ///
