@@ -19,8 +19,8 @@ use weight_init::files;
 use weight_init::gpu::GpuContext;
 use weight_init::model::{
     read_checkpoint, safetensors_entries, write_safetensors_copying, write_safetensors_observed,
-    HeaderTensor, ModelSpec, ParamSet, Passthrough, Preset, ResolvedSet, Rule, Rules, Shard,
-    WriteOptions, ARENA_ALIGN, WRITE_CHUNK_BYTES,
+    HeaderTensor, ModelSpec, ParamSet, Passthrough, PlacementRules, Preset, ResolvedSet, Rule,
+    Rules, Shard, WriteOptions, ARENA_ALIGN, WRITE_CHUNK_BYTES,
 };
 
 use super::{CliError, CliResult, InitArgs, InitDevice};
@@ -80,15 +80,7 @@ pub fn run(a: &InitArgs) -> CliResult {
         .seed
         .or_else(|| spec.as_ref().and_then(|s| s.seed))
         .unwrap_or(0);
-    let shard =
-        match (a.shard, a.world, a.rank) {
-            (None, None, None) => None,
-            (Some(mode), Some(world), Some(rank)) => Some(Shard::new(world, rank, mode)?),
-            _ => return Err(CliError(
-                "--shard, --world and --rank go together (e.g. --shard rows --world 8 --rank 0)"
-                    .into(),
-            )),
-        };
+    let shard = shard_of(a)?;
     let resolved = set.resolve(&rules)?;
     // Check the shard against every tensor before touching the device or
     // the file system.
@@ -198,7 +190,7 @@ pub fn run(a: &InitArgs) -> CliResult {
         resolved.params().len(),
         bytes,
         files::show(&a.out),
-        shard.map_or(String::new(), |s| format!(", shard {s}"))
+        shard.as_ref().map_or(String::new(), |s| format!(", shard {s}"))
     );
     if let Some(c) = copy.as_ref().filter(|c| !c.tensors.is_empty()) {
         println!(
@@ -215,6 +207,41 @@ pub fn run(a: &InitArgs) -> CliResult {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The shard `--shard/--world/--rank` or `--mesh/--rank/--placement` name,
+/// if any; mixing the two forms, or a form with a part missing, is an
+/// error saying which flags go together.
+fn shard_of(a: &InitArgs) -> Result<Option<Shard>, CliError> {
+    let even = a.shard.is_some() || a.world.is_some();
+    let mesh = a.mesh.is_some() || !a.placement.is_empty();
+    if even && mesh {
+        return Err(CliError(
+            "--shard/--world and --mesh/--placement are two ways to shard: give one".into(),
+        ));
+    }
+    if mesh {
+        return match (&a.mesh, a.rank, a.placement.is_empty()) {
+            (Some(m), Some(rank), false) => {
+                let rules = PlacementRules::parse(&a.placement)?;
+                Ok(Some(Shard::mesh(m.parse()?, rank, rules)?))
+            }
+            _ => Err(CliError(
+                "--mesh, --rank and --placement go together (e.g. --mesh 2x4 --rank 5 \
+                 --placement '*=[Shard(0), Replicate()]')"
+                    .into(),
+            )),
+        };
+    }
+    match (a.shard, a.world, a.rank) {
+        (None, None, None) => Ok(None),
+        (Some(mode), Some(world), Some(rank)) => Ok(Some(Shard::new(world, rank, mode)?)),
+        _ => Err(CliError(
+            "--shard, --world and --rank go together (e.g. --shard rows --world 8 --rank 0), \
+             or --mesh, --rank and --placement"
+                .into(),
+        )),
+    }
 }
 
 /// `name (DTYPE [shape])`, comma-separated.

@@ -347,6 +347,21 @@ pub struct InitArgs {
     /// One JSON object per tensor written on stdout, then a summary.
     #[arg(long)]
     pub json: bool,
+    /// Write one rank's shard on a device mesh, as PyTorch DTensor places
+    /// it: `8` or `2x4` (at most 2 axes; the rank's coordinate is its
+    /// row-major position). Goes with `--rank` and `--placement`, not with
+    /// `--shard`/`--world`.
+    #[arg(long, value_name = "MESH")]
+    pub mesh: Option<String>,
+    /// With `--mesh`: `PATTERN=PLACEMENTS`, one placement per mesh axis,
+    /// e.g. `*.bias=[Replicate, Shard(0)]` or `*=[Shard(0), Shard(1)]`
+    /// (`Shard(d)`/`S(d)` splits tensor dimension d as `torch.chunk`,
+    /// uneven sizes included; negative d counts from the end;
+    /// `Replicate()`/`R` keeps it whole). Repeatable; the first rule whose
+    /// glob matches a tensor's name wins, and a tensor none matches is an
+    /// error.
+    #[arg(long, value_name = "PATTERN=PLACEMENTS")]
+    pub placement: Vec<String>,
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {

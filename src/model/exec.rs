@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use super::{ResolvedParam, ResolvedSet, Shard};
+use super::{part_numel, ResolvedParam, ResolvedSet, Shard};
 use crate::cpu::Threads;
 use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
@@ -42,9 +42,14 @@ pub(crate) fn param_jobs(
 ) -> Result<(Vec<u64>, Vec<FillJob>)> {
     let n = numel(&p.shape)?;
     let (shape, runs) = match shard {
-        Some(s) => s.runs(&p.shape)?,
+        Some(s) => s.tensor_runs(&p.name, &p.shape)?,
         None => (p.shape.clone(), vec![0..n]),
     };
+    if runs.is_empty() {
+        // An empty part (a mesh shard past the end of an uneven split)
+        // writes nothing; a structured scheme is not computed for it.
+        return Ok((shape, Vec::new()));
+    }
     let key = TensorKey::new(seed, p.stream, n);
     Ok((shape, plan_jobs(&p.plan, &p.shape, p.dtype, key, runs)?))
 }
@@ -357,10 +362,10 @@ impl ResolvedSet {
                     source: Box::new(e),
                 };
                 let shape = match shard {
-                    Some(s) => s.runs(&p.shape).map_err(named)?.0,
+                    Some(s) => s.tensor_runs(&p.name, &p.shape).map_err(named)?.0,
                     None => p.shape.clone(),
                 };
-                let n = numel(&shape).map_err(named)?;
+                let n = part_numel(&shape).map_err(named)?;
                 let bytes = crate::host::bytes_of(n, p.dtype.size_bytes(), || {
                     format!("shape {shape:?} of {}", p.dtype)
                 })
@@ -603,6 +608,10 @@ impl ResolvedSet {
         threads: &Threads,
     ) -> Result<(Vec<u64>, Vec<u8>)> {
         let (shape, jobs) = self.tensor_jobs(index, seed, shard)?;
+        if jobs.is_empty() {
+            // An empty part of an uneven split.
+            return Ok((shape, Vec::new()));
+        }
         let p = &self.params[index];
         let out = jobs_to_bytes(&shape, p.dtype, &jobs, threads).map_err(|e| Error::Param {
             name: p.name.clone(),
@@ -1064,7 +1073,7 @@ impl ResolvedSet {
             // The tensor as a whole first (its dtype sets the rule), then
             // each job.
             let unit = p.dtype.size_bytes() as u64;
-            let len = numel(&shape)?.checked_mul(unit);
+            let len = part_numel(&shape)?.checked_mul(unit);
             if !buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
                 return Err(in_param(Error::BufferUsage {
                     have: crate::gpu::usage_names(buffer.usage()),

@@ -15,7 +15,7 @@ use crate::cpu::Threads;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::files::{self, AtomicFile};
-use crate::scheme::{numel, Init, Layout};
+use crate::scheme::{Init, Layout};
 
 /// Bytes generated per step while streaming an elementwise tensor to a
 /// file: host memory holds one such chunk, not the tensor.
@@ -835,7 +835,8 @@ fn safetensors_header(
     let mut sizes = Vec::with_capacity(tensors.len());
     let mut offset = 0u64;
     let generated = tensors.iter().map(|(name, dtype, shape)| {
-        let bytes = numel(shape)?
+        // An empty shard (a 0 in its shape) is a valid, empty tensor.
+        let bytes = super::part_numel(shape)?
             .checked_mul(dtype.size_bytes() as u64)
             .ok_or_else(|| io_error(path, "the tensors hold more than 2^64 bytes"))?;
         Ok((name, json_str(st_dtype_name(*dtype))?, shape.clone(), bytes))
@@ -1030,7 +1031,10 @@ pub type TensorEntry = (String, DType, Vec<u64>);
 /// What [`write_safetensors`] writes for `set` besides the data: each
 /// tensor's (name, dtype, shape of the shard when sharded), in the set's
 /// order, and `__metadata__` (`format: pt`, the seed, the shard, each
-/// tensor's scheme as `weight_init.init.NAME`). For writers that produce
+/// tensor's scheme as `weight_init.init.NAME`; for a mesh shard
+/// ([`Shard::mesh`]) also `weight_init.mesh`, `weight_init.rank`,
+/// `weight_init.coordinate`, and per tensor `weight_init.placement.NAME`
+/// and `weight_init.global_shape.NAME`). For writers that produce
 /// the bytes elsewhere (a GPU arena) and stream them through
 /// [`write_safetensors_with`], which writes the keys sorted.
 ///
@@ -1065,11 +1069,42 @@ pub fn safetensors_entries(
     meta.insert("weight_init.seed".to_string(), seed.to_string());
     if let Some(s) = shard {
         meta.insert("weight_init.shard".to_string(), s.to_string());
+        placement_metadata(set, s, &mut meta);
     }
     for p in set.params() {
         meta.insert(format!("weight_init.init.{}", p.name), p.init.to_string());
     }
     (tensors, meta)
+}
+
+/// A mesh shard's keys in [`safetensors_entries`]' metadata:
+/// `weight_init.mesh` (`2x4`), `weight_init.rank`, `weight_init.coordinate`
+/// (`[1, 1]`) and per tensor `weight_init.placement.NAME`
+/// (`[Shard(0), Replicate()]`, one per mesh axis, dimensions counted from
+/// 0) and `weight_init.global_shape.NAME` (`[4096, 11008]`). Even
+/// row/column splits keep their one `weight_init.shard` key. A tensor
+/// whose placements do not resolve gets no key: the layout the shapes come
+/// from has already refused it.
+fn placement_metadata(set: &ResolvedSet, s: &Shard, meta: &mut BTreeMap<String, String>) {
+    if s.mode().is_some() {
+        return;
+    }
+    let list = |v: &[u64]| {
+        let parts: Vec<String> = v.iter().map(u64::to_string).collect();
+        format!("[{}]", parts.join(", "))
+    };
+    meta.insert("weight_init.mesh".into(), s.device_mesh().to_string());
+    meta.insert("weight_init.rank".into(), s.rank().to_string());
+    meta.insert("weight_init.coordinate".into(), list(&s.coordinate()));
+    for p in set.params() {
+        if let Ok(pl) = s.placements(&p.name, &p.shape) {
+            meta.insert(format!("weight_init.placement.{}", p.name), pl.to_string());
+        }
+        meta.insert(
+            format!("weight_init.global_shape.{}", p.name),
+            list(&p.shape),
+        );
+    }
 }
 
 /// Initializes `set` on the CPU (each rank's part when `shard` is given)
@@ -1150,25 +1185,7 @@ pub fn write_safetensors_opts(
     shard: Option<&Shard>,
     opts: &WriteOptions,
 ) -> Result<()> {
-    let layout = set.arena_layout(shard, 4)?;
-    let (tensors, meta) = safetensors_entries(set, &layout.shapes, seed, shard);
-    let mut chunk = Vec::new();
-    let copy = opts.copy.as_ref();
-    write_safetensors_copying(path, &tensors, Some(meta), copy, |i, emit| {
-        let (_, jobs) = set.tensor_jobs(i, seed, shard)?;
-        for job in jobs {
-            // Host-memory and size errors name the tensor (write errors
-            // name the file already).
-            stream_job(&job, &mut chunk, emit, &opts.threads).map_err(|e| match e {
-                Error::TooLarge { .. } => Error::Param {
-                    name: set.params()[i].name.clone(),
-                    source: Box::new(e),
-                },
-                e => e,
-            })?;
-        }
-        Ok(())
-    })
+    write_safetensors_observed(path, set, seed, shard, opts, &mut |_, _| {})
 }
 
 /// [`write_safetensors_opts`] that also calls `progress(index, bytes)`

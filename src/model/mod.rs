@@ -10,7 +10,11 @@
 //! encoder ([`ResolvedSet::record_gpu`]; a model larger than one buffer
 //! through [`ResolvedSet::split_arena_layout`] and
 //! [`ResolvedSet::record_gpu_split`]), and [`write_safetensors`] streams
-//! to a file. A [`Shard`] restricts all of these to one rank's part.
+//! to a file. A [`Shard`] restricts all of these to one rank's part: an
+//! even row/column split, or a device mesh with per-tensor DTensor
+//! placements ([`DeviceMesh`], [`Placement`], [`PlacementRules`]; uneven
+//! sizes split as `torch.chunk`; see [`placement`] for how Megatron-style
+//! fused QKV and vocabulary-parallel embeddings are expressed).
 //!
 //! Reproducibility: every parameter draws from its own Philox stream,
 //! by default [`name_stream`] of its name, so a parameter's values depend
@@ -35,6 +39,7 @@
 
 mod exec;
 mod io;
+pub mod placement;
 mod rules;
 mod shard;
 
@@ -61,6 +66,11 @@ pub use io::{
 };
 // `init`'s progress bar on the CPU (src/cli/init.rs).
 pub use io::write_safetensors_observed;
+pub(crate) use placement::part_numel;
+pub use placement::{
+    local_runs, local_shape_and_offset, DeviceMesh, Placement, PlacementRule, PlacementRules,
+    Placements, MAX_MESH_RANKS,
+};
 pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
 pub use shard::{Shard, ShardMode};
 
