@@ -59,7 +59,10 @@ pub use io::{
     Checkpoint, HeaderTensor, ModelSpec, ParamSpec, Passthrough, SafetensorsHeader, TensorEntry,
     WriteOptions, WRITE_CHUNK_BYTES,
 };
-pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
+pub use rules::{
+    glob_match, DeepNormLayers, Preset, RankCond, Rule, Rules, DEEPNORM_BETA, DEEPNORM_QK,
+    MUP_INPUT, MUP_READOUT,
+};
 pub use shard::{Shard, ShardMode};
 
 /// The kind of layer a parameter belongs to, for rules and presets.
