@@ -18,7 +18,10 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig, Report};
+use weight_init::diagnose::{
+    cpu_tensors, lsuv_reference, reference, Activation, DiagnoseConfig, LsuvOptions, Report,
+};
+use weight_init::gpu::GpuContext;
 use weight_init::Init;
 
 use super::plot::{self, Series};
@@ -70,6 +73,47 @@ pub struct DiagnoseArgs {
     /// thread, f64 accumulation).
     #[arg(long)]
     pub cpu_only: bool,
+    /// Also run LSUV (Mishkin & Matas 2016): an orthogonal start, each
+    /// layer rescaled until its pre-activation variance on the batch is
+    /// within --lsuv-tol of 1; shown after the schemes as
+    /// `lsuv(tol=T, max_iter=N)`. With no --scheme, LSUV runs alone.
+    #[arg(long)]
+    pub lsuv: bool,
+    /// LSUV's tolerance on |variance - 1|, in (0, 1) (the paper's 0.1).
+    #[arg(long, default_value_t = LsuvOptions::PAPER_TOL, requires = "lsuv")]
+    pub lsuv_tol: f64,
+    /// LSUV's most forward passes per layer (1 to 1000).
+    #[arg(long, default_value_t = 10, requires = "lsuv")]
+    pub lsuv_max_iter: usize,
+}
+
+/// One row block of `diagnose`: a static scheme, or LSUV.
+enum Run<'a> {
+    Scheme(&'a Init),
+    Lsuv(LsuvOptions),
+}
+
+impl Run<'_> {
+    /// The run's report, on the GPU when there is one, else the CPU reference.
+    fn report(&self, cfg: &DiagnoseConfig, gpu: Option<&GpuContext>) -> Result<Report, CliError> {
+        Ok(match (self, gpu) {
+            (Run::Scheme(s), Some(ctx)) => ctx.diagnose(cfg, s)?,
+            (Run::Lsuv(o), Some(ctx)) => ctx.diagnose_lsuv(cfg, o)?.1,
+            (Run::Scheme(s), None) => Report {
+                scheme: s.to_string(),
+                config: *cfg,
+                layers: reference(cfg, &cpu_tensors(cfg, s)?)?.0,
+            },
+            (Run::Lsuv(o), None) => {
+                let lsuv = lsuv_reference(cfg, o)?;
+                Report {
+                    scheme: lsuv.scheme(),
+                    config: *cfg,
+                    layers: reference(cfg, &lsuv.tensors(cfg)?)?.0,
+                }
+            }
+        })
+    }
 }
 
 /// Runs `diagnose`.
@@ -79,7 +123,9 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
     if args.forward_only {
         cfg = cfg.forward_only();
     }
-    let texts: Vec<&str> = if args.scheme.is_empty() {
+    let texts: Vec<&str> = if args.scheme.is_empty() && args.lsuv {
+        vec![]
+    } else if args.scheme.is_empty() {
         vec![DEFAULT_SCHEMES]
     } else {
         args.scheme.iter().map(String::as_str).collect()
@@ -88,8 +134,14 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
     for t in texts {
         schemes.extend(parse_schemes(t).map_err(CliError)?);
     }
-    if schemes.is_empty() {
+    if schemes.is_empty() && !args.lsuv {
         return Err(CliError("--scheme names no scheme".into()));
+    }
+    let mut runs: Vec<Run> = schemes.iter().map(Run::Scheme).collect();
+    if args.lsuv {
+        let options = LsuvOptions::new(args.lsuv_tol, args.lsuv_max_iter)
+            .map_err(|e| CliError(format!("--lsuv-tol / --lsuv-max-iter: {e}")))?;
+        runs.push(Run::Lsuv(options));
     }
     // Every scheme must resolve for the weight shape before anything runs.
     for s in &schemes {
@@ -107,19 +159,9 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
     }
     let gpu = gpu_or_cpu(args.cpu_only);
     let mut reports = Vec::new();
-    for s in &schemes {
+    for run in &runs {
         let t = Instant::now();
-        let report = match &gpu {
-            Some(ctx) => ctx.diagnose(&cfg, s)?,
-            None => {
-                let (layers, _) = reference(&cfg, &cpu_tensors(&cfg, s)?)?;
-                Report {
-                    scheme: s.to_string(),
-                    config: cfg,
-                    layers,
-                }
-            }
-        };
+        let report = run.report(&cfg, gpu.as_ref())?;
         let seconds = t.elapsed().as_secs_f64();
         if args.json {
             for l in &report.layers {
