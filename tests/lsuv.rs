@@ -59,7 +59,7 @@ fn lsuv_reaches_unit_variance_at_depth_20_on_the_gpu() {
     for (l, v) in vars.iter().enumerate() {
         let g = &gpu.layers[l];
         println!(
-            "layer {:>2}: var {v:.6} (lsuv's own {:.6}), scale {:.6}, {} passes",
+            "layer {:>2}: var {v:.8} (lsuv's own {:.8}), scale {:.6}, {} passes",
             l + 1,
             g.variance,
             g.scale,

@@ -11,6 +11,10 @@
 //! object per (scheme, layer) with every layer. `--plot FILE.png` draws the
 //! activation std against depth on a log scale, one line per scheme (a std
 //! of exactly 0 is drawn at the chart's floor, and the caption says so).
+//!
+//! `--lsuv` adds one more block, LSUV (Mishkin & Matas 2016; the library's
+//! `GpuContext::diagnose_lsuv`, or `lsuv_reference` on the CPU), named
+//! `lsuv(tol=T, max_iter=N)`, after the schemes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -477,16 +477,17 @@ impl Rules {
 ///   (Keras's `"uniform"` initializer), norm gamma ones and beta zeros.
 ///
 /// - `mup`: μP for Adam, Yang et al. 2022, "Tensor Programs V" (arXiv
-///   2203.03466), Table 3 (Table 8 is the same in `MuReadout` form), for a
+///   2203.03466), Table 3 (μP, the initialization column for Adam), for a
 ///   model of `width` tuned at `base_width` with init std `std` (0.02)
 ///   for every weight of the base model. With the width multiplier
 ///   `m = width / base_width`: **input weights** keep the base init
 ///   `normal(0, std)` (variance Θ(1): their fan_in is the vocabulary);
 ///   **hidden weights** `normal(0, std / sqrt(m))` (variance ∝ 1/fan_in);
 ///   **output (readout) weights** `normal(0, std / m)` (variance ∝
-///   1/fan_in²), or zeros with `zero_readout=true` (the paper's advice,
-///   Appendix D.2); biases zeros (width-independent, zero in the base
-///   model); norm weights ones and biases zeros. Which is which, in this
+///   1/fan_in²), or zeros with `zero_readout=true` (the paper's
+///   Appendix D recommends a zero readout); biases zeros
+///   (width-independent, zero in the base model); norm weights ones and
+///   biases zeros. Which is which, in this
 ///   order, first match wins: biases (`*bias`) and norm parameters (kind
 ///   norm); output = names matching [`MUP_READOUT`] (`*lm_head*`,
 ///   `*readout*`, `*output_layer*`); input = kind embedding or names
