@@ -5,8 +5,9 @@
 //!
 //! Algorithm 1, as run here: every layer starts from an orthonormal
 //! `[width, width]` matrix (`orthogonal`, gain 1, on the layer's stream,
-//! the crate's host QR-free construction). Then, layer by layer from the
-//! first: forward the batch through the layers already fixed, compute the
+//! computed on the host as every `orthogonal` fill is). Then, layer by
+//! layer from the first: forward the batch through the layers already
+//! fixed, compute the
 //! variance of the layer's **pre-activation output** `z_l = h_{l-1} W_l^T`
 //! (the linear layer's output, as the paper measures it), and while
 //! `|Var(z_l) - 1| >= tol` and fewer than `max_iter` forward passes were
