@@ -239,3 +239,41 @@ fn bad_input_is_one_error_line() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--lsuv` adds LSUV's block after the schemes (alone when no scheme is
+/// named), on the GPU and on the CPU reference alike; bad LSUV options are
+/// one error line naming the flag.
+#[test]
+fn lsuv_is_a_block_beside_the_schemes() {
+    for device in [None, Some("--cpu-only")] {
+        let mut args = SMALL.to_vec();
+        args.extend(["--scheme", "orthogonal", "--lsuv", "--lsuv-tol", "0.05"]);
+        args.extend(device);
+        let out = diagnose(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        let blocks: Vec<&str> = text.lines().filter(|l| l.starts_with("scheme ")).collect();
+        assert_eq!(blocks.len(), 2, "{text}");
+        assert!(blocks[0].starts_with("scheme orthogonal"), "{text}");
+        assert!(
+            blocks[1].starts_with("scheme lsuv(tol=0.05, max_iter=10)"),
+            "{text}"
+        );
+    }
+    let mut args = SMALL.to_vec();
+    args.extend(["--lsuv", "--json"]);
+    let out = diagnose(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = json_rows(&stdout(&out));
+    assert_eq!(rows.len(), 8);
+    assert!(rows
+        .iter()
+        .all(|r| r["scheme"] == "lsuv(tol=0.1, max_iter=10)"));
+
+    let mut args = SMALL.to_vec();
+    args.extend(["--lsuv", "--lsuv-max-iter", "0"]);
+    let out = diagnose(&args);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--lsuv-max-iter"), "{err}");
+}

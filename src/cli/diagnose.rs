@@ -12,6 +12,10 @@
 //! fields: `src/cli/report.rs`). `--plot FILE.png` draws the
 //! activation std against depth on a log scale, one line per scheme (a std
 //! of exactly 0 is drawn at the chart's floor, and the caption says so).
+//!
+//! `--lsuv` adds one more block, LSUV (Mishkin & Matas 2016; the library's
+//! `GpuContext::diagnose_lsuv`, or `lsuv_reference` on the CPU), named
+//! `lsuv(tol=T, max_iter=N)`, after the schemes.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +23,10 @@ use std::time::Instant;
 
 use clap::Args;
 use serde_json::json;
-use weight_init::diagnose::{cpu_tensors, reference, Activation, DiagnoseConfig, Report};
+use weight_init::diagnose::{
+    cpu_tensors, lsuv_reference, reference, Activation, DiagnoseConfig, LsuvOptions, Report,
+};
+use weight_init::gpu::GpuContext;
 use weight_init::Init;
 
 use super::plot::{self, Series};
@@ -73,6 +80,55 @@ pub struct DiagnoseArgs {
     /// thread, f64 accumulation).
     #[arg(long)]
     pub cpu_only: bool,
+    /// Also run LSUV (Mishkin & Matas 2016): an orthogonal start, each
+    /// layer rescaled until its pre-activation variance on the batch is
+    /// within --lsuv-tol of 1; shown after the schemes as
+    /// `lsuv(tol=T, max_iter=N)`. With no --scheme, LSUV runs alone.
+    #[arg(long)]
+    pub lsuv: bool,
+    /// LSUV's tolerance on |variance - 1|, in (0, 1) (the paper's 0.1).
+    #[arg(long, default_value_t = LsuvOptions::PAPER_TOL, requires = "lsuv")]
+    pub lsuv_tol: f64,
+    /// LSUV's most forward passes per layer (1 to 1000).
+    #[arg(long, default_value_t = 10, requires = "lsuv")]
+    pub lsuv_max_iter: usize,
+}
+
+/// One row block of `diagnose`: a static scheme, or LSUV.
+enum Run<'a> {
+    Scheme(&'a Init),
+    Lsuv(LsuvOptions),
+}
+
+impl Run<'_> {
+    /// What the progress bar shows while the run is on.
+    fn name(&self) -> String {
+        match self {
+            Run::Scheme(s) => s.to_string(),
+            Run::Lsuv(o) => format!("lsuv(tol={}, max_iter={})", o.tol(), o.max_iter()),
+        }
+    }
+
+    /// The run's report, on the GPU when there is one, else the CPU reference.
+    fn report(&self, cfg: &DiagnoseConfig, gpu: Option<&GpuContext>) -> Result<Report, CliError> {
+        Ok(match (self, gpu) {
+            (Run::Scheme(s), Some(ctx)) => ctx.diagnose(cfg, s)?,
+            (Run::Lsuv(o), Some(ctx)) => ctx.diagnose_lsuv(cfg, o)?.1,
+            (Run::Scheme(s), None) => Report {
+                scheme: s.to_string(),
+                config: *cfg,
+                layers: reference(cfg, &cpu_tensors(cfg, s)?)?.0,
+            },
+            (Run::Lsuv(o), None) => {
+                let lsuv = lsuv_reference(cfg, o)?;
+                Report {
+                    scheme: lsuv.scheme(),
+                    config: *cfg,
+                    layers: reference(cfg, &lsuv.tensors(cfg)?)?.0,
+                }
+            }
+        })
+    }
 }
 
 /// Runs `diagnose`.
@@ -82,7 +138,9 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
     if args.forward_only {
         cfg = cfg.forward_only();
     }
-    let texts: Vec<&str> = if args.scheme.is_empty() {
+    let texts: Vec<&str> = if args.scheme.is_empty() && args.lsuv {
+        vec![]
+    } else if args.scheme.is_empty() {
         vec![DEFAULT_SCHEMES]
     } else {
         args.scheme.iter().map(String::as_str).collect()
@@ -91,8 +149,14 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
     for t in texts {
         schemes.extend(parse_schemes(t).map_err(CliError)?);
     }
-    if schemes.is_empty() {
+    if schemes.is_empty() && !args.lsuv {
         return Err(CliError("--scheme names no scheme".into()));
+    }
+    let mut runs: Vec<Run> = schemes.iter().map(Run::Scheme).collect();
+    if args.lsuv {
+        let options = LsuvOptions::new(args.lsuv_tol, args.lsuv_max_iter)
+            .map_err(|e| CliError(format!("--lsuv-tol / --lsuv-max-iter: {e}")))?;
+        runs.push(Run::Lsuv(options));
     }
     // Every scheme must resolve for the weight shape before anything runs.
     for s in &schemes {
@@ -111,22 +175,12 @@ pub fn run(args: &DiagnoseArgs) -> CliResult {
     let gpu = gpu_or_cpu(args.cpu_only);
     let common = Common::new("diagnose", gpu.as_ref(), Some(cfg.seed()));
     // One step per scheme, on stderr (hidden when it is not a terminal).
-    let bar = super::progress(schemes.len() as u64, "diagnose");
+    let bar = super::progress(runs.len() as u64, "diagnose");
     let mut reports = Vec::new();
-    for s in &schemes {
-        bar.set_message(s.to_string());
+    for run in &runs {
+        bar.set_message(run.name());
         let t = Instant::now();
-        let report = match &gpu {
-            Some(ctx) => ctx.diagnose(&cfg, s)?,
-            None => {
-                let (layers, _) = reference(&cfg, &cpu_tensors(&cfg, s)?)?;
-                Report {
-                    scheme: s.to_string(),
-                    config: cfg,
-                    layers,
-                }
-            }
-        };
+        let report = run.report(&cfg, gpu.as_ref())?;
         let seconds = t.elapsed().as_secs_f64();
         if args.json {
             for l in &report.layers {

@@ -288,7 +288,7 @@ pub struct InitArgs {
     /// them. The report names them either way.
     #[arg(long, requires = "from_safetensors")]
     pub skip_non_float: bool,
-    /// A preset: torch-defaults, gpt2, gpt2(n_layers=N), keras-defaults.
+    /// A preset: torch-defaults, gpt2[(n_layers=N)], keras-defaults, mup(base_width=B, width=W), deepnorm(layers=N), olmo, t5(d_model=D, d_kv=K, d_ff=F, num_heads=H).
     /// Replaces the spec's preset.
     #[arg(long)]
     pub preset: Option<String>,

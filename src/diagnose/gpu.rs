@@ -9,9 +9,10 @@
 //! invocation per unit): the table [`SHADERS`], whose pipelines the
 //! backend's engine builds on first use, as for its own kernels.
 
+use crate::diagnose::lsuv::fit_layer;
 use crate::diagnose::{
-    combine_partials, standard_normal, DiagnoseConfig, LayerStats, Report, Tensors, Trace,
-    PARTIAL_WORDS,
+    combine_partials, lsuv_start, scale_weights, standard_normal, DiagnoseConfig, LayerStats, Lsuv,
+    LsuvOptions, Report, Tensors, Trace, PARTIAL_WORDS,
 };
 use crate::dtype::DType;
 use crate::error::{Error, Result};
@@ -132,7 +133,7 @@ impl GpuContext {
     /// ```
     pub fn diagnose(&self, cfg: &DiagnoseConfig, init: &Init) -> Result<Report> {
         let run = self.scoped("running the diagnostic", || {
-            self.run_diagnose(cfg, init, false)
+            self.run_diagnose(cfg, Weights::Scheme(init), false)
         });
         Ok(run?.0)
     }
@@ -156,10 +157,160 @@ impl GpuContext {
         init: &Init,
     ) -> Result<(Report, Tensors, Trace)> {
         let (report, traced) = self.scoped("running the diagnostic", || {
-            self.run_diagnose(cfg, init, true)
+            self.run_diagnose(cfg, Weights::Scheme(init), true)
         })?;
         let (tensors, trace) = traced.expect("a traced run returns its matrices");
         Ok((report, tensors, trace))
+    }
+
+    /// LSUV (Mishkin & Matas 2016, Algorithm 1; see
+    /// [`crate::diagnose::lsuv_reference`] for the procedure) on the
+    /// device: each forward pass (`z_l = h_{l-1} W_l^T`, the variance of
+    /// `z_l`, then `h_l = act(z_l)`) runs through the diagnostic's
+    /// kernels; the host reads back the per-column partial statistics,
+    /// picks the next scale, and uploads the layer's orthogonal start
+    /// scaled by it ([`crate::diagnose::scale_weights`]; the orthogonal
+    /// values are the host's, as for every `orthogonal` fill). One
+    /// submission and read-back per forward pass.
+    ///
+    /// Errors: as [`Self::diagnose`], and those of
+    /// [`crate::diagnose::lsuv_start`].
+    ///
+    /// ```no_run
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig, LsuvOptions};
+    /// use weight_init::gpu::GpuContext;
+    /// let ctx = GpuContext::new_default()?;
+    /// let cfg = DiagnoseConfig::new(20, 128, 256, Activation::Relu, 0)?;
+    /// let lsuv = ctx.lsuv(&cfg, &LsuvOptions::default())?;
+    /// assert!(lsuv.layers.iter().all(|l| l.converged));
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    pub fn lsuv(&self, cfg: &DiagnoseConfig, options: &LsuvOptions) -> Result<Lsuv> {
+        self.scoped("running LSUV", || self.run_lsuv(cfg, options))
+    }
+
+    /// [`Self::lsuv`], then [`Self::diagnose`]'s run on LSUV's weights:
+    /// the report `diagnose` shows beside the static schemes, under the
+    /// scheme name [`Lsuv::scheme`].
+    ///
+    /// ```no_run
+    /// use weight_init::diagnose::{Activation, DiagnoseConfig, LsuvOptions};
+    /// use weight_init::gpu::GpuContext;
+    /// let ctx = GpuContext::new_default()?;
+    /// let cfg = DiagnoseConfig::new(50, 512, 256, Activation::Relu, 0)?;
+    /// let (lsuv, report) = ctx.diagnose_lsuv(&cfg, &LsuvOptions::default())?;
+    /// assert_eq!(report.scheme, lsuv.scheme());
+    /// # Ok::<(), weight_init::Error>(())
+    /// ```
+    pub fn diagnose_lsuv(
+        &self,
+        cfg: &DiagnoseConfig,
+        options: &LsuvOptions,
+    ) -> Result<(Lsuv, Report)> {
+        let lsuv = self.lsuv(cfg, options)?;
+        let tensors = lsuv.tensors(cfg)?;
+        let scheme = lsuv.scheme();
+        let source = Weights::Values {
+            scheme: &scheme,
+            values: &tensors.weights,
+        };
+        let (report, _) = self.scoped("running the diagnostic", || {
+            self.run_diagnose(cfg, source, false)
+        })?;
+        Ok((lsuv, report))
+    }
+
+    fn run_lsuv(&self, cfg: &DiagnoseConfig, options: &LsuvOptions) -> Result<Lsuv> {
+        let start = lsuv_start(cfg)?;
+        let max_groups = self.diagnose_limits(cfg)?;
+        let matmul_p = self.pipeline(&SHADERS[0])?;
+        let forward_p = self.pipeline(&SHADERS[1])?;
+        let stats_p = self.pipeline(&SHADERS[3])?;
+        let (width, batch) = (cfg.width(), cfg.batch());
+        let act_n = cfg.activation_numel();
+        let usage = wgpu::BufferUsages::STORAGE
+            | wgpu::BufferUsages::COPY_SRC
+            | wgpu::BufferUsages::COPY_DST;
+        let buffer = |label: &str, elements: u64| {
+            self.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 4 * elements,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let hs = [buffer("lsuv h", act_n), buffer("lsuv h", act_n)];
+        let z = buffer("lsuv z", act_n);
+        let weight = buffer("lsuv weight", cfg.weight_numel());
+        let stats_words = (width * PARTIAL_WORDS) as u64;
+        let stats = buffer("lsuv stats", stats_words);
+        let uniform = |bytes: &[u8]| self.uniform("lsuv params", bytes);
+        let grids = split_grid(act_n.div_ceil(ELEMENTWISE_GROUP), max_groups as u32);
+        if grids.len() > 1 {
+            return Err(Error::InvalidShape {
+                shape: vec![cfg.depth() as u64, width as u64, batch as u64],
+                reason: "the elementwise grid passes the device's workgroup limit".into(),
+            });
+        }
+        let grid = grids.first().map_or([1, 1], |g| g.size);
+
+        self.queue()
+            .write_buffer(&hs[0], 0, bytemuck::cast_slice(&start.input));
+        let mut layers = Vec::with_capacity(cfg.depth());
+        for (l, w0) in start.weights.iter().enumerate() {
+            let h_in = &hs[l % 2];
+            let fitted = fit_layer(l + 1, options, |scale| {
+                self.queue().write_buffer(
+                    &weight,
+                    0,
+                    bytemuck::cast_slice(&scale_weights(w0, scale)),
+                );
+                let dims = [batch as u32, width as u32, width as u32, 1];
+                let u = uniform(bytemuck::cast_slice(&dims));
+                let mm_grid = [
+                    (width as u64).div_ceil(MATMUL_TILE) as u32,
+                    (batch as u64).div_ceil(MATMUL_TILE) as u32,
+                ];
+                let params = [batch as u32, width as u32, 0, 0];
+                let su = uniform(bytemuck::cast_slice(&params));
+                let dispatches = [
+                    self.dispatch(
+                        &matmul_p,
+                        [h_in, &weight, &z, &u].map(|b| b.as_entire_binding()),
+                        mm_grid,
+                    ),
+                    self.dispatch(
+                        &stats_p,
+                        [&z, &stats, &su].map(|b| b.as_entire_binding()),
+                        [(width as u64).div_ceil(STATS_GROUP) as u32, 1],
+                    ),
+                ];
+                self.submit_checked(|enc| {
+                    record(enc, "lsuv forward", &dispatches);
+                    Ok(())
+                })?;
+                let partials = self.read_f32(&stats, stats_words)?;
+                Ok(combine_partials(&partials, batch).std.powi(2))
+            })?;
+            // z holds the last pass, at the kept scale.
+            let params = [act_n as u32, cfg.activation().code(), grid[0], 0];
+            let u = uniform(bytemuck::cast_slice(&params));
+            let h_out = &hs[(l + 1) % 2];
+            let forward = self.dispatch(
+                &forward_p,
+                [&z, h_out, &u].map(|b| b.as_entire_binding()),
+                grid,
+            );
+            self.submit_checked(|enc| {
+                record(enc, "lsuv activation", std::slice::from_ref(&forward));
+                Ok(())
+            })?;
+            layers.push(fitted);
+        }
+        Ok(Lsuv {
+            options: *options,
+            layers,
+        })
     }
 
     /// Checks every binding and grid of a run against the device's limits;
@@ -213,10 +364,24 @@ impl GpuContext {
     fn run_diagnose(
         &self,
         cfg: &DiagnoseConfig,
-        init: &Init,
+        source: Weights<'_>,
         traced: bool,
     ) -> Result<(Report, Option<(Tensors, Trace)>)> {
-        let plan = cfg.weight_plan(init)?;
+        let (plan, values, scheme) = match source {
+            Weights::Scheme(init) => (Some(cfg.weight_plan(init)?), None, init.to_string()),
+            Weights::Values { scheme, values } => {
+                if values.len() != cfg.depth()
+                    || values.iter().any(|v| v.len() as u64 != cfg.weight_numel())
+                {
+                    return Err(Error::OutputLength {
+                        expected: cfg.depth() as u64 * cfg.weight_numel(),
+                        got: values.iter().map(|v| v.len() as u64).sum(),
+                        unit: "weights",
+                    });
+                }
+                (None, Some(values), scheme.to_string())
+            }
+        };
         let max_groups = self.diagnose_limits(cfg)?;
         let matmul_p = self.pipeline(&SHADERS[0])?;
         let forward_p = self.pipeline(&SHADERS[1])?;
@@ -308,7 +473,12 @@ impl GpuContext {
             let g_last = &gs[slot(depth)];
             self.record_fill(enc, g_last, 0, &normal, DType::F32, &key, 0..key.numel)?;
             for (l, w) in (1..=depth).zip(&weights) {
-                self.record_plan(enc, w, &plan, cfg, l)?;
+                if let Some(plan) = &plan {
+                    self.record_plan(enc, w, plan, cfg, l)?;
+                } else if let Some(values) = values {
+                    self.queue()
+                        .write_buffer(w, 0, bytemuck::cast_slice(&values[l - 1]));
+                }
             }
             record(enc, "diagnose", &dispatches);
             Ok(())
@@ -326,7 +496,7 @@ impl GpuContext {
             })
             .collect();
         let report = Report {
-            scheme: init.to_string(),
+            scheme,
             config: *cfg,
             layers,
         };
@@ -397,4 +567,17 @@ impl GpuContext {
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect())
     }
+}
+
+/// Where a diagnostic run's weights come from.
+#[derive(Clone, Copy)]
+enum Weights<'a> {
+    /// A scheme, resolved and filled on each layer's stream.
+    Scheme(&'a Init),
+    /// Given values, one `[width, width]` matrix per layer, reported
+    /// under `scheme`.
+    Values {
+        scheme: &'a str,
+        values: &'a [Vec<f32>],
+    },
 }

@@ -49,8 +49,10 @@
 use std::str::FromStr;
 
 mod gpu;
+mod lsuv;
 
 pub use gpu::SHADERS;
+pub use lsuv::{lsuv_reference, lsuv_start, scale_weights, Lsuv, LsuvLayer, LsuvOptions};
 
 #[cfg(feature = "serde")]
 use serde::Serialize;

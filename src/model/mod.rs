@@ -71,7 +71,10 @@ pub use placement::{
     local_runs, local_shape_and_offset, DeviceMesh, Placement, PlacementRule, PlacementRules,
     Placements, MAX_MESH_RANKS,
 };
-pub use rules::{glob_match, Preset, RankCond, Rule, Rules};
+pub use rules::{
+    glob_match, DeepNormLayers, Preset, RankCond, Rule, Rules, DEEPNORM_BETA, DEEPNORM_QK,
+    MUP_INPUT, MUP_READOUT,
+};
 pub use shard::{Shard, ShardMode};
 
 /// The kind of layer a parameter belongs to, for rules and presets.
