@@ -213,7 +213,7 @@ pub struct InitArgs {
     #[arg(
         long,
         conflicts_with = "from_safetensors",
-        required_unless_present = "from_safetensors"
+        required_unless_present_any = ["from_safetensors", "hf_config"]
     )]
     pub spec: Option<PathBuf>,
     /// Take names, shapes and dtypes from this safetensors file's header,
@@ -289,6 +289,15 @@ pub struct InitArgs {
     /// default.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// A Hugging Face `config.json` (model_type llama, mistral, qwen2,
+    /// gpt2 or bert): the parameters `transformers` creates for the class
+    /// in `architectures` (the bare model when absent), each with that
+    /// architecture's `_init_weights` recipe, in the config's dtype unless
+    /// `--dtype`. When `--out` is an existing directory (or ends with
+    /// `/`), writes `DIR/model.safetensors` and copies the config to
+    /// `DIR/config.json`, so `from_pretrained(DIR)` loads it.
+    #[arg(long, value_name = "CONFIG.json", conflicts_with_all = ["spec", "from_safetensors"])]
+    pub hf_config: Option<PathBuf>,
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {
