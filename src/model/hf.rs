@@ -338,10 +338,12 @@ impl HfConfig {
     /// use weight_init::model::HfConfig;
     /// let path = std::env::temp_dir().join(format!("wi-doc-hf-{}.json", std::process::id()));
     /// std::fs::write(&path, r#"{"model_type": "qwen2", "vocab_size": 300, "hidden_size": 64,
-    ///   "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4}"#).unwrap();
+    ///   "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 32}"#).unwrap();
     /// let cfg = HfConfig::from_file(&path);
     /// std::fs::remove_file(&path).unwrap();
-    /// assert_eq!(cfg.unwrap().num_key_value_heads, 32); // Qwen2Config's default
+    /// let cfg = cfg.unwrap();
+    /// assert_eq!(cfg.num_key_value_heads, 32); // Qwen2Config's default
+    /// assert_eq!(cfg.head_dim, 2); // hidden_size / num_attention_heads
     /// ```
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = files::read_text(path, files::MAX_SPEC_BYTES, "a config.json")?;
@@ -556,9 +558,10 @@ impl HfConfig {
     /// ```
     /// use weight_init::model::HfConfig;
     /// let cfg = HfConfig::from_json(r#"{"model_type": "mistral", "architectures": ["MistralForCausalLM"],
-    ///   "vocab_size": 100, "hidden_size": 32, "intermediate_size": 64,
-    ///   "num_hidden_layers": 1, "num_attention_heads": 4}"#, "inline").unwrap();
+    ///   "vocab_size": 100, "hidden_size": 64, "intermediate_size": 64,
+    ///   "num_hidden_layers": 1, "num_attention_heads": 16}"#, "inline").unwrap();
     /// assert_eq!(cfg.class(), "MistralForCausalLM");
+    /// assert_eq!(cfg.num_key_value_heads, 8); // MistralConfig's default
     /// ```
     pub fn class(&self) -> &'static str {
         if self.lm_head {
