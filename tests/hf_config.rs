@@ -287,7 +287,11 @@ fn run(args: &[&str]) -> Output {
     run_cli("init", args, &[])
 }
 
-fn read_tensors(path: &Path) -> (BTreeMap<String, (Vec<u64>, DType, Vec<u8>)>, Value) {
+/// A file's tensors by name: shape, dtype, data.
+type Tensors = BTreeMap<String, (Vec<u64>, DType, Vec<u8>)>;
+
+/// A safetensors file's tensors and its `__metadata__`.
+fn read_tensors(path: &Path) -> (Tensors, Value) {
     let bytes = std::fs::read(path).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     let map = st
