@@ -35,6 +35,8 @@ divided by --scale (default 1). Times
 `AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)` on the CPU
 (torch.set_num_threads(N)) against `BIN init --hf-config ... --device cpu
 --dtype bf16 --threads N --out TMP` in the same run; medians of --repeats.
+`--device gpu` times weight-init on the GPU instead (from_config stays on
+the CPU, as it runs there by default).
 """
 import argparse
 import json
@@ -124,6 +126,27 @@ CONFIGS = {
         "vocab_size": 1000,
         "initializer_range": 0.03,
         "tie_word_embeddings": True,
+    },
+    # Bare MistralModel on MistralConfig's num_key_value_heads default (8).
+    "mistral_bare": {
+        "model_type": "mistral",
+        "hidden_size": 64,
+        "intermediate_size": 96,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 16,
+        "vocab_size": 120,
+    },
+    # Bare Qwen2Model on Qwen2Config's num_key_value_heads default (32),
+    # with its own head_dim.
+    "qwen2_bare": {
+        "model_type": "qwen2",
+        "hidden_size": 64,
+        "intermediate_size": 96,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 32,
+        "head_dim": 4,
+        "vocab_size": 120,
+        "pad_token_id": 119,
     },
     "qwen2_tied": {
         "architectures": ["Qwen2ForCausalLM"],
@@ -405,7 +428,7 @@ def check(binary):
             arch = cfg_dict["model_type"]
             by_arch.setdefault(arch, []).append(ok)
             print(
-                f"{name:13s} {model.__class__.__name__:18s} tensors {len(exp['tensors']):3d}  "
+                f"{name:16s} {model.__class__.__name__:18s} tensors {len(exp['tensors']):3d}  "
                 f"missing {len(info['missing_keys'])} unexpected {len(info['unexpected_keys'])} "
                 f"mismatched {len(info['mismatched_keys'])}  worst std error {worst:.2f} of tolerance  "
                 f"{'OK' if ok else 'FAIL'}"
@@ -420,7 +443,7 @@ def check(binary):
     return 1 if failures else 0
 
 
-def time_7b(binary, threads, repeats, scale, as_json):
+def time_7b(binary, threads, repeats, scale, as_json, device="cpu"):
     cfg_dict = {
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
@@ -438,6 +461,12 @@ def time_7b(binary, threads, repeats, scale, as_json):
     }
     torch.set_num_threads(threads)
     cfg = transformers.AutoConfig.for_model(**cfg_dict)
+    # The first from_config imports the modeling code: do that untimed, on
+    # a tiny config.
+    tiny = dict(cfg_dict, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                num_attention_heads=2, num_key_value_heads=2, vocab_size=64)
+    transformers.AutoModelForCausalLM.from_config(
+        transformers.AutoConfig.for_model(**tiny), dtype=torch.bfloat16)
     torch_times, ours = [], []
     with tempfile.TemporaryDirectory() as d:
         cfg_path = os.path.join(d, "config.json")
@@ -451,8 +480,9 @@ def time_7b(binary, threads, repeats, scale, as_json):
             n_params = sum(p.numel() for p in model.parameters())
             del model
             t0 = time.perf_counter()
-            run_bin(binary, ["init", "--hf-config", cfg_path, "--out", out, "--device", "cpu",
-                             "--dtype", "bf16", "--threads", str(threads)])
+            extra = ["--threads", str(threads)] if device == "cpu" else []
+            run_bin(binary, ["init", "--hf-config", cfg_path, "--out", out, "--device", device,
+                             "--dtype", "bf16", *extra])
             ours.append(time.perf_counter() - t0)
             size = os.path.getsize(out)
             os.remove(out)
@@ -461,6 +491,7 @@ def time_7b(binary, threads, repeats, scale, as_json):
         "parameters": n_params,
         "dtype": "bfloat16",
         "threads": threads,
+        "weight_init_device": device,
         "repeats": repeats,
         "from_config_median_s": statistics.median(torch_times),
         "weight_init_median_s": statistics.median(ours),
@@ -473,9 +504,9 @@ def time_7b(binary, threads, repeats, scale, as_json):
         print(json.dumps(result))
     else:
         print(
-            f"{result['config']} ({n_params / 1e9:.2f} B params, bf16, {threads} threads, median of {repeats}):\n"
+            f"{result['config']} ({n_params / 1e6:.1f} M params, bf16, {threads} threads, median of {repeats}):\n"
             f"  AutoModelForCausalLM.from_config (in memory): {result['from_config_median_s']:.2f} s\n"
-            f"  weight-init init --hf-config --device cpu (written to disk): {result['weight_init_median_s']:.2f} s\n"
+            f"  weight-init init --hf-config --device {device} (written to disk): {result['weight_init_median_s']:.2f} s\n"
             f"  speedup {result['speedup']:.1f}x"
         )
 
@@ -489,11 +520,13 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--scale", type=int, default=1, help="--time-7b: divide hidden, intermediate and vocab by this")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--device", choices=["cpu", "gpu"], default="cpu",
+                    help="--time-7b: weight-init's backend (from_config always runs on the CPU)")
     args = ap.parse_args()
     if args.check:
         sys.exit(check(args.binary))
     if args.time_7b:
-        time_7b(args.binary, args.threads, args.repeats, args.scale, args.json)
+        time_7b(args.binary, args.threads, args.repeats, args.scale, args.json, args.device)
         return
     generate()
 

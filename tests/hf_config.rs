@@ -498,6 +498,14 @@ fn bad_configs_are_one_line_and_write_nothing() {
             "`hidden_size` must be a whole number",
         ),
         (
+            with("hidden_size", Some(66.into())),
+            "hidden size 66 is not a multiple of the number of attention heads 8",
+        ),
+        (
+            with("initializer_range", Some(serde_json::json!(1.5))),
+            "`initializer_range` must be at most 1 for llama",
+        ),
+        (
             with("num_hidden_layers", Some(0.into())),
             "`num_hidden_layers` must be at least 1",
         ),

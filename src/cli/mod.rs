@@ -256,7 +256,9 @@ pub struct InitArgs {
     /// file (a device, FIFO, socket or directory is refused; a link to a
     /// regular file is written through). Atomically: a hidden temporary
     /// file `.NAME.PID.N.tmp` in the same directory, synced and renamed at
-    /// the end, removed on any error and on SIGINT/SIGTERM.
+    /// the end, removed on any error and on SIGINT/SIGTERM. With
+    /// `--hf-config`, a directory (existing, or named with a trailing `/`)
+    /// gets `model.safetensors` and a copy of the config.
     #[arg(long)]
     pub out: PathBuf,
     /// gpu or cpu (default: the GPU when an adapter exists, else the CPU).

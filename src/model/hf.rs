@@ -319,7 +319,7 @@ impl HfConfig {
             what: what.to_string(),
             line: e.line(),
             column: e.column(),
-            message: e.to_string(),
+            message: super::io::without_position(&e),
         })?;
         let Some(obj) = value.as_object() else {
             return Err(Error::InvalidFile {
@@ -444,8 +444,10 @@ impl HfConfig {
                  num_key_value_heads {num_key_value_heads}"
             )));
         }
-        if matches!(arch, A::Gpt2 | A::Bert) && hidden_size % num_attention_heads != 0 {
-            // GPT2Attention and BertSelfAttention raise ValueError here.
+        if matches!(arch, A::Llama | A::Gpt2 | A::Bert) && hidden_size % num_attention_heads != 0 {
+            // LlamaConfig.validate_architecture, GPT2Attention and
+            // BertSelfAttention raise ValueError here (even with Llama's
+            // own head_dim); Mistral and Qwen2 round hidden / heads down.
             return Err(f.err(format!(
                 "the hidden size {hidden_size} is not a multiple of the number of attention \
                  heads {num_attention_heads}"
@@ -481,6 +483,12 @@ impl HfConfig {
         if !(initializer_range.is_finite() && initializer_range > 0.0) {
             return Err(f.err(format!(
                 "`initializer_range` must be a finite number > 0, found {initializer_range}"
+            )));
+        }
+        if arch == A::Llama && initializer_range > 1.0 {
+            // LlamaConfig: `interval(min=0.0, max=1.0)`.
+            return Err(f.err(format!(
+                "`initializer_range` must be at most 1 for llama, found {initializer_range}"
             )));
         }
         // BertConfig's pad_token_id defaults to 0; the decoders' to None.
