@@ -584,6 +584,19 @@ fn bad_configs_are_one_line_and_write_nothing() {
         !o.status.success() && err.contains("does not exist"),
         "{err}"
     );
+    let o = run(&[
+        "--hf-config",
+        cfg.to_str().unwrap(),
+        "--out",
+        &dir.s("m.st"),
+        "--preset",
+        "gpt2",
+    ]);
+    let err = stderr(&o);
+    assert!(
+        !o.status.success() && err.contains("--preset does not go with --hf-config"),
+        "{err}"
+    );
     assert!(dir.names().is_empty());
 }
 

@@ -38,6 +38,15 @@ pub fn run(a: &InitArgs) -> CliResult {
 /// `model.safetensors`), the config read whole before any work, the
 /// model written, then the config copied beside it.
 fn run_hf(a: &InitArgs, config: &Path) -> CliResult {
+    if a.preset.is_some() {
+        // A preset only reaches parameters without an init, and every
+        // --hf-config parameter has its architecture's.
+        return Err(CliError(
+            "--preset does not go with --hf-config: the architecture's recipe gives every \
+             init (replace some with --rule PATTERN=SCHEME)"
+                .into(),
+        ));
+    }
     let dir = hf_output_dir(&a.out)?;
     let out = dir
         .as_ref()
