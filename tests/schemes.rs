@@ -771,6 +771,7 @@ const ROUND_TRIP: &[&str] = &[
     "torch_default_weight",
     "torch_default_bias",
     "gpt2_residual(12, std=0.01)",
+    "normal_padded(0.5, 0.02, padding_idx=3)",
     "lstm_forget_bias(2)",
     "class_prior_bias([0.7, 0.2, 0.1])",
     "class_prior_bias(0.01, sigmoid)",

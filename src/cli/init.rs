@@ -12,6 +12,7 @@
 //! `WRITE_CHUNK_BYTES`. A model of one buffer is one submit, as before. On the CPU each tensor
 //! is generated chunk by chunk straight into the file.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use weight_init::cpu::Threads;
@@ -19,30 +20,116 @@ use weight_init::files;
 use weight_init::gpu::GpuContext;
 use weight_init::model::{
     read_checkpoint, safetensors_entries, write_safetensors_copying, write_safetensors_observed,
-    HeaderTensor, ModelSpec, ParamSet, Passthrough, PlacementRules, Preset, ResolvedSet, Rule,
-    Rules, Shard, WriteOptions, ARENA_ALIGN, WRITE_CHUNK_BYTES,
+    HeaderTensor, HfConfig, ModelSpec, ParamSet, Passthrough, PlacementRules, Preset, ResolvedSet,
+    Rule, Rules, Shard, WriteOptions, ARENA_ALIGN, WRITE_CHUNK_BYTES,
 };
 
 use super::{CliError, CliResult, InitArgs, InitDevice};
 
 /// Runs `init`.
 pub fn run(a: &InitArgs) -> CliResult {
+    if let Some(config) = &a.hf_config {
+        return run_hf(a, config);
+    }
+    run_to(a, &a.out, None)
+}
+
+/// `init --hf-config`: the output path (a directory gets
+/// `model.safetensors`), the config read whole before any work, the
+/// model written, then the config copied beside it.
+fn run_hf(a: &InitArgs, config: &Path) -> CliResult {
+    if a.preset.is_some() {
+        // A preset only reaches parameters without an init, and every
+        // --hf-config parameter has its architecture's.
+        return Err(CliError(
+            "--preset does not go with --hf-config: the architecture's recipe gives every \
+             init (replace some with --rule PATTERN=SCHEME)"
+                .into(),
+        ));
+    }
+    let dir = hf_output_dir(&a.out)?;
+    let out = dir
+        .as_ref()
+        .map_or_else(|| a.out.clone(), |d| d.join("model.safetensors"));
+    files::check_output(&out)?;
+    let text = files::read_text(config, files::MAX_SPEC_BYTES, "a config.json")?;
+    let cfg = HfConfig::from_json(&text, &files::show(config))?;
+    // --dtype wins, so a config in a dtype weight-init does not write
+    // (float64, say) still works with it.
+    let dtype = match a.dtype {
+        Some(d) => d,
+        None => cfg.dtype()?,
+    };
+    let set = cfg.param_set_as(dtype)?;
+    let code = run_to(a, &out, Some(set))?;
+    if let Some(dir) = dir {
+        let target = dir.join("config.json");
+        let same = matches!(
+            (std::fs::canonicalize(config), std::fs::canonicalize(&target)),
+            (Ok(x), Ok(y)) if x == y
+        );
+        if !same {
+            let mut f = files::AtomicFile::create(&target)?;
+            f.write(text.as_bytes())?;
+            f.commit()?;
+            let line = format!(
+                "copied {} to {} ({})",
+                files::show(config),
+                files::show(&target),
+                cfg.class()
+            );
+            // `--json` keeps stdout to its JSON lines.
+            if a.json {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// The directory `--out` names for `--hf-config`: an existing directory,
+/// or a path ending in `/` (which must exist); `None` for a file path.
+fn hf_output_dir(out: &Path) -> Result<Option<PathBuf>, CliError> {
+    let slash = out.as_os_str().to_string_lossy().ends_with('/');
+    match std::fs::metadata(out) {
+        Ok(m) if m.is_dir() => Ok(Some(out.to_path_buf())),
+        Ok(_) if slash => Err(CliError(format!(
+            "--out {}: not a directory",
+            files::show(out)
+        ))),
+        Err(_) if slash => Err(CliError(format!(
+            "--out {}: the directory does not exist (create it first)",
+            files::show(out)
+        ))),
+        _ => Ok(None),
+    }
+}
+
+/// Runs `init` writing to `out`, from `hf` (an `--hf-config` set) or from
+/// `--spec` / `--from-safetensors`.
+fn run_to(a: &InitArgs, out: &Path, hf: Option<ParamSet>) -> CliResult {
     // The output first: a target that is not a regular file (a device, a
     // FIFO, a socket, a directory, a link to one) or whose directory is
     // missing is refused before anything is read or computed.
-    files::check_output(&a.out)?;
-    let (mut set, spec, passthrough) = match (&a.spec, &a.from_safetensors) {
-        (Some(path), None) => {
+    files::check_output(out)?;
+    let from_hf = hf.is_some();
+    let (mut set, spec, passthrough) = match (&a.spec, &a.from_safetensors, hf) {
+        (Some(path), None, None) => {
             let spec = ModelSpec::from_file(path)?;
             (spec.param_set()?, Some(spec), None)
         }
-        (None, Some(path)) => {
+        (None, Some(path), None) => {
             let ckpt = read_checkpoint(path)?;
             (ckpt.params, None, Some(ckpt.passthrough))
         }
+        (None, None, Some(set)) => (set, None, None),
         _ => {
             return Err(CliError(
-                "give exactly one of --spec FILE.json and --from-safetensors FILE".into(),
+                "give exactly one of --spec FILE.json, --from-safetensors FILE and \
+                 --hf-config config.json"
+                    .into(),
             ))
         }
     };
@@ -66,6 +153,19 @@ pub fn run(a: &InitArgs) -> CliResult {
         .map(|r| r.parse::<Rule>())
         .collect::<Result<Vec<_>, _>>()?;
     let mut rules = Rules::new(cli_rules);
+    if from_hf {
+        // Every --hf-config parameter carries its recipe's init; a
+        // command-line rule that matches one replaces it.
+        let overridden = |p: &weight_init::model::Param| {
+            rules.find(&p.name, set.kind_of(p), p.shape.len()).is_some()
+        };
+        set = ParamSet::from_params(set.params().iter().cloned().map(|mut p| {
+            if overridden(&p) {
+                p.init = None;
+            }
+            p
+        }))?;
+    }
     if let Some(spec) = &spec {
         rules = rules.then(Rules::new(spec.rules.clone()));
     }
@@ -139,6 +239,7 @@ pub fn run(a: &InitArgs) -> CliResult {
                 shard.as_ref(),
                 copy.as_ref(),
                 a,
+                out,
                 &mut on_bytes,
             )?;
             let unused = if a.threads.is_some() {
@@ -155,14 +256,7 @@ pub fn run(a: &InitArgs) -> CliResult {
                 threads,
                 copy: copy.clone(),
             };
-            write_safetensors_observed(
-                &a.out,
-                &resolved,
-                seed,
-                shard.as_ref(),
-                &opts,
-                &mut on_bytes,
-            )?;
+            write_safetensors_observed(out, &resolved, seed, shard.as_ref(), &opts, &mut on_bytes)?;
             match a.threads {
                 Some(n) => format!("cpu, {n} threads"),
                 None => "cpu".to_string(),
@@ -182,15 +276,17 @@ pub fn run(a: &InitArgs) -> CliResult {
             &device,
             copy.as_ref(),
             &skipped,
-            a,
+            out,
         );
     }
     println!(
         "wrote {} tensors, {} bytes, to {} (seed {seed}, {device}{})",
         resolved.params().len(),
         bytes,
-        files::show(&a.out),
-        shard.as_ref().map_or(String::new(), |s| format!(", shard {s}"))
+        files::show(out),
+        shard
+            .as_ref()
+            .map_or(String::new(), |s| format!(", shard {s}"))
     );
     if let Some(c) = copy.as_ref().filter(|c| !c.tensors.is_empty()) {
         println!(
@@ -262,6 +358,7 @@ fn write_from_gpu(
     shard: Option<&Shard>,
     copy: Option<&Passthrough>,
     a: &InitArgs,
+    out: &Path,
     on_bytes: &mut dyn FnMut(usize, u64),
 ) -> Result<(), CliError> {
     let device_max = ctx.device().limits().max_buffer_size;
@@ -281,7 +378,7 @@ fn write_from_gpu(
     let buffer = layout.create_reusable_buffer(ctx)?;
     let (tensors, meta) = safetensors_entries(resolved, &layout.shapes, seed, shard);
     let mut filled = None;
-    write_safetensors_copying(&a.out, &tensors, Some(meta), copy, |i, emit| {
+    write_safetensors_copying(out, &tensors, Some(meta), copy, |i, emit| {
         let b = layout.buffers[i];
         if filled != Some(b) {
             ctx.submit_checked(|enc| {
@@ -321,7 +418,7 @@ fn json_report(
     device: &str,
     copy: Option<&Passthrough>,
     skipped: &[HeaderTensor],
-    a: &InitArgs,
+    out: &Path,
 ) -> CliResult {
     use serde_json::json;
 
@@ -358,7 +455,7 @@ fn json_report(
         report::print(&common.row(other(t, "skipped")))?;
     }
     report::print(&common.summary(json!({
-        "out": files::show(&a.out),
+        "out": files::show(out),
         "tensors": resolved.params().len(),
         "bytes": sizes.iter().sum::<u64>(),
         "copied": copy.map_or(0, |c| c.tensors.len()),

@@ -268,7 +268,7 @@ pub struct InitArgs {
     #[arg(
         long,
         conflicts_with = "from_safetensors",
-        required_unless_present = "from_safetensors"
+        required_unless_present_any = ["from_safetensors", "hf_config"]
     )]
     pub spec: Option<PathBuf>,
     /// Take names, shapes and dtypes from this safetensors file's header,
@@ -311,7 +311,9 @@ pub struct InitArgs {
     /// file (a device, FIFO, socket or directory is refused; a link to a
     /// regular file is written through). Atomically: a hidden temporary
     /// file `.NAME.PID.N.tmp` in the same directory, synced and renamed at
-    /// the end, removed on any error and on SIGINT/SIGTERM.
+    /// the end, removed on any error and on SIGINT/SIGTERM. With
+    /// `--hf-config`, a directory (existing, or named with a trailing `/`)
+    /// gets `model.safetensors` and a copy of the config.
     #[arg(long)]
     pub out: PathBuf,
     /// gpu or cpu (default: the GPU when an adapter exists, else the CPU).
@@ -362,6 +364,15 @@ pub struct InitArgs {
     /// error.
     #[arg(long, value_name = "PATTERN=PLACEMENTS")]
     pub placement: Vec<String>,
+    /// A Hugging Face `config.json` (model_type llama, mistral, qwen2,
+    /// gpt2 or bert): the parameters `transformers` creates for the class
+    /// in `architectures` (the bare model when absent), each with that
+    /// architecture's `_init_weights` recipe, in the config's dtype unless
+    /// `--dtype`. When `--out` is an existing directory (or ends with
+    /// `/`), writes `DIR/model.safetensors` and copies the config to
+    /// `DIR/config.json`, so `from_pretrained(DIR)` loads it.
+    #[arg(long, value_name = "CONFIG.json", conflicts_with_all = ["spec", "from_safetensors"])]
+    pub hf_config: Option<PathBuf>,
 }
 
 fn parse_shard_mode(s: &str) -> Result<weight_init::model::ShardMode, String> {

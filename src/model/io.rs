@@ -379,7 +379,7 @@ impl<'de> Deserialize<'de> for Top {
 
 /// serde_json's message without the ` at line L column C` it appends
 /// (callers print the position themselves, once).
-fn without_position(e: &serde_json::Error) -> String {
+pub(super) fn without_position(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let tail = format!(" at line {} column {}", e.line(), e.column());
     text.strip_suffix(&tail).unwrap_or(&text).to_string()

@@ -19,7 +19,7 @@ pub(super) trait Parameters {
 
 use super::{
     Bounds, ClassPriorBias, Constant, Dirac, Gain, Gpt2Residual, JaxTruncatedNormal, Kaiming,
-    LstmForgetBias, MeanStd, Sparse, TruncNormal, VarianceScaling,
+    LstmForgetBias, MeanStd, NormalPadded, Sparse, TruncNormal, VarianceScaling,
 };
 
 /// An init scheme: every scheme of `torch.nn.init`, JAX's
@@ -83,6 +83,12 @@ pub enum Init {
     /// `keras.initializers.RandomNormal(mean, stddev)`;
     /// `jax.nn.initializers.normal(stddev)` is `normal(0, stddev)`.
     Normal(MeanStd),
+    /// `N(mean, std²)` on a 2-D `[rows, dim]` table with row `padding_idx`
+    /// zero; the other rows are exactly `normal(mean, std)`'s. An
+    /// embedding with a padding token: `nn.Embedding(padding_idx=...)`
+    /// after transformers' `_init_weights` (`normal_(weight)`, then
+    /// `zeros_(weight[padding_idx])`).
+    NormalPadded(NormalPadded),
     /// `N(mean, std²)` conditioned on the **absolute** interval `[a, b]`
     /// (default ±2). `torch.nn.init.trunc_normal_` (and timm's). See
     /// [`TruncNormal`] for PyTorch's ±2-absolute pitfall.
@@ -230,6 +236,7 @@ impl Init {
             Init::Constant(_) => &t::CONSTANT,
             Init::Uniform(_) => &t::UNIFORM,
             Init::Normal(_) => &t::NORMAL,
+            Init::NormalPadded(_) => &t::NORMAL_PADDED,
             Init::TruncNormal(_) => &t::TRUNC_NORMAL,
             Init::JaxTruncatedNormal(_) => &t::JAX_TRUNCATED_NORMAL,
             Init::XavierUniform(_) => &t::XAVIER_UNIFORM,
@@ -275,6 +282,7 @@ impl Init {
             Init::Constant(p) => p,
             Init::Uniform(p) => p,
             Init::Normal(p) => p,
+            Init::NormalPadded(p) => p,
             Init::TruncNormal(p) => p,
             Init::JaxTruncatedNormal(p) => p,
             Init::XavierUniform(p)

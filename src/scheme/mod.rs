@@ -134,8 +134,8 @@ pub use fans::{numel, FanMode, Fans, Layout};
 pub use gain::{calculate_gain, Nonlinearity, LEAKY_RELU_DEFAULT_SLOPE};
 pub use init::Init;
 pub use params::{
-    ClassPriorBias, Constant, Dirac, Gain, Gpt2Residual, Kaiming, LstmForgetBias, PriorActivation,
-    ScalingDistribution, Sparse, VarianceScaling, PRIOR_SUM_TOLERANCE,
+    ClassPriorBias, Constant, Dirac, Gain, Gpt2Residual, Kaiming, LstmForgetBias, NormalPadded,
+    PriorActivation, ScalingDistribution, Sparse, VarianceScaling, PRIOR_SUM_TOLERANCE,
     TRUNCATED_NORMAL_STD_CORRECTION,
 };
 pub use resolve::{Plan, ResolveOptions, Structured};

@@ -482,6 +482,85 @@ impl LstmForgetBias {
     }
 }
 
+#[cfg(feature = "serde")]
+fn default_padded_mean() -> f64 {
+    const MEAN: f64 = table::NORMAL_PADDED.num("mean");
+    MEAN
+}
+
+#[cfg(feature = "serde")]
+fn default_padded_std() -> f64 {
+    const STD: f64 = table::NORMAL_PADDED.num("std");
+    STD
+}
+
+/// The parameters of `normal_padded(mean, std, padding_idx)`: an embedding
+/// table `[rows, dim]` drawn from `N(mean, std²)` with row `padding_idx`
+/// zero, as `nn.Embedding(padding_idx=...)` after transformers'
+/// `_init_weights` (`normal_(weight)`, then `zeros_(weight[padding_idx])`).
+/// The other rows are bit-identical to `normal(mean, std)` on the same
+/// tensor: each element keeps its own index. `mean` and `std` default to
+/// 0 and 1 (`nn.Embedding`); `padding_idx` is required and is checked
+/// against the shape when resolved.
+///
+/// ```
+/// use weight_init::scheme::NormalPadded;
+/// let p = NormalPadded::new(0.0, 0.02, 3).unwrap();
+/// assert_eq!(p.padding_idx(), 3);
+/// assert!(NormalPadded::new(0.0, 0.0, 3).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct NormalPadded {
+    #[cfg_attr(feature = "serde", serde(default = "default_padded_mean"))]
+    pub(super) mean: f64,
+    #[cfg_attr(feature = "serde", serde(default = "default_padded_std"))]
+    pub(super) std: f64,
+    pub(super) padding_idx: u64,
+}
+
+parameters! {
+    /// `N(mean, std²)` (as [`Normal::new`](crate::Normal::new), in f64)
+    /// with row `padding_idx` zero.
+    ///
+    /// ```
+    /// use weight_init::scheme::NormalPadded;
+    /// let p = NormalPadded::new(0.0, 0.02, 0).unwrap();
+    /// assert_eq!((p.mean(), p.std(), p.padding_idx()), (0.0, 0.02, 0));
+    /// assert!(NormalPadded::new(f64::NAN, 0.02, 0).is_err());
+    /// ```
+    NormalPadded {
+        /// The mean of the non-padding rows.
+        ///
+        /// ```
+        /// use weight_init::scheme::NormalPadded;
+        /// assert_eq!(NormalPadded::new(0.5, 0.02, 1).unwrap().mean(), 0.5);
+        /// ```
+        mean: f64,
+        /// The std of the non-padding rows.
+        ///
+        /// ```
+        /// use weight_init::scheme::NormalPadded;
+        /// assert_eq!(NormalPadded::new(0.0, 0.02, 1).unwrap().std(), 0.02);
+        /// ```
+        std: f64,
+        /// The row (dimension 0) set to zero.
+        ///
+        /// ```
+        /// use weight_init::scheme::NormalPadded;
+        /// assert_eq!(NormalPadded::new(0.0, 0.02, 7).unwrap().padding_idx(), 7);
+        /// ```
+        padding_idx: u64,
+    }
+}
+
+impl NormalPadded {
+    pub(super) fn check(&self) -> Result<()> {
+        crate::dist::check_mean_std(self.mean, self.std)
+    }
+}
+
 /// The output activation a class-prior bias is for.
 ///
 /// ```

@@ -77,6 +77,11 @@ impl Init {
             Init::Normal(p) => sample(
                 Normal::new(f32_of("mean", p.mean, false)?, f32_of("std", p.std, true)?)?.into(),
             ),
+            Init::NormalPadded(p) => padded_segments(
+                shape,
+                Normal::new(f32_of("mean", p.mean, false)?, f32_of("std", p.std, true)?)?.into(),
+                p.padding_idx,
+            ),
             Init::TruncNormal(p) => sample(
                 TruncatedNormal::new(
                     f32_of("mean", p.mean, false)?,
@@ -308,6 +313,40 @@ fn lstm_segments(shape: &[u64], forget: f64) -> Result<Plan> {
         (2 * h..3 * h, other),
         (3 * h..len, other),
     ]))
+}
+
+/// `normal_padded`: the rows before and after `padding_idx` drawn from
+/// `normal` with their own element indices (so they equal `normal`'s
+/// values), the padding row constant 0. Empty ranges are left out.
+fn padded_segments(shape: &[u64], normal: Distribution, padding_idx: u64) -> Result<Plan> {
+    let [rows, cols] = *shape else {
+        return Err(dims_error(
+            shape,
+            "normal_padded",
+            "exactly 2 dimensions [rows, dim]",
+        ));
+    };
+    if padding_idx >= rows {
+        return Err(Error::InvalidShape {
+            shape: shape.to_vec(),
+            reason: format!(
+                "normal_padded: padding_idx {padding_idx} is not a row of a table of {rows} rows"
+            ),
+        });
+    }
+    // numel has checked rows * cols, so these products cannot overflow.
+    let (start, end, len) = (padding_idx * cols, (padding_idx + 1) * cols, rows * cols);
+    let segments = [
+        (0..start, normal),
+        (start..end, Distribution::constant(0.0)?),
+        (end..len, normal),
+    ];
+    Ok(Plan::Segments(
+        segments
+            .into_iter()
+            .filter(|(r, _)| !r.is_empty())
+            .collect(),
+    ))
 }
 
 /// `(out, in, kernel)` of a 3-5-D conv kernel.

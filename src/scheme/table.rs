@@ -13,8 +13,8 @@ use crate::error::Result;
 use super::text::{fmt_num, Args};
 use super::{
     Bounds, ClassPriorBias, Constant, Dirac, FanMode, Gain, Gpt2Residual, Init, JaxTruncatedNormal,
-    Kaiming, LstmForgetBias, MeanStd, Nonlinearity, PriorActivation, ScalingDistribution, Sparse,
-    TruncNormal, VarianceScaling,
+    Kaiming, LstmForgetBias, MeanStd, Nonlinearity, NormalPadded, PriorActivation,
+    ScalingDistribution, Sparse, TruncNormal, VarianceScaling,
 };
 
 /// A parameter's default in the text form, JSON and `Default`.
@@ -373,6 +373,27 @@ pub(super) const NORMAL: Scheme = Scheme {
     matches: "`torch.nn.init.normal_`, `keras.initializers.RandomNormal`; \
               `jax.nn.initializers.normal(stddev)` = `normal(0, stddev)`",
 };
+pub(super) const NORMAL_PADDED: Scheme = Scheme {
+    name: "normal_padded",
+    params: &[
+        p("mean", Dflt::Num(0.0)),
+        p("std", Dflt::Num(1.0)),
+        p("padding_idx", Dflt::Required),
+    ],
+    fan_based: false,
+    build: |a| {
+        Ok(Init::NormalPadded(NormalPadded::new(
+            a.f64("mean")?,
+            a.f64("std")?,
+            a.u64("padding_idx")?,
+        )?))
+    },
+    section: Section::Elementwise,
+    what: "2-D `[rows, dim]`: N(mean, std²), row `padding_idx` 0 (the other rows as `normal`)",
+    suits: "embeddings with a padding token",
+    matches: "`nn.Embedding(padding_idx)` under transformers' `_init_weights` \
+              (`normal_`, then `zeros_(weight[padding_idx])`)",
+};
 pub(super) const TRUNC_NORMAL: Scheme = Scheme {
     name: "trunc_normal",
     params: &[
@@ -664,6 +685,7 @@ pub(super) const SCHEMES: &[&Scheme] = &[
     &CONSTANT,
     &UNIFORM,
     &NORMAL,
+    &NORMAL_PADDED,
     &TRUNC_NORMAL,
     &JAX_TRUNCATED_NORMAL,
     &XAVIER_UNIFORM,
@@ -975,6 +997,7 @@ mod tests {
         match name {
             "constant" => "constant(0.5)".into(),
             "gpt2_residual" => "gpt2_residual(2)".into(),
+            "normal_padded" => "normal_padded(padding_idx=0)".into(),
             "class_prior_bias" => "class_prior_bias([0.5, 0.5])".into(),
             "sparse" => "sparse(0.5)".into(),
             _ => name.into(),
