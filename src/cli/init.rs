@@ -351,6 +351,7 @@ fn describe(tensors: &[HeaderTensor]) -> String {
 
 /// Records the whole set into one encoder, submits once, then streams each
 /// tensor from the arena into the file.
+#[allow(clippy::too_many_arguments)]
 fn write_from_gpu(
     ctx: &GpuContext,
     resolved: &ResolvedSet,
