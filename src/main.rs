@@ -11,6 +11,15 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     // SIGINT/SIGTERM remove the temporary files of writes under way.
     cli::signals::install();
+    // Output into a closed pipe (`weight-init inspect F | head`) ends the
+    // process as it ends `cat`, instead of a panic in `println!`. Files are
+    // written only to regular files, so this cuts no write short.
+    #[cfg(unix)]
+    // SAFETY: sets the disposition of one signal before any other thread
+    // of ours writes anything.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = cli::Cli::parse();
     cli::private_runtime_dir();
     match cli::run(args) {

@@ -336,3 +336,129 @@ fn scheme_flag_overrides_the_metadata() {
         "{w}"
     );
 }
+
+/// A scheme with ranges of their own laws (`normal_padded`: the padding
+/// row zero, the rest normal; `lstm_forget_bias`: the forget gate's slice
+/// constant) is checked range by range: the file `init` wrote passes, and
+/// a padding row made non-zero fails, naming its range.
+#[test]
+fn segments_are_checked_range_by_range() {
+    let dir = common::temp_dir("segments");
+    std::fs::write(
+        dir.join("spec.json"),
+        r#"{"seed": 3, "params": [
+            {"name": "emb.weight", "shape": [300, 64], "dtype": "bf16",
+             "init": "normal_padded(0, 0.02, padding_idx=5)"},
+            {"name": "lstm.bias_ih", "shape": [1024], "dtype": "f32",
+             "init": "lstm_forget_bias(forget=1)"}
+        ]}"#,
+    )
+    .unwrap();
+    let file = dir.join("m.safetensors");
+    let o = run_cli(
+        "init",
+        &[
+            "--spec",
+            dir.join("spec.json").to_str().unwrap(),
+            "--out",
+            file.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (rows, summary, code) = inspect_json(&file, &[]);
+    assert_eq!(code, Some(0), "{rows:?}");
+    assert_eq!(
+        (summary["tested"].as_u64(), summary["failed"].as_u64()),
+        (Some(2), Some(0))
+    );
+    // The table's law is the largest range's: normal(0, 0.02), its
+    // moments after rounding to bf16 (within 1e-6 of 0.02).
+    let emb = rows.iter().find(|r| r["name"] == "emb.weight").unwrap();
+    assert!(
+        (emb["expected_std"].as_f64().unwrap() - 0.02).abs() < 1e-6,
+        "{emb}"
+    );
+    // Row 5 of the bf16 table set to 0.01 (0x3c24 is bf16 0.010009765625).
+    let mut bytes = std::fs::read(&file).unwrap();
+    let (n, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let info = meta.info("emb.weight").unwrap();
+    let row = 8 + n + info.data_offsets.0 + 5 * 64 * 2;
+    for c in bytes[row..row + 64 * 2].chunks_exact_mut(2) {
+        c.copy_from_slice(&0x3c24u16.to_le_bytes());
+    }
+    std::fs::write(&file, &bytes).unwrap();
+    let (rows, summary, code) = inspect_json(&file, &[]);
+    assert_eq!((code, summary["failed"].as_u64()), (Some(1), Some(1)));
+    let emb = rows.iter().find(|r| r["name"] == "emb.weight").unwrap();
+    assert_eq!(emb["result"], "FAIL");
+    let note = emb["note"].as_str().unwrap_or_default();
+    assert!(note.contains("elements 320..384"), "{emb}");
+}
+
+/// A mesh shard records each tensor's unsharded shape, and `inspect`
+/// takes a fan-based scheme's fans from it: rank 5 of a 2x4 mesh holding
+/// a 128 x 128 block of a [256, 512] kaiming_normal(relu) weight expects
+/// std sqrt(2 / 512), not the block's sqrt(2 / 128).
+#[test]
+fn mesh_shards_take_fans_from_the_unsharded_shape() {
+    let dir = common::temp_dir("mesh-fans");
+    std::fs::write(
+        dir.join("spec.json"),
+        r#"{"seed": 3, "params": [
+            {"name": "fc.weight", "shape": [256, 512], "dtype": "f32",
+             "init": "kaiming_normal(nonlinearity=relu)"}
+        ]}"#,
+    )
+    .unwrap();
+    let file = dir.join("r5.safetensors");
+    let o = run_cli(
+        "init",
+        &[
+            "--spec",
+            dir.join("spec.json").to_str().unwrap(),
+            "--out",
+            file.to_str().unwrap(),
+            "--device",
+            "cpu",
+            "--mesh",
+            "2x4",
+            "--rank",
+            "5",
+            "--placement",
+            "*=[Shard(0), Shard(1)]",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (rows, _, code) = inspect_json(&file, &[]);
+    assert_eq!(code, Some(0), "{rows:?}");
+    let w = &rows[0];
+    assert_eq!(w["shape"], serde_json::json!([128, 128]));
+    assert_eq!(w["result"], "PASS", "{w}");
+    let want = (2.0f64 / 512.0).sqrt();
+    assert!(
+        (w["expected_std"].as_f64().unwrap() / want - 1.0).abs() < 1e-6,
+        "{w}"
+    );
+}
+
+/// Output into a pipe whose reader is gone ends the process as `cat`
+/// does (SIGPIPE), without a panic message.
+#[test]
+fn a_closed_stdout_is_no_panic() {
+    let file = init_file("sigpipe");
+    let mut child = common::bin()
+        .args(["inspect", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
+}

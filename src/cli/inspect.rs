@@ -69,6 +69,18 @@ fn tensor_stats(
     data_start: u64,
     info: &HeaderTensor,
 ) -> Result<Option<Running>, CliError> {
+    Ok(segment_stats(file, data_start, info, &[])?.map(|mut v| v.remove(0)))
+}
+
+/// As [`tensor_stats`], and besides the whole tensor's statistics one
+/// per element range of `ranges` (disjoint, in order): the whole first,
+/// then each range's.
+fn segment_stats(
+    file: &mut File,
+    data_start: u64,
+    info: &HeaderTensor,
+    ranges: &[std::ops::Range<u64>],
+) -> Result<Option<Vec<Running>>, CliError> {
     let width = match info.dtype {
         Dtype::F32 => 4,
         Dtype::F16 | Dtype::BF16 => 2,
@@ -79,7 +91,9 @@ fn tensor_stats(
     file.seek(SeekFrom::Start(data_start + begin as u64))?;
     let mut left = end - begin;
     let mut buf = vec![0u8; CHUNK.min(left.max(1))];
-    let mut r = Running::default();
+    let mut all: Vec<Running> = (0..=ranges.len()).map(|_| Running::default()).collect();
+    let (r, parts) = all.split_first_mut().expect("the whole tensor's entry");
+    let (mut index, mut part) = (0u64, 0usize);
     while left > 0 {
         let take = left.min(CHUNK);
         let chunk = &mut buf[..take];
@@ -92,10 +106,17 @@ fn tensor_stats(
                 _ => f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
             };
             r.push(x);
+            while part < ranges.len() && ranges[part].end <= index {
+                part += 1;
+            }
+            if part < ranges.len() && ranges[part].contains(&index) {
+                parts[part].push(x);
+            }
+            index += 1;
         }
         left -= take;
     }
-    Ok(Some(r))
+    Ok(Some(all))
 }
 
 /// Where a tensor's scheme came from.
@@ -161,6 +182,9 @@ struct Schemes {
     params: Vec<Param>,
     /// `weight_init.shard`, when the file is one shard.
     shard: Option<String>,
+    /// A mesh shard's `weight_init.global_shape.NAME`: the unsharded
+    /// shapes, whose fans the schemes were resolved with.
+    global: std::collections::HashMap<String, Vec<u64>>,
 }
 
 impl Schemes {
@@ -181,16 +205,46 @@ impl Schemes {
             .iter()
             .find(|(k, _)| k == "weight_init.shard")
             .map(|(_, v)| v.clone());
-        Self { params, shard }
+        let global = metadata
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = k.strip_prefix("weight_init.global_shape.")?;
+                let shape = serde_json::from_str::<Vec<u64>>(v).ok()?;
+                Some((name.to_string(), shape))
+            })
+            .collect();
+        Self {
+            params,
+            shard,
+            global,
+        }
     }
 
-    /// The law of tensor `name` under `init`, or why there is none here.
-    fn resolve(&self, name: &str, init: &Init) -> Result<Distribution, String> {
+    /// The law of tensor `name` under `init` by element ranges (one range
+    /// for most schemes; `normal_padded` and `lstm_forget_bias` have
+    /// several), or why there is none here.
+    fn resolve(
+        &self,
+        name: &str,
+        init: &Init,
+    ) -> Result<Vec<(std::ops::Range<u64>, Distribution)>, String> {
         let Some(at) = self.params.iter().position(|p| p.name == name) else {
             return Err("not a floating-point tensor".into());
         };
-        let shape = &self.params[at].shape;
-        if init.is_fan_based() {
+        // A mesh shard resolves with the unsharded shapes `init` used:
+        // the fans, and a law that does not depend on the position, hold
+        // for the part too.
+        let whole = |p: &Param| match self.global.get(&p.name) {
+            Some(g) => {
+                let mut q = p.clone();
+                q.shape = g.clone();
+                q
+            }
+            None => p.clone(),
+        };
+        let this = whole(&self.params[at]);
+        let shape = &this.shape;
+        if init.is_fan_based() && self.global.get(name).is_none() {
             if let Some(s) = &self.shard {
                 return Err(format!(
                     "this file is shard {s}: the fans of the unsharded tensor are not recorded"
@@ -209,7 +263,7 @@ impl Schemes {
         // looks at; they take `zeros`, which resolves for any shape, so
         // only this tensor's scheme can fail. (Not the whole file: that
         // would be quadratic in the tensor count.)
-        let mut params = vec![self.params[at].clone().with_init(init.clone())];
+        let mut params = vec![this.clone().with_init(init.clone())];
         if *init == Init::TorchDefaultBias {
             let module = parent(name);
             params.extend(
@@ -217,13 +271,19 @@ impl Schemes {
                     .iter()
                     .enumerate()
                     .filter(|&(i, p)| i != at && parent(&p.name) == module)
-                    .map(|(_, p)| p.clone()),
+                    .map(|(_, p)| whole(p)),
             );
         }
         let set = ParamSet::from_params(params).map_err(|e| e.to_string())?;
         match set.resolve(&Rules::default()) {
             Ok(r) => match &r.params()[0].plan {
-                Plan::Sample(d) => Ok(*d),
+                Plan::Sample(d) => Ok(vec![(0..shape.iter().product(), *d)]),
+                // Segments are ranges of the unsharded tensor.
+                Plan::Segments(_) if self.shard.is_some() => Err(format!(
+                    "`{init}` gives ranges of the unsharded tensor their own laws, and this \
+                     file is one shard of it"
+                )),
+                Plan::Segments(v) => Ok(v.clone()),
                 _ => Err(format!(
                     "`{init}` is not elementwise: its values have no per-element law to test"
                 )),
@@ -253,6 +313,68 @@ fn file_dtype(d: Dtype) -> Option<DType> {
         Dtype::BF16 => Some(DType::BF16),
         _ => None,
     }
+}
+
+/// Checks each element range of a tensor against its own law (reading the
+/// tensor once more, range by range); the tensor passes when every range
+/// does. The row shows the largest range's law and z-scores, and names
+/// the ranges that fail.
+fn test_segments(
+    file: &mut File,
+    data_start: u64,
+    info: &HeaderTensor,
+    init: &Init,
+    laws: &[(std::ops::Range<u64>, Distribution)],
+    z_crit: f64,
+) -> Result<Check, CliError> {
+    let ranges: Vec<_> = laws.iter().map(|(r, _)| r.clone()).collect();
+    let Some(stats) = segment_stats(file, data_start, info, &ranges)? else {
+        return Ok(Check::NotApplicable {
+            scheme: init.to_string(),
+            why: "not a floating-point dtype".into(),
+        });
+    };
+    let checks: Vec<Check> = laws
+        .iter()
+        .zip(&stats[1..])
+        .map(|((_, d), r)| test_law(init.to_string(), d, info.dtype, r, z_crit))
+        .collect();
+    let failures: Vec<String> = laws
+        .iter()
+        .zip(&checks)
+        .filter_map(|((range, d), c)| match c {
+            Check::Tested {
+                pass: false, why, ..
+            } => Some(format!(
+                "elements {}..{} ({d:?}): {}",
+                range.start,
+                range.end,
+                why.as_deref().unwrap_or("failed")
+            )),
+            _ => None,
+        })
+        .collect();
+    let largest = (0..laws.len())
+        .max_by_key(|&i| laws[i].0.end - laws[i].0.start)
+        .expect("at least one range");
+    Ok(match checks.into_iter().nth(largest) {
+        Some(Check::Tested {
+            expected_mean,
+            expected_std,
+            z_mean,
+            z_std,
+            ..
+        }) => Check::Tested {
+            scheme: init.to_string(),
+            expected_mean,
+            expected_std,
+            z_mean,
+            z_std,
+            pass: failures.is_empty(),
+            why: (!failures.is_empty()).then(|| failures.join("; ")),
+        },
+        other => other.unwrap_or(Check::None),
+    })
 }
 
 /// Checks one tensor's measured moments against `dist` rounded to its
@@ -379,7 +501,10 @@ pub fn run(args: &InspectArgs) -> CliResult {
                 why: "not a floating-point dtype".into(),
             },
             (Some(Ok(init)), Some(r)) => match schemes.resolve(&info.name, &init) {
-                Ok(dist) => test_law(init.to_string(), &dist, info.dtype, r, z_crit),
+                Ok(laws) if laws.len() == 1 => {
+                    test_law(init.to_string(), &laws[0].1, info.dtype, r, z_crit)
+                }
+                Ok(laws) => test_segments(&mut file, data_start, info, &init, &laws, z_crit)?,
                 Err(why) => Check::NotApplicable {
                     scheme: init.to_string(),
                     why,
