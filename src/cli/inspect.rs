@@ -244,7 +244,7 @@ impl Schemes {
         };
         let this = whole(&self.params[at]);
         let shape = &this.shape;
-        if init.is_fan_based() && self.global.get(name).is_none() {
+        if init.is_fan_based() && !self.global.contains_key(name) {
             if let Some(s) = &self.shard {
                 return Err(format!(
                     "this file is shard {s}: the fans of the unsharded tensor are not recorded"
