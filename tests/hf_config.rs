@@ -517,6 +517,10 @@ fn bad_configs_are_one_line_and_write_nothing() {
         ),
         (with("pad_token_id", Some(500.into())), "pad_token_id 500"),
         (
+            with("num_hidden_layers", Some(1_000_000_000u64.into())),
+            "1000000000 layers, past the 10000",
+        ),
+        (
             with("initializer_range", Some(0.into())),
             "`initializer_range` must be a finite number > 0",
         ),

@@ -62,6 +62,17 @@ use crate::scheme::{Gpt2Residual, Init, Layout, MeanStd, NormalPadded};
 
 use super::{LayerKind, Param, ParamSet};
 
+/// The most layers [`HfConfig::param_set_as`] builds (the largest
+/// published configs have a few hundred).
+///
+/// ```
+/// use weight_init::model::{HfConfig, MAX_HF_LAYERS};
+/// let text = format!(r#"{{"model_type": "gpt2", "n_embd": 8, "n_head": 2, "vocab_size": 10,
+///     "n_layer": {}}}"#, MAX_HF_LAYERS + 1);
+/// assert!(HfConfig::from_json(&text, "inline").unwrap_err().to_string().contains("layers"));
+/// ```
+pub const MAX_HF_LAYERS: u64 = 10_000;
+
 /// An architecture [`HfConfig`] reads, by the config's `model_type`.
 ///
 /// ```
@@ -642,6 +653,18 @@ impl HfConfig {
     /// assert!(set.get("pooler.dense.weight").is_some()); // BertModel has the pooler
     /// ```
     pub fn param_set_as(&self, dtype: DType) -> Result<ParamSet> {
+        // Each layer is a dozen tensors: bound the count before building
+        // the names, so a hostile `num_hidden_layers` is an error, not an
+        // allocation of billions of parameters.
+        if self.num_hidden_layers > MAX_HF_LAYERS {
+            return Err(Error::TooLarge {
+                what: format!("a {} config", self.architecture.model_type()),
+                reason: format!(
+                    "{} layers, past the {MAX_HF_LAYERS} weight-init builds from a config",
+                    self.num_hidden_layers
+                ),
+            });
+        }
         let mut b = Builder {
             set: ParamSet::new(),
             dtype,

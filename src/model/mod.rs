@@ -59,7 +59,7 @@ use crate::scheme::{Fans, Init, Layout, Plan, ResolveOptions};
 pub use crate::gpu::RecordStats;
 pub use crate::tensor::FillJob;
 pub use exec::{ArenaLayout, SplitArenaLayout, ARENA_ALIGN};
-pub use hf::{HfArchitecture, HfConfig};
+pub use hf::{HfArchitecture, HfConfig, MAX_HF_LAYERS};
 pub use io::{
     read_checkpoint, read_safetensors, read_safetensors_header, safetensors_entries,
     write_safetensors, write_safetensors_copying, write_safetensors_opts, write_safetensors_with,
