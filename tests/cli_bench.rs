@@ -35,30 +35,14 @@ fn text(bytes: &[u8]) -> String {
 
 /// Every stdout line parsed as one JSON object; nothing else allowed.
 fn json_rows(out: &Output) -> Vec<Value> {
-    let all: Vec<Value> = text(&out.stdout)
-        .lines()
-        .map(|line| {
-            let row: Value = serde_json::from_str(line)
-                .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
-            assert!(row.is_object(), "row is not an object: {line}");
-            // The fields every command's `--json` carries (README, "JSON output").
-            for f in ["command", "kind", "backend", "adapter", "seed"] {
-                assert!(row.get(f).is_some(), "no `{f}`: {line}");
-            }
-            assert_eq!(row["command"], "bench", "{line}");
-            row
-        })
-        .collect();
     // Rows, then one summary that counts them.
-    let (summary, rows) = all.split_last().expect("a summary line");
-    assert_eq!(summary["kind"], "summary", "{summary}");
+    let (rows, summary) = common::json_lines(&out.stdout, "bench");
     assert_eq!(
         summary["rows"].as_u64(),
         Some(rows.len() as u64),
         "{summary}"
     );
-    assert!(rows.iter().all(|r| r["kind"] == "row"));
-    rows.to_vec()
+    rows
 }
 
 /// The canonical text (`Init`'s Display) of each default scheme, as the

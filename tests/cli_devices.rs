@@ -103,21 +103,10 @@ fn json_rows_match_the_table() {
     let json = run_cli("devices", &["--json"], &[]);
     assert!(table.status.success() && json.status.success());
     let text = String::from_utf8_lossy(&table.stdout);
-    let all: Vec<serde_json::Value> = String::from_utf8_lossy(&json.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    for v in &all {
-        for f in ["command", "kind", "backend", "adapter", "seed"] {
-            assert!(v.get(f).is_some(), "no `{f}`: {v}");
-        }
-        assert_eq!(
-            (v["command"].as_str(), v["seed"].is_null()),
-            (Some("devices"), true)
-        );
+    let (rows, summary) = common::json_lines(&json.stdout, "devices");
+    for v in rows.iter().chain([&summary]) {
+        assert!(v["seed"].is_null(), "{v}");
     }
-    let (summary, rows) = all.split_last().expect("a summary line");
-    assert_eq!(summary["kind"], "summary");
     assert_eq!(summary["adapters"].as_u64(), Some(rows.len() as u64));
     // `[i] NAME` lines of the table.
     let names: Vec<&str> = text

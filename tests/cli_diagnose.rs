@@ -24,25 +24,13 @@ const SMALL: [&str; 6] = ["--depth", "8", "--width", "64", "--batch", "32"];
 /// The `--json` rows, checked: every line an object with the common fields
 /// (README, "JSON output"), rows then one summary that counts them.
 fn json_rows(text: &str) -> Vec<Value> {
-    let all: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect();
-    for v in &all {
-        for f in ["command", "kind", "backend", "adapter", "seed"] {
-            assert!(v.get(f).is_some(), "no `{f}`: {v}");
-        }
-        assert_eq!(v["command"], "diagnose", "{v}");
-    }
-    let (summary, rows) = all.split_last().expect("a summary line");
-    assert_eq!(summary["kind"], "summary", "{summary}");
+    let (rows, summary) = common::json_lines(text.as_bytes(), "diagnose");
     assert_eq!(
         summary["rows"].as_u64(),
         Some(rows.len() as u64),
         "{summary}"
     );
-    assert!(rows.iter().all(|r| r["kind"] == "row"));
-    rows.to_vec()
+    rows
 }
 
 /// The table's rows and the `--json` rows of the same run (CPU reference,

@@ -533,28 +533,17 @@ fn json_rows_match_the_file_and_the_table() {
         let out = dir.join(format!("{device}.safetensors"));
         let o = init_spec(&spec, &out, device, &["--json"]);
         assert_eq!(std::fs::read(&out).unwrap(), want, "{device}");
-        let all: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-            .collect();
-        for v in &all {
-            for f in ["command", "kind", "backend", "adapter", "seed"] {
-                assert!(v.get(f).is_some(), "no `{f}`: {v}");
-            }
-            assert_eq!(
-                (v["command"].as_str(), v["seed"].as_u64()),
-                (Some("init"), Some(3))
-            );
+        let (rows, summary) = common::json_lines(&o.stdout, "init");
+        for v in rows.iter().chain([&summary]) {
+            assert_eq!(v["seed"].as_u64(), Some(3), "{v}");
             assert_eq!(v["backend"], device, "{v}");
             assert_eq!(v["adapter"].is_null(), device == "cpu", "{v}");
         }
-        let (summary, rows) = all.split_last().unwrap();
-        assert_eq!(summary["kind"], "summary");
         assert_eq!(summary["tensors"], 3);
         assert_eq!(summary["bytes"].as_u64(), Some(table_bytes));
         let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["a.weight", "a.bias", "b.weight"]);
-        for r in rows {
+        for r in &rows {
             let t = st.tensor(r["name"].as_str().unwrap()).unwrap();
             assert_eq!(r["bytes"].as_u64(), Some(t.data().len() as u64), "{r}");
             let shape: Vec<usize> = serde_json::from_value(r["shape"].clone()).unwrap();

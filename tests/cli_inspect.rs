@@ -157,21 +157,26 @@ const SPEC: &str = r#"{"seed": 7, "params": [
 
 /// `init --spec SPEC` on the CPU into a new directory; the file's path.
 fn init_file(tag: &str) -> PathBuf {
+    init_spec_file(tag, SPEC, &[])
+}
+
+/// `init --spec` of `spec` (JSON text) on the CPU, with `extra` arguments,
+/// into `m.safetensors` of a new directory; the file's path.
+fn init_spec_file(tag: &str, spec: &str, extra: &[&str]) -> PathBuf {
     let dir = common::temp_dir(tag);
-    std::fs::write(dir.join("spec.json"), SPEC).unwrap();
+    std::fs::write(dir.join("spec.json"), spec).unwrap();
     let out = dir.join("m.safetensors");
-    let o = run_cli(
-        "init",
-        &[
-            "--spec",
-            dir.join("spec.json").to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--device",
-            "cpu",
-        ],
-        &[],
-    );
+    let spec_path = dir.join("spec.json");
+    let mut args = vec![
+        "--spec",
+        spec_path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--device",
+        "cpu",
+    ];
+    args.extend(extra);
+    let o = run_cli("init", &args, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
 }
@@ -182,23 +187,12 @@ fn inspect_json(file: &std::path::Path, args: &[&str]) -> (Vec<Value>, Value, Op
     let mut all_args = vec![file.to_str().unwrap(), "--json"];
     all_args.extend(args);
     let out = run_cli("inspect", &all_args, &[]);
-    let all: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    for v in &all {
-        for f in ["command", "kind", "backend", "adapter", "seed"] {
-            assert!(v.get(f).is_some(), "no `{f}`: {v}");
-        }
-        assert_eq!(
-            (v["command"].as_str(), v["backend"].as_str()),
-            (Some("inspect"), Some("cpu"))
-        );
+    let (rows, summary) = common::json_lines(&out.stdout, "inspect");
+    for v in rows.iter().chain([&summary]) {
+        assert_eq!(v["backend"], "cpu", "{v}");
     }
-    let (summary, rows) = all.split_last().expect("a summary");
-    assert_eq!(summary["kind"], "summary");
     assert_eq!(summary["tensors"].as_u64(), Some(rows.len() as u64));
-    (rows.to_vec(), summary.clone(), out.status.code())
+    (rows, summary, out.status.code())
 }
 
 /// `inspect` on a file `init` wrote: each tensor checked against the
@@ -343,31 +337,16 @@ fn scheme_flag_overrides_the_metadata() {
 /// a padding row made non-zero fails, naming its range.
 #[test]
 fn segments_are_checked_range_by_range() {
-    let dir = common::temp_dir("segments");
-    std::fs::write(
-        dir.join("spec.json"),
+    let file = init_spec_file(
+        "segments",
         r#"{"seed": 3, "params": [
             {"name": "emb.weight", "shape": [300, 64], "dtype": "bf16",
              "init": "normal_padded(0, 0.02, padding_idx=5)"},
             {"name": "lstm.bias_ih", "shape": [1024], "dtype": "f32",
              "init": "lstm_forget_bias(forget=1)"}
         ]}"#,
-    )
-    .unwrap();
-    let file = dir.join("m.safetensors");
-    let o = run_cli(
-        "init",
-        &[
-            "--spec",
-            dir.join("spec.json").to_str().unwrap(),
-            "--out",
-            file.to_str().unwrap(),
-            "--device",
-            "cpu",
-        ],
         &[],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (rows, summary, code) = inspect_json(&file, &[]);
     assert_eq!(code, Some(0), "{rows:?}");
     assert_eq!(
@@ -404,25 +383,13 @@ fn segments_are_checked_range_by_range() {
 /// std sqrt(2 / 512), not the block's sqrt(2 / 128).
 #[test]
 fn mesh_shards_take_fans_from_the_unsharded_shape() {
-    let dir = common::temp_dir("mesh-fans");
-    std::fs::write(
-        dir.join("spec.json"),
+    let file = init_spec_file(
+        "mesh-fans",
         r#"{"seed": 3, "params": [
             {"name": "fc.weight", "shape": [256, 512], "dtype": "f32",
              "init": "kaiming_normal(nonlinearity=relu)"}
         ]}"#,
-    )
-    .unwrap();
-    let file = dir.join("r5.safetensors");
-    let o = run_cli(
-        "init",
         &[
-            "--spec",
-            dir.join("spec.json").to_str().unwrap(),
-            "--out",
-            file.to_str().unwrap(),
-            "--device",
-            "cpu",
             "--mesh",
             "2x4",
             "--rank",
@@ -430,9 +397,7 @@ fn mesh_shards_take_fans_from_the_unsharded_shape() {
             "--placement",
             "*=[Shard(0), Shard(1)]",
         ],
-        &[],
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (rows, _, code) = inspect_json(&file, &[]);
     assert_eq!(code, Some(0), "{rows:?}");
     let w = &rows[0];

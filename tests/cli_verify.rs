@@ -263,23 +263,14 @@ fn json_rows_match_the_table() {
     assert_eq!(table.status.code(), Some(0), "{}", stdout(&table));
     let json = verify(&[&args[..], &["--json"]].concat());
     assert_eq!(json.status.code(), Some(0), "{}", stderr(&json));
-    let all: Vec<serde_json::Value> = stdout(&json)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
-        .collect();
-    for v in &all {
-        for f in ["command", "kind", "backend", "adapter", "seed"] {
-            assert!(v.get(f).is_some(), "no `{f}`: {v}");
-        }
-        assert_eq!(v["command"], "verify");
+    let (json_rows, summary) = common::json_lines(&json.stdout, "verify");
+    for v in json_rows.iter().chain([&summary]) {
         assert_eq!(
             (v["backend"].as_str(), v["adapter"].is_null()),
             (Some("cpu"), true)
         );
         assert_eq!(v["seed"], 0x5eed);
     }
-    let (summary, json_rows) = all.split_last().unwrap();
-    assert_eq!(summary["kind"], "summary");
     assert_eq!(
         (summary["rows"].as_u64(), summary["failed"].as_u64()),
         (Some(10), Some(0))

@@ -220,6 +220,19 @@ impl GpuContext {
         Ok((lsuv, report))
     }
 
+    /// A device buffer of `elements` f32 words the diagnostic's kernels
+    /// read and write, that the host can upload to and read back.
+    fn diagnose_buffer(&self, label: &str, elements: u64) -> wgpu::Buffer {
+        self.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: 4 * elements,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
     fn run_lsuv(&self, cfg: &DiagnoseConfig, options: &LsuvOptions) -> Result<Lsuv> {
         let start = lsuv_start(cfg)?;
         let max_groups = self.diagnose_limits(cfg)?;
@@ -228,17 +241,7 @@ impl GpuContext {
         let stats_p = self.pipeline(&SHADERS[3])?;
         let (width, batch) = (cfg.width(), cfg.batch());
         let act_n = cfg.activation_numel();
-        let usage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST;
-        let buffer = |label: &str, elements: u64| {
-            self.device().create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: 4 * elements,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
+        let buffer = |label: &str, elements: u64| self.diagnose_buffer(label, elements);
         let hs = [buffer("lsuv h", act_n), buffer("lsuv h", act_n)];
         let z = buffer("lsuv z", act_n);
         let weight = buffer("lsuv weight", cfg.weight_numel());
@@ -389,17 +392,7 @@ impl GpuContext {
         let stats_p = self.pipeline(&SHADERS[3])?;
         let (depth, width, batch) = (cfg.depth(), cfg.width(), cfg.batch());
         let act_n = cfg.activation_numel();
-        let usage = wgpu::BufferUsages::STORAGE
-            | wgpu::BufferUsages::COPY_SRC
-            | wgpu::BufferUsages::COPY_DST;
-        let buffer = |label: &str, elements: u64| {
-            self.device().create_buffer(&wgpu::BufferDescriptor {
-                label: Some(label),
-                size: 4 * elements,
-                usage,
-                mapped_at_creation: false,
-            })
-        };
+        let buffer = |label: &str, elements: u64| self.diagnose_buffer(label, elements);
         let weights: Vec<_> = (0..depth)
             .map(|_| buffer("diagnose weight", cfg.weight_numel()))
             .collect();

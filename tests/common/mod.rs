@@ -454,3 +454,29 @@ pub fn cpu_shard_parts(
         .map(|i| ranks.iter().map(|t| t[i].1.clone()).collect())
         .collect()
 }
+
+/// A command's `--json` output (README, "JSON output"): JSON Lines and
+/// nothing else, every object carrying the common fields (`command`,
+/// `kind`, `backend`, `adapter`, `seed`) with `command` the one run, rows
+/// (`"kind": "row"`) then one summary (`"kind": "summary"`). Returns the
+/// rows and the summary.
+pub fn json_lines(stdout: &[u8], command: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let mut all: Vec<serde_json::Value> = String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    for v in &all {
+        assert!(v.is_object(), "not an object: {v}");
+        for f in ["command", "kind", "backend", "adapter", "seed"] {
+            assert!(v.get(f).is_some(), "no `{f}`: {v}");
+        }
+        assert_eq!(v["command"], command, "{v}");
+    }
+    let summary = all.pop().expect("a summary line");
+    assert_eq!(summary["kind"], "summary", "{summary}");
+    assert!(
+        all.iter().all(|r| r["kind"] == "row"),
+        "a non-row before the summary"
+    );
+    (all, summary)
+}
