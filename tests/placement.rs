@@ -16,7 +16,6 @@ use weight_init::model::{
 use weight_init::{DType, Error};
 
 mod common;
-use common::CANARY;
 
 const SHAPES: [&[u64]; 5] = [&[7], &[12], &[5, 3], &[3, 5, 2], &[2, 3, 5, 3]];
 const MESHES: [&[u64]; 9] = [
@@ -279,32 +278,12 @@ fn every_placement_is_the_reference_slice_on_the_cpu() {
     common::assert_no_mismatch(&bad, "rank tensors differ from the reference slice");
 }
 
-/// The whole set, one rank's part of each tensor, recorded by `record_gpu`
-/// into a canary-filled arena in one submit; each tensor's bytes, and
-/// whether the padding stayed untouched.
+/// One rank's part of every tensor recorded on the GPU
+/// (`common::gpu_arena_fill`): each tensor's bytes, and whether the
+/// arena's padding stayed untouched.
 fn gpu_fill(r: &ResolvedSet, seed: u64, shard: &Shard) -> (Vec<Vec<u8>>, bool) {
-    let ctx = common::gpu();
-    let layout = r.arena_layout(Some(shard), 256).unwrap();
-    let buffer = common::storage_buffer(ctx, layout.total_bytes, CANARY);
-    ctx.submit_checked(|enc| {
-        r.record_gpu(ctx, enc, &buffer, &layout, seed, Some(shard))?;
-        Ok(())
-    })
-    .unwrap();
-    let arena = ctx.read_buffer(&buffer, 0, layout.total_bytes).unwrap();
-    let mut covered = vec![false; arena.len()];
-    let tensors = layout
-        .offsets
-        .iter()
-        .zip(&layout.sizes)
-        .map(|(&o, &s)| {
-            let (o, s) = (o as usize, s as usize);
-            covered[o..o + s].iter_mut().for_each(|c| *c = true);
-            arena[o..o + s].to_vec()
-        })
-        .collect();
-    let clean = arena.iter().zip(&covered).all(|(&b, &c)| c || b == CANARY);
-    (tensors, clean)
+    let (tensors, written) = common::gpu_arena_fill(common::gpu(), r, seed, Some(shard));
+    (tensors, written == 0)
 }
 
 /// Every placement of every shape on every mesh: each rank's part recorded

@@ -11,11 +11,10 @@
 //! fails.
 
 use weight_init::gpu::{GpuContext, GpuOptions};
-use weight_init::model::{ArenaLayout, Param, ParamSet, ResolvedSet, Rules, Shard, ShardMode};
+use weight_init::model::{Param, ParamSet, ResolvedSet, Rules, Shard, ShardMode};
 use weight_init::{DType, Layout};
 
 mod common;
-use common::CANARY;
 
 const WORLDS: [u64; 4] = [1, 2, 3, 4];
 /// Every structured scheme, dimensions 0 and 1 multiples of 12 = lcm(1, 2,
@@ -131,30 +130,7 @@ fn gpu_fill(
     shard: Option<&Shard>,
     bad: &mut Vec<String>,
 ) -> Vec<Vec<u8>> {
-    let layout: ArenaLayout = r.arena_layout(shard, 256).unwrap();
-    let buffer = common::storage_buffer(ctx, layout.total_bytes, CANARY);
-    ctx.submit_checked(|enc| {
-        r.record_gpu(ctx, enc, &buffer, &layout, seed, shard)?;
-        Ok(())
-    })
-    .unwrap();
-    let arena = ctx.read_buffer(&buffer, 0, layout.total_bytes).unwrap();
-    let mut covered = vec![false; arena.len()];
-    let tensors = layout
-        .offsets
-        .iter()
-        .zip(&layout.sizes)
-        .map(|(&o, &s)| {
-            let (o, s) = (o as usize, s as usize);
-            covered[o..o + s].iter_mut().for_each(|c| *c = true);
-            arena[o..o + s].to_vec()
-        })
-        .collect();
-    let written = arena
-        .iter()
-        .zip(&covered)
-        .filter(|&(&b, &c)| !c && b != CANARY)
-        .count();
+    let (tensors, written) = common::gpu_arena_fill(ctx, r, seed, shard);
     if written > 0 {
         bad.push(format!(
             "shard {shard:?}: {written} padding bytes of the arena were written"

@@ -480,3 +480,41 @@ pub fn json_lines(stdout: &[u8], command: &str) -> (Vec<serde_json::Value>, serd
     );
     (all, summary)
 }
+
+/// The whole set (one rank's part of each tensor when `shard` is given)
+/// recorded by `record_gpu` into a [`CANARY`]-filled arena in one submit:
+/// each tensor's bytes, and how many bytes outside every tensor (the
+/// arena's padding) no longer hold the canary.
+#[cfg(feature = "model")]
+pub fn gpu_arena_fill(
+    ctx: &GpuContext,
+    r: &ResolvedSet,
+    seed: u64,
+    shard: Option<&Shard>,
+) -> (Vec<Vec<u8>>, usize) {
+    let layout = r.arena_layout(shard, 256).unwrap();
+    let buffer = storage_buffer(ctx, layout.total_bytes, CANARY);
+    ctx.submit_checked(|enc| {
+        r.record_gpu(ctx, enc, &buffer, &layout, seed, shard)?;
+        Ok(())
+    })
+    .unwrap();
+    let arena = ctx.read_buffer(&buffer, 0, layout.total_bytes).unwrap();
+    let mut covered = vec![false; arena.len()];
+    let tensors = layout
+        .offsets
+        .iter()
+        .zip(&layout.sizes)
+        .map(|(&o, &s)| {
+            let (o, s) = (o as usize, s as usize);
+            covered[o..o + s].iter_mut().for_each(|c| *c = true);
+            arena[o..o + s].to_vec()
+        })
+        .collect();
+    let written = arena
+        .iter()
+        .zip(&covered)
+        .filter(|&(&b, &c)| !c && b != CANARY)
+        .count();
+    (tensors, written)
+}
